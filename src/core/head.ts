@@ -1,0 +1,29 @@
+/**
+ * The built-in global/defaults section (`--head FILE` replaces it). Chosen so that a rendered
+ * config starts anywhere (no sockets or folders that must pre-exist) and reloads without piling up
+ * old processes.
+ */
+export const defaultHead = `global
+  log /dev/log local0
+  maxconn 50000
+  # After a reload, old processes finish their connections but never linger longer than this.
+  hard-stop-after 5m
+  # In master-worker mode (-W), refuse reloads that would keep more than a few old workers around.
+  mworker-max-reloads 5
+
+defaults
+  log global
+  mode tcp
+  option dontlognull
+  option redispatch
+  retries 3
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout tunnel 1h
+  timeout http-request 15s
+  timeout http-keep-alive 5s
+  timeout check 5s
+  # An agent hostname that does not resolve leaves that one server down instead of failing the config.
+  default-server init-addr last,libc,none
+`;

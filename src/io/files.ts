@@ -1,0 +1,55 @@
+import { randomBytes } from "node:crypto";
+import { open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { ExitCode, MhcError, errorMessage } from "../errors.ts";
+
+export async function readTextFile(path: string, what = "file"): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new MhcError(`cannot read ${what} ${path}: ${errorMessage(error)}`, ExitCode.io, { cause: error });
+  }
+}
+
+/** Reads a file, or undefined when it does not exist. */
+export async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new MhcError(`cannot read ${path}: ${errorMessage(error)}`, ExitCode.io, { cause: error });
+  }
+}
+
+/** A temporary path in the same folder as `path`, so a rename onto it is atomic. */
+export function siblingTempPath(path: string, tag = "tmp"): string {
+  return join(dirname(path), `.${basename(path)}.${tag}-${process.pid}-${randomBytes(4).toString("hex")}`);
+}
+
+/**
+ * Writes `content` to `path` atomically (temp file in the same folder, fsync, rename).
+ * When the file already holds exactly this content it is not touched at all, not even its mtime.
+ */
+export async function writeFileAtomic(path: string, content: string): Promise<"written" | "unchanged"> {
+  const current = await readIfExists(path);
+  if (current === content) return "unchanged";
+  const mode = await stat(path).then(
+    (s) => s.mode & 0o777,
+    () => 0o644,
+  );
+  const temp = siblingTempPath(path);
+  try {
+    const handle = await open(temp, "wx", mode);
+    try {
+      await handle.writeFile(content, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+    return "written";
+  } catch (error) {
+    await unlink(temp).catch(() => {});
+    throw new MhcError(`cannot write ${path}: ${errorMessage(error)}`, ExitCode.io, { cause: error });
+  }
+}

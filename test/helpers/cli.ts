@@ -1,0 +1,52 @@
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+
+export const repoRoot = resolve(import.meta.dirname, "../..");
+
+/**
+ * How the end-to-end tests run mhc: the compiled binary when MHC_BIN is set (CI does this after
+ * `npm run build`), Deno when MHC_RUNTIME=deno, otherwise Bun straight from src/.
+ */
+export function mhcCommand(): { cmd: string; args: string[] } {
+  const bin = process.env.MHC_BIN;
+  if (bin) return { cmd: resolve(repoRoot, bin), args: [] };
+  if (process.env.MHC_RUNTIME === "deno") {
+    return { cmd: resolve(repoRoot, "node_modules/.bin/deno"), args: ["run", "-A", resolve(repoRoot, "src/cli.ts")] };
+  }
+  return { cmd: resolve(repoRoot, "node_modules/.bin/bun"), args: [resolve(repoRoot, "src/cli.ts")] };
+}
+
+export interface MhcResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runMhc(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
+): Promise<MhcResult> {
+  const { cmd, args: prefix } = mhcCommand();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, [...prefix, ...args], {
+      cwd: options.cwd ?? repoRoot,
+      env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => {
+      stdout += c;
+    });
+    child.stderr.on("data", (c) => {
+      stderr += c;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
