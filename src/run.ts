@@ -54,7 +54,9 @@ async function report(error: unknown, usage: { cmd: AnyCommand; parent?: AnyComm
   return ExitCode.usage;
 }
 
-async function resolve<T>(value: T | (() => T) | (() => Promise<T>) | Promise<T> | undefined): Promise<T | undefined> {
+async function resolve<T>(
+  value: T | (() => T) | (() => Promise<T>) | Promise<T> | undefined,
+): Promise<T | undefined> {
   return typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;
 }
 
@@ -80,7 +82,8 @@ export function checkUnknownFlags(argsDef: ArgsDef, rest: string[]): void {
   const booleanFlags = new Set<string>(["verbose"]);
   for (const [name, def] of Object.entries(argsDef)) {
     if (def.type === "positional") continue;
-    const names = [name, camel(name), ...(Array.isArray(def.alias) ? def.alias : def.alias ? [def.alias] : [])];
+    const alias = (def as { alias?: string | string[] }).alias;
+    const names = [name, camel(name), ...(Array.isArray(alias) ? alias : alias ? [alias] : [])];
     for (const n of names) (def.type === "boolean" ? booleanFlags : valueFlags).add(n);
   }
   for (let i = 0; i < rest.length; i++) {
@@ -93,7 +96,8 @@ export function checkUnknownFlags(argsDef: ArgsDef, rest: string[]): void {
       continue;
     }
     const positive = flag.startsWith("no-") ? flag.slice(3) : flag;
-    if (booleanFlags.has(flag) || booleanFlags.has(camel(flag)) || booleanFlags.has(camel(positive))) continue;
+    if (booleanFlags.has(flag) || booleanFlags.has(camel(flag)) || booleanFlags.has(camel(positive)))
+      continue;
     throw new UsageError(`unknown option "${arg.split("=")[0]}"`);
   }
 }

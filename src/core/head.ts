@@ -8,7 +8,7 @@ export const defaultHead = `global
   maxconn 50000
   # After a reload, old processes finish their connections but never linger longer than this.
   hard-stop-after 5m
-  # In master-worker mode (-W), refuse reloads that would keep more than a few old workers around.
+  # In master-worker mode (-W), an old worker still alive after 5 more reloads is terminated.
   mworker-max-reloads 5
 
 defaults

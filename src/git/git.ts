@@ -39,7 +39,11 @@ export function gitEnv(extra: Record<string, string> = {}): Record<string, strin
 }
 
 /** A simple-git client rooted at `dir`, with the minimal environment and a timeout per git call. */
-export function gitClient(dir: string, extraEnv: Record<string, string> = {}, timeoutMs = 120_000): SimpleGit {
+export function gitClient(
+  dir: string,
+  extraEnv: Record<string, string> = {},
+  timeoutMs = 120_000,
+): SimpleGit {
   const env = gitEnv(extraEnv);
   return simpleGit({
     baseDir: dir,

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { ExitCode, MhcError, errorMessage } from "../errors.ts";
+import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 
 export async function readTextFile(path: string, what = "file"): Promise<string> {
   try {

@@ -7,7 +7,10 @@ export interface CheckResult {
   output: string;
 }
 
-function run(bin: string, args: string[]): Promise<{ code: number | null; output: string; missing: boolean }> {
+function run(
+  bin: string,
+  args: string[],
+): Promise<{ code: number | null; output: string; missing: boolean }> {
   return new Promise((resolve) => {
     execFile(bin, args, { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : null) : 0;

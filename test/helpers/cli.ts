@@ -11,7 +11,10 @@ export function mhcCommand(): { cmd: string; args: string[] } {
   const bin = process.env.MHC_BIN;
   if (bin) return { cmd: resolve(repoRoot, bin), args: [] };
   if (process.env.MHC_RUNTIME === "deno") {
-    return { cmd: resolve(repoRoot, "node_modules/.bin/deno"), args: ["run", "-A", resolve(repoRoot, "src/cli.ts")] };
+    return {
+      cmd: resolve(repoRoot, "node_modules/.bin/deno"),
+      args: ["run", "-A", resolve(repoRoot, "src/cli.ts")],
+    };
   }
   return { cmd: resolve(repoRoot, "node_modules/.bin/bun"), args: [resolve(repoRoot, "src/cli.ts")] };
 }
@@ -24,7 +27,12 @@ export interface MhcResult {
 
 export function runMhc(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    input?: string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<MhcResult> {
   const { cmd, args: prefix } = mhcCommand();
   return new Promise((resolvePromise, reject) => {

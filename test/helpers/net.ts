@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer, connect, type AddressInfo } from "node:net";
+import { type AddressInfo, connect, createServer } from "node:net";
 
 /** A currently free TCP port on 127.0.0.1 (bind :0, read, close). */
 export function freePort(): Promise<number> {
@@ -83,11 +83,21 @@ export function tcpRead(port: number, host = "127.0.0.1", timeoutMs = 5_000): Pr
 }
 
 /** One HTTP GET through a port with a chosen Host header. */
-export async function httpGet(port: number, path = "/", host?: string): Promise<{ status: number; body: string }> {
+export async function httpGet(
+  port: number,
+  path = "/",
+  host?: string,
+): Promise<{ status: number; body: string }> {
   const { request } = await import("node:http");
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port, path, headers: host ? { host, connection: "close" } : { connection: "close" }, agent: false },
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        headers: host ? { host, connection: "close" } : { connection: "close" },
+        agent: false,
+      },
       (res) => {
         let body = "";
         res.on("data", (c) => {

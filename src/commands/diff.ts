@@ -1,0 +1,38 @@
+import process from "node:process";
+import { defineCommand } from "citty";
+import { unifiedDiff } from "../core/diff.ts";
+import { render } from "../core/render.ts";
+import { ExitCode } from "../errors.ts";
+import { readTextFile } from "../io/files.ts";
+import {
+  loadSnapshot,
+  marathonArgs,
+  normaliseWithWarnings,
+  renderArgs,
+  renderOptionsFrom,
+} from "./_shared.ts";
+
+export default defineCommand({
+  meta: {
+    name: "diff",
+    description: "Unified diff from FILE to a fresh render; exit 0 same, 1 different, 2+ error",
+  },
+  args: {
+    file: {
+      type: "positional",
+      description: "The current config (e.g. /etc/haproxy/haproxy.cfg)",
+      required: true,
+    },
+    ...marathonArgs,
+    ...renderArgs,
+  },
+  async run({ args, rawArgs }) {
+    const current = await readTextFile(args.file, "config");
+    const options = await renderOptionsFrom(args, rawArgs);
+    const { snapshot } = await loadSnapshot(args, args._.slice(1), rawArgs);
+    const fresh = render(normaliseWithWarnings(snapshot, options), options);
+    const patch = unifiedDiff(current, fresh, `a/${args.file}`, `b/${args.file}`);
+    process.stdout.write(patch);
+    process.exitCode = patch === "" ? ExitCode.ok : ExitCode.changed;
+  },
+});

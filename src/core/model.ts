@@ -1,0 +1,72 @@
+/** The normalised model: what mhc knows after reading Marathon, before writing any HAProxy text. */
+
+export type Mode = "tcp" | "http";
+
+export interface HealthCheck {
+  /** HTTP checks send `GET path`; `tls` adds check-ssl. TCP checks only connect. */
+  kind: "http" | "tcp";
+  tls: boolean;
+  path: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  fall: number;
+}
+
+export interface Server {
+  /** Stable, sanitised `<host>_<port>`. */
+  name: string;
+  host: string;
+  port: number;
+  taskId: string;
+}
+
+export interface Service {
+  appId: string;
+  portIndex: number;
+  servicePort: number;
+  /** Frontend and backend name: `<app path>_<service port>`, sanitised. */
+  name: string;
+  bindAddress: string;
+  bindPort: number;
+  mode: Mode;
+  balance: string;
+  vhosts: string[];
+  paths: string[];
+  backendWeight: number;
+  healthCheck?: HealthCheck;
+  servers: Server[];
+}
+
+export interface ExcludedTask {
+  appId: string;
+  taskId: string;
+  reason: string;
+}
+
+export interface Model {
+  services: Service[];
+  excluded: ExcludedTask[];
+  warnings: string[];
+}
+
+export interface RenderOptions {
+  /** Keep only apps in these HAProxy groups; empty means every app. `*` matches all. */
+  groups: string[];
+  httpPort: number;
+  httpBindAddress: string;
+  statsPort: number;
+  statsBindAddress: string;
+  /** Keep TASK_UNREACHABLE tasks as servers (HAProxy's checks decide) instead of excluding them. */
+  keepUnreachable: boolean;
+  /** Replaces the built-in global/defaults section. */
+  head?: string;
+}
+
+export const defaultRenderOptions: RenderOptions = {
+  groups: [],
+  httpPort: 80,
+  httpBindAddress: "*",
+  statsPort: 9090,
+  statsBindAddress: "127.0.0.1",
+  keepUnreachable: false,
+};
