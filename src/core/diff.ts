@@ -72,8 +72,10 @@ function diffRange(out: Line[], a: string[], b: string[], depth: number): void {
   let endA = a.length;
   let endB = b.length;
   const suffix: Line[] = [];
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1])
-    suffix.push({ op: " ", text: a[--endA] as string }), endB--;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    suffix.push({ op: " ", text: a[--endA] as string });
+    endB--;
+  }
   const midA = a.slice(start, endA);
   const midB = b.slice(start, endB);
   if (midA.length === 0 || midB.length === 0 || depth > 64) {

@@ -5,7 +5,7 @@
  */
 export const defaultHead = `global
   log /dev/log local0
-  maxconn 50000
+  # No maxconn: HAProxy derives it from the file-descriptor limit, so the config starts under any ulimit.
   # After a reload, old processes finish their connections but never linger longer than this.
   hard-stop-after 5m
   # In master-worker mode (-W), an old worker still alive after 5 more reloads is terminated.

@@ -145,13 +145,13 @@ function taskAddress(task: MarathonTask, spec: PortSpec): { host: string; port: 
   if (spec.containerPort !== undefined) {
     const ip = (task.ipAddresses ?? []).find((a) => a?.ipAddress)?.ipAddress;
     if (!ip) return "no IP address for an IP-per-task port";
-    if (isIP(ip) === 0) return `invalid IP address "${ip}"`;
+    if (isIP(ip) === 0) return `invalid IP address ${JSON.stringify(ip)}`;
     if (!isPort(spec.containerPort)) return `no container port for port index ${spec.index}`;
     return { host: ip, port: spec.containerPort };
   }
   const host = task.host;
   if (!host) return "no host";
-  if (isIP(host) === 0 && !validHost.test(host)) return `invalid host "${host}"`;
+  if (isIP(host) === 0 && !validHost.test(host)) return `invalid host ${JSON.stringify(host)}`;
   const port = task.ports?.[spec.hostPortIndex ?? spec.index] ?? spec.requiredPort;
   if (!isPort(port)) return `no host port for port index ${spec.index}`;
   return { host, port };

@@ -1,6 +1,6 @@
 import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
-import { ofetch } from "ofetch";
+import { type $Fetch, createFetch, ofetch } from "ofetch";
 import { parseSnapshot, type Snapshot } from "../core/snapshot.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -65,10 +65,22 @@ class AttemptError extends Error {
   }
 }
 
-async function attempt(endpoint: MarathonEndpoint, path: string, options: ClientOptions): Promise<string> {
+/** The innermost cause of a failed fetch: "connect ECONNREFUSED …", "self-signed certificate", … */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  while (current instanceof Error && current.cause !== undefined) current = current.cause;
+  return current;
+}
+
+async function attempt(
+  client: $Fetch,
+  endpoint: MarathonEndpoint,
+  path: string,
+  options: ClientOptions,
+): Promise<string> {
   let response: Response;
   try {
-    response = await ofetch.raw(`${endpoint.url}${path}`, {
+    response = await client.raw(`${endpoint.url}${path}`, {
       retry: 0,
       responseType: "text",
       ignoreResponseError: true,
@@ -79,10 +91,9 @@ async function attempt(endpoint: MarathonEndpoint, path: string, options: Client
         accept: "application/json",
         ...(endpoint.authorization ? { authorization: endpoint.authorization } : {}),
       },
-      ...(options.ca ? { fetch: fetchWithCa(options.ca) } : {}),
-    } as Parameters<typeof ofetch.raw>[1]);
+    });
   } catch (error) {
-    const cause = (error as { cause?: unknown }).cause ?? error;
+    const cause = rootCause(error);
     const name = (cause as Error)?.name;
     const reason =
       name === "TimeoutError" || name === "AbortError"
@@ -118,6 +129,7 @@ export async function fetchFromMarathon(
 ): Promise<{ body: string; source: string }> {
   const failures = new Map<string, string>();
   const skip = new Set<string>();
+  const client = options.ca ? createFetch({ fetch: fetchWithCa(options.ca) }) : ofetch;
   for (let round = 0; round <= options.retries; round++) {
     if (round > 0) {
       const base = Math.min((options.backoffMs ?? 500) * 2 ** (round - 1), 5_000);
@@ -126,7 +138,7 @@ export async function fetchFromMarathon(
     for (const endpoint of endpoints) {
       if (skip.has(endpoint.url)) continue;
       try {
-        const body = await attempt(endpoint, path, options);
+        const body = await attempt(client, endpoint, path, options);
         return { body, source: endpoint.url };
       } catch (error) {
         if (!(error instanceof AttemptError)) throw error;

@@ -1,0 +1,154 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { defaultRenderOptions, type RenderOptions } from "../../src/core/model.ts";
+import { normalise } from "../../src/core/normalise.ts";
+import { render } from "../../src/core/render.ts";
+import { parseSnapshot, snapshotFromJson } from "../../src/core/snapshot.ts";
+import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+import { haproxyAvailable } from "../helpers/haproxy.ts";
+
+const renderJson = (json: unknown, options: Partial<RenderOptions> = {}) => {
+  const opts = { ...defaultRenderOptions, ...options };
+  return render(normalise(snapshotFromJson(json, "test"), opts), opts);
+};
+
+/** Every label and mode at once: the golden file a reviewer reads to see what mhc emits. */
+const kitchenSink = snapshotOf(
+  hostApp(
+    "/shop/web",
+    [10000],
+    [task({ host: "10.0.0.2", ports: [31002] }), task({ host: "10.0.0.1", ports: [31001] })],
+    {
+      labels: { HAPROXY_GROUP: "external", HAPROXY_0_VHOST: "shop.example.com,*.shop.example.com" },
+      healthChecks: [
+        {
+          protocol: "HTTP",
+          path: "/health",
+          portIndex: 0,
+          intervalSeconds: 10,
+          timeoutSeconds: 5,
+          maxConsecutiveFailures: 3,
+        },
+      ],
+    },
+  ),
+  hostApp("/shop/api", [10001], [task({ host: "10.0.0.3", ports: [31003] })], {
+    labels: {
+      HAPROXY_GROUP: "external",
+      HAPROXY_0_VHOST: "shop.example.com",
+      HAPROXY_0_PATH: "/api",
+      HAPROXY_0_BALANCE: "leastconn",
+    },
+  }),
+  hostApp(
+    "/db",
+    [5432],
+    [
+      task({ host: "db-1.internal", ports: [31432] }),
+      task({ host: "10.0.0.4", ports: [31433], state: "TASK_KILLING" }),
+    ],
+    {
+      labels: { HAPROXY_GROUP: "internal", HAPROXY_0_BIND_ADDR: "127.0.0.1", HAPROXY_0_PORT: "15432" },
+      healthChecks: [
+        { protocol: "TCP", portIndex: 0, intervalSeconds: 3, timeoutSeconds: 1, maxConsecutiveFailures: 2 },
+      ],
+    },
+  ),
+  hostApp("/secure", [10443], [task({ host: "10.0.0.5", ports: [31443] })], {
+    healthChecks: [
+      {
+        protocol: "MESOS_HTTPS",
+        path: "/",
+        portIndex: 0,
+        intervalSeconds: 30,
+        timeoutSeconds: 10,
+        maxConsecutiveFailures: 0,
+      },
+    ],
+  }),
+  hostApp("/v6", [10600], [task({ host: "::1", ports: [31600] })], { labels: { HAPROXY_0_MODE: "http" } }),
+);
+
+const goldenCases: [string, () => string][] = [
+  ["kitchen-sink.cfg", () => renderJson(kitchenSink)],
+  ["kitchen-sink-external.cfg", () => renderJson(kitchenSink, { groups: ["external"] })],
+  ...[
+    "marathon15-bridge-app.json",
+    "app.json",
+    "group.json",
+    "tasks.json",
+    "app_list.json",
+    "real-100-apps.json",
+  ].map((name): [string, () => string] => [
+    name.replace(/\.json$/, ".cfg"),
+    () =>
+      render(
+        normalise(parseSnapshot(readFileSync(`fixtures/${name}`, "utf8"), name), defaultRenderOptions),
+        defaultRenderOptions,
+      ),
+  ]),
+];
+
+describe("golden configs", () => {
+  it.each(goldenCases)("%s", async (name, make) => {
+    await expect(make()).toMatchFileSnapshot(`golden/${name}`);
+  });
+
+  it.skipIf(!haproxyAvailable()).each(goldenCases)("%s passes haproxy -c", (_name, make) => {
+    const dir = mkdtempSync(join(tmpdir(), "mhc-golden-"));
+    const file = join(dir, "haproxy.cfg");
+    writeFileSync(file, make());
+    // haproxy -c exits non-zero (and execFileSync throws) on an invalid config.
+    const output = execFileSync("haproxy", ["-c", "-f", file], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    expect(output).toContain("Configuration file is valid");
+  });
+});
+
+describe("render", () => {
+  it("is byte-identical for the same snapshot and has no timestamps", () => {
+    const a = renderJson(kitchenSink);
+    expect(renderJson(JSON.parse(JSON.stringify(kitchenSink)))).toBe(a);
+    expect(a).not.toMatch(/\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/);
+  });
+
+  it("vhost routes are ordered by BACKEND_WEIGHT, path routes before plain vhost routes", () => {
+    const apps = [0, 1, 2, 3].map((weight) =>
+      hostApp(`/w${weight}`, [10000 + weight], [task()], {
+        labels: { HAPROXY_0_VHOST: "same.example", HAPROXY_0_BACKEND_WEIGHT: String(weight) },
+      }),
+    );
+    const pathApp = hostApp("/p", [10010], [task()], {
+      labels: { HAPROXY_0_VHOST: "same.example", HAPROXY_0_PATH: "/p" },
+    });
+    const text = renderJson(snapshotOf(...apps, pathApp));
+    const order = [...text.matchAll(/use_backend (\S+) if/g)].map((m) => m[1]);
+    // Equal weights keep app-id order; a path route (weight 0 counts as 1) outranks a plain vhost route of weight 0.
+    expect(order).toEqual(["w3_10003", "w2_10002", "p_10010", "w1_10001", "w0_10000"]);
+  });
+
+  it("--head replaces global/defaults; --stats-port 0 drops the stats listener", () => {
+    const text = renderJson(kitchenSink, {
+      head: "global\n  maxconn 10\ndefaults\n  mode tcp\n",
+      statsPort: 0,
+    });
+    expect(text).toContain("global\n  maxconn 10\ndefaults\n  mode tcp\n");
+    expect(text).not.toContain("hard-stop-after");
+    expect(text).not.toContain("listen stats");
+  });
+
+  it("no shared HTTP frontend when nothing is routed by vhost or path", () => {
+    expect(renderJson(snapshotOf(hostApp("/t", [10000], [task()])))).not.toContain("frontend http_in");
+  });
+
+  it("a backend with no eligible servers keeps its frontend and an empty backend", () => {
+    const text = renderJson(snapshotOf(hostApp("/empty", [10000], [task({ state: "TASK_STAGING" })])));
+    expect(text).toContain("frontend empty_10000\n  bind *:10000");
+    expect(text).toMatch(/backend empty_10000\n {2}mode tcp\n {2}balance roundrobin\n\n?$/);
+  });
+});

@@ -1,0 +1,259 @@
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pkg from "../../package.json" with { type: "json" };
+import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+import { runMhc } from "../helpers/cli.ts";
+import { haproxyAvailable } from "../helpers/haproxy.ts";
+import { json, type MarathonServer, startMarathon } from "../helpers/marathon.ts";
+import { freePort } from "../helpers/net.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "mhc-cli-"));
+const snapshotV1 = snapshotOf(hostApp("/web", [10000], [task({ host: "10.0.0.1", ports: [31001] })]));
+const snapshotV2 = snapshotOf(
+  hostApp(
+    "/web",
+    [10000],
+    [task({ host: "10.0.0.1", ports: [31001] }), task({ host: "10.0.0.2", ports: [31002] })],
+  ),
+);
+const v1File = join(dir, "v1.json");
+const v2File = join(dir, "v2.json");
+writeFileSync(v1File, JSON.stringify(snapshotV1));
+writeFileSync(v2File, JSON.stringify(snapshotV2));
+
+let marathon: MarathonServer;
+beforeAll(async () => {
+  marathon = await startMarathon(() => json(snapshotV1));
+});
+afterAll(async () => {
+  await marathon.close();
+});
+
+describe("basics", () => {
+  it("--version prints the package version", async () => {
+    const result = await runMhc(["--version"]);
+    expect(result).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+  });
+
+  it("--help lists the commands; each command has its own help", async () => {
+    const root = await runMhc(["--help"]);
+    expect(root.code).toBe(0);
+    for (const name of ["render", "diff", "validate"]) expect(root.stdout).toContain(name);
+    const render = await runMhc(["render", "--help"]);
+    expect(render.code).toBe(0);
+    for (const flag of [
+      "--marathon",
+      "--from",
+      "--auth",
+      "--token",
+      "--ca-file",
+      "--timeout",
+      "--group",
+      "--head",
+      "--http-port",
+      "--output",
+      "--json",
+    ]) {
+      expect(render.stdout).toContain(flag);
+    }
+  });
+
+  it("an unknown option is refused (exit 2), so a typo never changes behaviour silently", async () => {
+    const result = await runMhc(["render", "--from", v1File, "--dryrun"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unknown option "--dryrun"');
+    expect(result.stdout).toBe("");
+  });
+
+  it("an unknown command is refused (exit 2)", async () => {
+    const result = await runMhc(["rendr"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unknown command "rendr"');
+  });
+});
+
+describe("render", () => {
+  it("reads Marathon given as host:port and prints only the config on stdout", async () => {
+    const result = await runMhc(["render", `127.0.0.1:${marathon.port}`]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("backend web_10000\n");
+    expect(result.stdout).toContain("server 10.0.0.1_31001 10.0.0.1:31001 check");
+    expect(result.stderr).toBe("");
+  });
+
+  it("takes MARATHON_URL (comma-separated, tried in order)", async () => {
+    const dead = await freePort();
+    const result = await runMhc(["render", "--retries", "0"], {
+      env: { MARATHON_URL: `127.0.0.1:${dead}, ${marathon.url}` },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("backend web_10000");
+  });
+
+  it("--from - reads stdin; --json prints the model", async () => {
+    const result = await runMhc(["render", "--from", "-", "--json"], { input: JSON.stringify(snapshotV2) });
+    expect(result.code).toBe(0);
+    const model = JSON.parse(result.stdout);
+    expect(model.services[0].servers.map((s: { name: string }) => s.name)).toEqual([
+      "10.0.0.1_31001",
+      "10.0.0.2_31002",
+    ]);
+    expect(model.excluded).toEqual([]);
+  });
+
+  it("-o writes atomically, then leaves an unchanged file alone (content and mtime)", async () => {
+    const out = join(dir, "unchanged.cfg");
+    expect((await runMhc(["render", "--from", v1File, "-o", out])).code).toBe(0);
+    const first = readFileSync(out, "utf8");
+    const old = new Date("2020-01-01T00:00:00Z");
+    utimesSync(out, old, old);
+    const again = await runMhc(["render", "--from", v1File, "-o", out]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain("unchanged");
+    expect(readFileSync(out, "utf8")).toBe(first);
+    expect(statSync(out).mtimeMs).toBe(old.getTime());
+    expect(readdirSync(dir).filter((f) => f.includes(".tmp") || f.startsWith(".unchanged"))).toEqual([]);
+  });
+
+  it("warnings go to stderr, never into the config", async () => {
+    const bad = join(dir, "bad-label.json");
+    writeFileSync(
+      bad,
+      JSON.stringify(snapshotOf(hostApp("/x", [10000], [task()], { labels: { HAPROXY_0_VHOST: "a\nb" } }))),
+    );
+    const result = await runMhc(["render", "--from", bad]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      "app /x port index 0 skipped: label HAPROXY_0_VHOST contains a line break",
+    );
+    expect(result.stdout).not.toContain("/x");
+  });
+
+  it("the same snapshot renders byte-identical output on every run", async () => {
+    const a = await runMhc(["render", "--from", "fixtures/real-100-apps.json"]);
+    const b = await runMhc(["render", "--from", "fixtures/real-100-apps.json"]);
+    expect(a.code).toBe(0);
+    expect(b.stdout).toBe(a.stdout);
+  });
+});
+
+describe("errors: one line, a documented exit code, no partial output", () => {
+  const out = join(dir, "kept.cfg");
+  const keep = "# the installed config\n";
+
+  const expectFailure = async (
+    args: string[],
+    code: number,
+    message: string,
+    env: Record<string, string> = {},
+  ) => {
+    writeFileSync(out, keep);
+    const result = await runMhc([...args, "-o", out], { env });
+    expect(result.code).toBe(code);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stdout).toBe("");
+    expect(readFileSync(out, "utf8")).toBe(keep);
+    return result;
+  };
+
+  it("unreachable Marathon: exit 3", async () => {
+    const dead = await freePort();
+    await expectFailure(["render", `127.0.0.1:${dead}`, "--retries", "1"], 3, "Marathon unreachable");
+  });
+
+  it("401: exit 4, and credentials never show, not even with --verbose", async () => {
+    const locked = await startMarathon(() => ({ status: 401, body: "" }));
+    try {
+      const url = locked.url.replace("http://", "http://admin:hunter2secret@");
+      const result = await expectFailure(["render", url], 4, "refused the credentials (HTTP 401)");
+      expect(result.stderr).not.toContain("hunter2secret");
+      const verbose = await runMhc(["render", locked.url, "--auth", "admin:hunter2secret", "--verbose"]);
+      expect(verbose.code).toBe(4);
+      expect(verbose.stderr).not.toContain("hunter2secret");
+      expect(verbose.stderr).not.toContain(btoa("admin:hunter2secret"));
+    } finally {
+      await locked.close();
+    }
+  });
+
+  it("garbage and truncated JSON: exit 5", async () => {
+    const garbage = join(dir, "garbage.json");
+    writeFileSync(garbage, '{"apps": [{"id": "/a", "tasks": [');
+    await expectFailure(["render", "--from", garbage], 5, "not valid JSON");
+    writeFileSync(garbage, '{"kind": "not marathon"}');
+    await expectFailure(["render", "--from", garbage], 5, "not a Marathon response");
+  });
+
+  it("a missing --from or --head file: exit 8", async () => {
+    await expectFailure(["render", "--from", join(dir, "nope.json")], 8, "cannot read --from file");
+    await expectFailure(
+      ["render", "--from", v1File, "--head", join(dir, "nope.head")],
+      8,
+      "cannot read --head file",
+    );
+  });
+
+  it("bad option values: exit 2", async () => {
+    await expectFailure(
+      ["render", "--from", v1File, "--http-port", "eighty"],
+      2,
+      "--http-port must be an integer",
+    );
+    await expectFailure(["render"], 2, "no Marathon address");
+  });
+});
+
+describe("diff", () => {
+  it("exit 0 and no output when identical; exit 1 and a unified diff when different", async () => {
+    const current = join(dir, "current.cfg");
+    writeFileSync(current, (await runMhc(["render", "--from", v1File])).stdout);
+    const same = await runMhc(["diff", current, "--from", v1File]);
+    expect(same).toMatchObject({ code: 0, stdout: "" });
+    const changed = await runMhc(["diff", current, "--from", v2File]);
+    expect(changed.code).toBe(1);
+    expect(changed.stdout).toContain(`--- a/${current}`);
+    expect(changed.stdout).toContain("+  server 10.0.0.2_31002 10.0.0.2:31002 check");
+  });
+
+  it("reads Marathon addresses after FILE", async () => {
+    const current = join(dir, "current-m.cfg");
+    writeFileSync(current, (await runMhc(["render", "--from", v1File])).stdout);
+    expect((await runMhc(["diff", current, marathon.url])).code).toBe(0);
+  });
+
+  it("errors are 2 or more", async () => {
+    expect((await runMhc(["diff", join(dir, "missing.cfg"), "--from", v1File])).code).toBe(8);
+    expect((await runMhc(["diff"])).code).toBe(2);
+  });
+});
+
+describe.skipIf(!haproxyAvailable())("validate", () => {
+  it("exit 6 with HAProxy's reason for an invalid config", async () => {
+    const file = join(dir, "invalid.cfg");
+    writeFileSync(file, "global\n  no-such-keyword 1\n");
+    const result = await runMhc(["validate", file]);
+    expect(result.code).toBe(6);
+    expect(result.stderr).toContain("is not a valid HAProxy config");
+    expect(result.stderr).toContain("no-such-keyword");
+  });
+
+  it("exit 7 with a clear message when HAProxy is missing", async () => {
+    const file = join(dir, "any.cfg");
+    writeFileSync(file, "global\n");
+    const result = await runMhc(["validate", file, "--haproxy", "/nonexistent/haproxy"]);
+    expect(result.code).toBe(7);
+    expect(result.stderr).toContain("HAProxy not found");
+    expect(existsSync(file)).toBe(true);
+  });
+});

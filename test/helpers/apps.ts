@@ -1,0 +1,51 @@
+/** Builders for Marathon JSON in the real /v2/apps?embed=apps.tasks shape, with only what a test needs. */
+
+export interface TaskSpec {
+  id?: string;
+  host?: string;
+  ports?: number[];
+  state?: string;
+  alive?: boolean[];
+  ipAddresses?: string[];
+}
+
+let taskCounter = 0;
+
+export function task(spec: TaskSpec = {}): Record<string, unknown> {
+  taskCounter++;
+  return {
+    id: spec.id ?? `task-${taskCounter}`,
+    host: spec.host ?? "127.0.0.1",
+    ports: spec.ports ?? [31000 + taskCounter],
+    state: spec.state ?? "TASK_RUNNING",
+    stagedAt: "2026-01-01T00:00:00.000Z",
+    startedAt: "2026-01-01T00:00:01.000Z",
+    ...(spec.ipAddresses
+      ? { ipAddresses: spec.ipAddresses.map((ipAddress) => ({ ipAddress, protocol: "IPv4" })) }
+      : {}),
+    ...(spec.alive
+      ? { healthCheckResults: spec.alive.map((alive) => ({ alive, consecutiveFailures: alive ? 0 : 3 })) }
+      : {}),
+  };
+}
+
+export function hostApp(
+  id: string,
+  servicePorts: number[],
+  tasks: Record<string, unknown>[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    id,
+    instances: tasks.length,
+    networks: [{ mode: "host" }],
+    portDefinitions: servicePorts.map((port) => ({ port, protocol: "tcp" })),
+    requirePorts: false,
+    labels: {},
+    healthChecks: [],
+    tasks,
+    ...extra,
+  };
+}
+
+export const snapshotOf = (...apps: Record<string, unknown>[]) => ({ apps });

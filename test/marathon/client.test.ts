@@ -1,0 +1,211 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ExitCode, MhcError } from "../../src/errors.ts";
+import { parseEndpoint } from "../../src/marathon/address.ts";
+import { fetchSnapshot } from "../../src/marathon/client.ts";
+import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+import { json, type MarathonServer, startMarathon } from "../helpers/marathon.ts";
+import { freePort } from "../helpers/net.ts";
+
+const body = snapshotOf(hostApp("/web", [10000], [task({ ports: [4000] })]));
+const fast = { timeoutMs: 2_000, retries: 2, backoffMs: 20 };
+const servers: MarathonServer[] = [];
+
+async function marathon(handler: Parameters<typeof startMarathon>[0]) {
+  const server = await startMarathon(handler);
+  servers.push(server);
+  return server;
+}
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function failure(promise: Promise<unknown>): Promise<MhcError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(MhcError);
+  return error as MhcError;
+}
+
+describe("Marathon client against a local server", () => {
+  it("reads /v2/apps?embed=apps.tasks and parses it", async () => {
+    const m = await marathon(() => json(body));
+    const result = await fetchSnapshot([parseEndpoint(`127.0.0.1:${m.port}`, {})], fast);
+    expect(result.snapshot.apps.map((a) => a.id)).toEqual(["/web"]);
+    expect(result.source).toBe(m.url);
+    expect(m.requests[0]?.path).toBe("/v2/apps?embed=apps.tasks");
+    expect(m.requests[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it("fails over to the next address when the first refuses connections", async () => {
+    const dead = await freePort();
+    const m = await marathon(() => json(body));
+    const result = await fetchSnapshot(
+      [parseEndpoint(`http://127.0.0.1:${dead}`, {}), parseEndpoint(m.url, {})],
+      fast,
+    );
+    expect(result.source).toBe(m.url);
+  });
+
+  it("keeps a path prefix (e.g. behind DC/OS admin router)", async () => {
+    const m = await marathon(() => json(body));
+    await fetchSnapshot([parseEndpoint(`${m.url}/service/marathon/`, {})], fast);
+    expect(m.requests[0]?.path).toBe("/service/marathon/v2/apps?embed=apps.tasks");
+  });
+
+  it("sends basic auth from --auth, and from user:pass@ in the URL", async () => {
+    const m = await marathon(() => json(body));
+    await fetchSnapshot([parseEndpoint(m.url, { basic: "alice:s3cret" })], fast);
+    await fetchSnapshot([parseEndpoint(m.url.replace("http://", "http://bob:pa%40ss@"), {})], fast);
+    expect(m.requests.map((r) => r.headers.authorization)).toEqual([
+      `Basic ${btoa("alice:s3cret")}`,
+      `Basic ${btoa("bob:pa@ss")}`,
+    ]);
+  });
+
+  it("sends a DC/OS token as Authorization: token=…", async () => {
+    const m = await marathon(() => json(body));
+    await fetchSnapshot([parseEndpoint(m.url, { token: "eyJtoken" })], fast);
+    expect(m.requests[0]?.headers.authorization).toBe("token=eyJtoken");
+  });
+
+  it("retries 503 (leader election) and succeeds", async () => {
+    let calls = 0;
+    const m = await marathon(() => (++calls < 3 ? { status: 503, body: "no leader" } : json(body)));
+    const result = await fetchSnapshot([parseEndpoint(m.url, {})], fast);
+    expect(result.snapshot.apps).toHaveLength(1);
+    expect(m.requests).toHaveLength(3);
+  });
+
+  it("gives up after bounded retries with every address and reason in one line", async () => {
+    const m = await marathon(() => ({ status: 502, body: "" }));
+    const dead = await freePort();
+    const error = await failure(
+      fetchSnapshot([parseEndpoint(m.url, {}), parseEndpoint(`127.0.0.1:${dead}`, {})], {
+        ...fast,
+        retries: 1,
+      }),
+    );
+    expect(error.exitCode).toBe(ExitCode.marathonUnreachable);
+    expect(error.message).toContain(`${m.url} (HTTP 502`);
+    expect(error.message).toContain(`http://127.0.0.1:${dead} (`);
+    expect(error.message).not.toContain("\n");
+    expect(m.requests).toHaveLength(2);
+  });
+
+  it("times out a Marathon that accepts but never answers", async () => {
+    const m = await marathon(() => ({ ...json(body), delayMs: 1_500 }));
+    const error = await failure(fetchSnapshot([parseEndpoint(m.url, {})], { timeoutMs: 200, retries: 0 }));
+    expect(error.exitCode).toBe(ExitCode.marathonUnreachable);
+    expect(error.message).toContain("no answer within 0.2 s");
+  });
+
+  it("401 stops at once with an auth error and never echoes the credentials", async () => {
+    const m = await marathon(() => ({ status: 401, body: "{}" }));
+    const error = await failure(fetchSnapshot([parseEndpoint(m.url, { basic: "alice:topsecret" })], fast));
+    expect(error.exitCode).toBe(ExitCode.marathonAuth);
+    expect(error.message).toContain("refused the credentials (HTTP 401)");
+    expect(error.message).not.toContain("topsecret");
+    expect(m.requests).toHaveLength(1);
+  });
+
+  it("garbage, truncated and foreign JSON are data errors", async () => {
+    const m = await marathon(() => ({ body: "<html>proxy error</html>" }));
+    const endpoint = [parseEndpoint(m.url, {})];
+    expect((await failure(fetchSnapshot(endpoint, fast))).exitCode).toBe(ExitCode.marathonData);
+    m.reply(() => ({ body: '{"apps": [{"id": "/a", "tasks": [' }));
+    const truncated = await failure(fetchSnapshot(endpoint, fast));
+    expect(truncated.exitCode).toBe(ExitCode.marathonData);
+    expect(truncated.message).toContain("not valid JSON");
+    m.reply(() => json({ message: "hello" }));
+    expect((await failure(fetchSnapshot(endpoint, fast))).message).toContain("not a Marathon response");
+  });
+
+  it("a connection cut mid-body is retried, then reported as unreachable", async () => {
+    const m = await marathon(() => ({ body: JSON.stringify(body), truncateAt: 10 }));
+    const error = await failure(fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, retries: 1 }));
+    expect(error.exitCode).toBe(ExitCode.marathonUnreachable);
+    expect(m.requests).toHaveLength(2);
+  });
+});
+
+describe("TLS with a private CA (--ca-file)", () => {
+  function makeCertificates() {
+    const dir = mkdtempSync(join(tmpdir(), "mhc-tls-"));
+    const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+    run(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=mhc test CA",
+    );
+    run(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "server.key",
+      "-out",
+      "server.csr",
+      "-subj",
+      "/CN=127.0.0.1",
+    );
+    execFileSync("sh", ["-c", "printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf"], { cwd: dir });
+    run(
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "server.pem",
+      "-days",
+      "2",
+      "-extfile",
+      "ext.cnf",
+    );
+    const read = (name: string) => readFileSync(join(dir, name), "utf8");
+    return { ca: read("ca.pem"), key: read("server.key"), cert: read("server.pem") };
+  }
+
+  it("verifies Marathon's certificate against the given CA, and refuses it without", async () => {
+    const { ca, key, cert } = makeCertificates();
+    const server = createServer({ key, cert }, (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const ok = await fetchSnapshot([parseEndpoint(url, {})], { ...fast, ca });
+      expect(ok.snapshot.apps).toHaveLength(1);
+      const error = await failure(fetchSnapshot([parseEndpoint(url, {})], { ...fast, retries: 0 }));
+      expect(error.exitCode).toBe(ExitCode.marathonUnreachable);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
