@@ -9,6 +9,7 @@ const root = defineCommand({
     render: () => import("./commands/render.ts").then((m) => m.default),
     diff: () => import("./commands/diff.ts").then((m) => m.default),
     validate: () => import("./commands/validate.ts").then((m) => m.default),
+    sync: () => import("./commands/sync.ts").then((m) => m.default),
   },
 });
 

@@ -120,6 +120,9 @@ function translateHealthCheck(check: MarathonHealthCheck | undefined): LabelResu
   return { ok: true, value: undefined }; // COMMAND and unknown protocols: HAProxy's plain connect check.
 }
 
+/** Marathon's own id rules (path segments of letters, digits, dots and dashes), since ids reach the config. */
+const validAppId = /^(\/[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)+$/;
+
 const validHost = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/;
 
 interface TaskVerdict {
@@ -334,6 +337,10 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
 
   const apps = [...snapshot.apps].sort((a, b) => compare(a.id, b.id));
   for (const app of apps) {
+    if (!validAppId.test(app.id)) {
+      warn(`app ${JSON.stringify(app.id)} skipped: not a valid Marathon app id`);
+      continue;
+    }
     if (seenIds.has(app.id)) {
       warn(`app ${app.id} appears twice in the snapshot; the second copy is ignored`);
       continue;

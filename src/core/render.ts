@@ -80,6 +80,7 @@ function serviceSections(service: Service): string[] {
     `  default_backend ${service.name}`,
     "",
     `backend ${service.name}`,
+    `  description app ${service.appId} service port ${service.servicePort || service.bindPort}`,
     `  mode ${service.mode}`,
     `  balance ${service.balance}`,
   ];

@@ -350,6 +350,19 @@ describe("groups and labels", () => {
     expect(model.warnings[0]).toContain(reason);
   });
 
+  it("an app id that is not Marathon's shape (it would reach the config) drops the app", () => {
+    const model = run(
+      snapshotOf(
+        hostApp("/ok", [10000], [task()]),
+        hostApp("/evil\n  server x 1.2.3.4:1", [11000], [task()]),
+      ),
+    );
+    expect(model.services.map((s) => s.appId)).toEqual(["/ok"]);
+    expect(model.warnings).toEqual([
+      'app "/evil\\n  server x 1.2.3.4:1" skipped: not a valid Marathon app id',
+    ]);
+  });
+
   it("a bad HAPROXY_GROUP drops the whole app", () => {
     const model = run(snapshotOf(app("/bad", { HAPROXY_GROUP: "a\nb" }), app("/good", {}, 11000)));
     expect(model.services.map((s) => s.appId)).toEqual(["/good", "/good"]);

@@ -149,6 +149,8 @@ describe("render", () => {
   it("a backend with no eligible servers keeps its frontend and an empty backend", () => {
     const text = renderJson(snapshotOf(hostApp("/empty", [10000], [task({ state: "TASK_STAGING" })])));
     expect(text).toContain("frontend empty_10000\n  bind *:10000");
-    expect(text).toMatch(/backend empty_10000\n {2}mode tcp\n {2}balance roundrobin\n\n?$/);
+    expect(text).toMatch(
+      /backend empty_10000\n {2}description app \/empty service port 10000\n {2}mode tcp\n {2}balance roundrobin\n\n?$/,
+    );
   });
 });
