@@ -145,6 +145,15 @@ async function localCheckout(
   return { git, root: path };
 }
 
+/** The review branch's current remote head ("" when it does not exist yet), for --force-with-lease. */
+async function reviewBranchLease(checkout: Checkout, branch: string): Promise<string> {
+  try {
+    return (await remoteBranchHead(checkout.git, checkout.pushUrl as string, branch)) ?? "";
+  } catch (error) {
+    throw gitFailure("ls-remote", error);
+  }
+}
+
 /**
  * One sync: read what is published, compare, gate, validate, commit, push. A push that loses a race
  * starts over from the new remote head (fetch + hard reset, render compared again; no rebase).
@@ -231,14 +240,7 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
         );
       }
       // The review branch is replaced, but only if nobody moved it since we looked (force-with-lease).
-      const lease =
-        gate && checkout.pushUrl
-          ? ((await remoteBranchHead(checkout.git, checkout.pushUrl, request.reviewBranch as string).catch(
-              (e) => {
-                throw gitFailure("ls-remote", e);
-              },
-            )) ?? "")
-          : undefined;
+      const lease = gate ? await reviewBranchLease(checkout, request.reviewBranch as string) : undefined;
       const commit = await commitFile(checkout.git, checkout.root, request.path, request.config, summary);
       if (!checkout.pushUrl) {
         return { ...base, commit, message: `committed ${commit.slice(0, 12)} to ${request.branch}` };
