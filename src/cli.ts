@@ -10,6 +10,7 @@ const root = defineCommand({
     diff: () => import("./commands/diff.ts").then((m) => m.default),
     validate: () => import("./commands/validate.ts").then((m) => m.default),
     sync: () => import("./commands/sync.ts").then((m) => m.default),
+    deploy: () => import("./commands/deploy.ts").then((m) => m.default),
   },
 });
 

@@ -26,6 +26,25 @@ export function siblingTempPath(path: string, tag = "tmp"): string {
   return join(dirname(path), `.${basename(path)}.${tag}-${process.pid}-${randomBytes(4).toString("hex")}`);
 }
 
+/** The permissions of `path`, or 0o644 when it does not exist (a replacement keeps the original's). */
+export async function modeOf(path: string): Promise<number> {
+  return stat(path).then(
+    (s) => s.mode & 0o777,
+    () => 0o644,
+  );
+}
+
+/** Creates a new file (never overwrites) with `content`, flushed to disk before returning. */
+export async function writeNewFileDurably(path: string, content: string, mode: number): Promise<void> {
+  const handle = await open(path, "wx", mode);
+  try {
+    await handle.writeFile(content, "utf8");
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Writes `content` to `path` atomically (temp file in the same folder, fsync, rename).
  * When the file already holds exactly this content it is not touched at all, not even its mtime.
@@ -33,19 +52,9 @@ export function siblingTempPath(path: string, tag = "tmp"): string {
 export async function writeFileAtomic(path: string, content: string): Promise<"written" | "unchanged"> {
   const current = await readIfExists(path);
   if (current === content) return "unchanged";
-  const mode = await stat(path).then(
-    (s) => s.mode & 0o777,
-    () => 0o644,
-  );
   const temp = siblingTempPath(path);
   try {
-    const handle = await open(temp, "wx", mode);
-    try {
-      await handle.writeFile(content, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeNewFileDurably(temp, content, await modeOf(path));
     await rename(temp, path);
     return "written";
   } catch (error) {

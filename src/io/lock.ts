@@ -1,46 +1,108 @@
-import { open, readFile, unlink } from "node:fs/promises";
+import { link, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import process from "node:process";
-import { ExitCode, MhcError } from "../errors.ts";
+import { ExitCode, errorMessage, MhcError } from "../errors.ts";
+import { log } from "../log.ts";
+import { siblingTempPath } from "./files.ts";
+import { isAlive } from "./processes.ts";
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-export interface Lock {
-  release(): Promise<void>;
+export interface LockOptions {
+  /** Who holds it, for the message: "another deploy", "another sync of this work dir". */
+  holder: string;
+  /** How long to wait for a live holder before giving up (ExitCode.locked); 0 fails at once. */
+  waitMs?: number;
 }
 
 /**
- * An exclusive lock file holding the owner's pid (O_EXCL create). A lock whose owner is dead is
- * stale and taken over. Waits up to `waitMs` for a live owner, then fails with ExitCode.locked.
+ * An exclusive lock file holding the owner's pid and host, created with link(2), which is atomic
+ * and never leaves a half-written lock behind. A lock whose pid is no longer alive on this host
+ * (a run that was killed) is taken over. Returns the release function.
  */
-export async function acquireLock(path: string, what: string, waitMs = 0): Promise<Lock> {
-  const deadline = Date.now() + waitMs;
+export async function acquireLock(lockPath: string, options: LockOptions): Promise<() => Promise<void>> {
+  const deadline = Date.now() + (options.waitMs ?? 0);
   for (;;) {
     try {
-      const handle = await open(path, "wx", 0o644);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return { release: () => unlink(path).catch(() => {}) };
+      return await tryAcquire(lockPath, options.holder);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
-        throw new MhcError(`cannot create lock ${path}: ${(error as Error).message}`, ExitCode.io);
-      }
+      if (!(error instanceof MhcError) || error.exitCode !== ExitCode.locked || Date.now() >= deadline)
+        throw error;
+      await new Promise((r) => setTimeout(r, 100));
     }
-    const owner = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
-    if (!Number.isInteger(owner) || owner <= 0 || !alive(owner)) {
-      // Stale (dead owner, or a half-written file): remove it and try again at once.
-      await unlink(path).catch(() => {});
-      continue;
-    }
-    if (Date.now() >= deadline) {
-      throw new MhcError(`${what} is locked by running process ${owner} (${path})`, ExitCode.locked);
-    }
-    await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+async function tryAcquire(lockPath: string, holder: string): Promise<() => Promise<void>> {
+  const owner = `${process.pid} ${hostname()}\n`;
+  const temp = siblingTempPath(lockPath, "new");
+  try {
+    await writeFile(temp, owner, { flag: "wx" });
+  } catch (error) {
+    throw new MhcError(`cannot create lock ${lockPath}: ${errorMessage(error)}`, ExitCode.io, {
+      cause: error,
+    });
+  }
+  try {
+    if (!(await tryLink(temp, lockPath))) {
+      await takeOverIfStale(lockPath, holder);
+      if (!(await tryLink(temp, lockPath))) throw lockedError(lockPath, holder, await readOwner(lockPath));
+    }
+  } finally {
+    await unlink(temp).catch(() => {});
+  }
+  return async () => {
+    // Only remove the lock if it is still ours.
+    if ((await readFile(lockPath, "utf8").catch(() => "")) === owner) await unlink(lockPath).catch(() => {});
+  };
+}
+
+async function tryLink(temp: string, lockPath: string): Promise<boolean> {
+  try {
+    await link(temp, lockPath);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw new MhcError(`cannot create lock ${lockPath}: ${errorMessage(error)}`, ExitCode.io, {
+      cause: error,
+    });
+  }
+}
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  raw: string;
+}
+
+async function readOwner(lockPath: string): Promise<LockOwner | undefined> {
+  const raw = await readFile(lockPath, "utf8").catch(() => undefined);
+  if (raw === undefined) return undefined;
+  const [pid = "", host = ""] = raw.trim().split(/\s+/);
+  return { pid: Number.parseInt(pid, 10), host, raw };
+}
+
+function lockedError(lockPath: string, holder: string, owner: LockOwner | undefined): MhcError {
+  const who = owner ? `pid ${owner.pid}${owner.host ? ` on ${owner.host}` : ""}` : "another process";
+  return new MhcError(`${holder} is running (${who} holds ${lockPath})`, ExitCode.locked);
+}
+
+async function takeOverIfStale(lockPath: string, holder: string): Promise<void> {
+  const owner = await readOwner(lockPath);
+  if (!owner) return; // released meanwhile: the next link attempt decides
+  // A lock from another host (shared filesystem) or with a live pid is respected.
+  if (owner.host !== hostname() || isAlive(owner.pid)) throw lockedError(lockPath, holder, owner);
+  // Move the stale lock aside atomically; if a concurrent deploy replaced it meanwhile, put theirs back.
+  const aside = siblingTempPath(lockPath, "stale");
+  try {
+    await rename(lockPath, aside);
+  } catch {
+    return;
+  }
+  const moved = await readFile(aside, "utf8").catch(() => "");
+  if (moved !== owner.raw) {
+    await link(aside, lockPath).catch(() => {});
+    await unlink(aside).catch(() => {});
+    throw lockedError(lockPath, holder, await readOwner(lockPath));
+  }
+  await unlink(aside).catch(() => {});
+  log.warn(`took over a stale lock ${lockPath} from pid ${owner.pid}, which is no longer running`);
 }

@@ -163,9 +163,10 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
   const env = identityEnv(request.identity);
   const workdir = target.kind === "remote" ? (request.workdir ?? defaultWorkdir(target)) : target.path;
   if (target.kind === "remote") await mkdir(join(workdir, ".."), { recursive: true });
-  const lock =
+  // Syncs sharing a work dir on one machine take turns rather than fail.
+  const release =
     target.kind === "remote"
-      ? await acquireLock(`${workdir}.lock`, `work dir ${workdir}`, 120_000)
+      ? await acquireLock(`${workdir}.lock`, { holder: "another sync of this work dir", waitMs: 120_000 })
       : undefined;
   let validated = false;
   try {
@@ -269,6 +270,6 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
       ExitCode.git,
     );
   } finally {
-    await lock?.release();
+    await release?.();
   }
 }

@@ -1,0 +1,198 @@
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { haproxyAvailable } from "../helpers/haproxy.ts";
+import { type Backend, freePort, httpGet, startNamedHttpServer, waitForPort } from "../helpers/net.ts";
+import { DeployFixture, haproxyConfig } from "./fixture.ts";
+
+describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, real git)", () => {
+  let backends: Backend[] = [];
+  let fixture: DeployFixture;
+  const pidMode = () => ["--pid-file", fixture.pidFile];
+
+  beforeAll(async () => {
+    backends = await Promise.all(["alpha", "beta"].map(startNamedHttpServer));
+  });
+  afterAll(async () => {
+    await Promise.all(backends.map((b) => b.close()));
+  });
+  afterEach(async () => {
+    await fixture?.cleanup();
+  });
+
+  const [alpha, beta] = [() => backends[0] as Backend, () => backends[1] as Backend];
+
+  it("deploys v1, then v2 with a new service, and refuses an invalid v3 without touching anything", async () => {
+    fixture = new DeployFixture();
+    const [portA, portB] = [await freePort(), await freePort()];
+    const v1 = haproxyConfig([{ port: portA, servers: [alpha().port] }]);
+    const commit1 = fixture.commit(v1);
+
+    const first = await fixture.deploy(pidMode());
+    expect(first.stderr).toContain("started HAProxy");
+    expect(first.code).toBe(0);
+    expect(fixture.installed()).toBe(v1);
+    await waitForPort(portA);
+    expect((await httpGet(portA)).body).toMatch(/^alpha /);
+
+    const v2 = haproxyConfig([
+      { port: portA, servers: [alpha().port] },
+      { port: portB, servers: [beta().port] },
+    ]);
+    const commit2 = fixture.commit(v2);
+    const second = await fixture.deploy(pidMode());
+    expect(second.stderr).toContain("reloaded HAProxy");
+    expect(second.code).toBe(0);
+    expect(readFileSync(`${fixture.config}.bak`, "utf8")).toBe(v1);
+    await waitForPort(portB);
+    expect((await httpGet(portB)).body).toMatch(/^beta /);
+    expect((await httpGet(portA)).body).toMatch(/^alpha /);
+
+    const status = await fixture.deploy([], ["--status", "--json"]);
+    expect(status.code).toBe(0);
+    const parsed = JSON.parse(status.stdout);
+    expect(parsed).toMatchObject({ installed: true, matchesRecord: true });
+    expect(parsed.record).toMatchObject({
+      commit: commit2,
+      previousCommit: commit1,
+      ref: "main",
+      reload: "pid-file",
+    });
+
+    const pidsBefore = readFileSync(fixture.pidFile, "utf8");
+    const commit3 = fixture.commit(`${v2}\nbackend broken\n  server s0 127.0.0.1:notaport\n`);
+    const third = await fixture.deploy(pidMode());
+    expect(third.code).toBe(6);
+    expect(third.stderr).toContain(commit3.slice(0, 12));
+    expect(third.stderr).toContain("[ALERT]");
+    expect(third.stderr.trim().split("\n")).toHaveLength(2); // "deploying commit …" and the one error line
+    expect(fixture.installed()).toBe(v2);
+    expect(readFileSync(fixture.pidFile, "utf8")).toBe(pidsBefore);
+    expect((await httpGet(portB)).body).toMatch(/^beta /);
+    expect((await httpGet(portA)).body).toMatch(/^alpha /);
+
+    const text = await fixture.deploy([], ["--status"]);
+    expect(text.stdout).toContain(`commit:    ${commit2}`);
+    expect(text.stdout).toContain("matches the deployed commit");
+  });
+
+  it("does nothing on a second run: no reload, no file touched, no output", async () => {
+    fixture = new DeployFixture();
+    const port = await freePort();
+    fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
+    expect((await fixture.deploy(pidMode())).code).toBe(0);
+    const pids = readFileSync(fixture.pidFile, "utf8");
+    const mtime = statSync(fixture.config).mtimeMs;
+
+    const again = await fixture.deploy(pidMode());
+    expect(again.code).toBe(0);
+    expect(again.stderr).toBe("");
+    expect(readFileSync(fixture.pidFile, "utf8")).toBe(pids);
+    expect(statSync(fixture.config).mtimeMs).toBe(mtime);
+    expect(existsSync(`${fixture.config}.bak`)).toBe(false);
+    expect((await httpGet(port)).body).toMatch(/^alpha /);
+  });
+
+  it("restores the previous config and reloads it when the new one cannot start", async () => {
+    fixture = new DeployFixture();
+    const port = await freePort();
+    const good = haproxyConfig([{ port, servers: [alpha().port] }]);
+    fixture.commit(good);
+    expect((await fixture.deploy(pidMode())).code).toBe(0);
+
+    // Valid for `haproxy -c`, but its port is taken by a backend, so HAProxy cannot bind it.
+    fixture.commit(
+      haproxyConfig([
+        { port, servers: [alpha().port] },
+        { port: beta().port, servers: [alpha().port] },
+      ]),
+    );
+    const failed = await fixture.deploy(pidMode());
+    expect(failed.code).toBe(12);
+    expect(failed.stderr).toContain("restored the previous config and reloaded it");
+    expect(fixture.installed()).toBe(good);
+    expect((await httpGet(port)).body).toMatch(/^alpha /);
+    const status = JSON.parse((await fixture.deploy([], ["--status", "--json"])).stdout);
+    expect(status.matchesRecord).toBe(true);
+  });
+
+  it("re-creates a corrupt cache instead of trusting it", async () => {
+    fixture = new DeployFixture();
+    const port = await freePort();
+    fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
+    expect((await fixture.deploy(pidMode())).code).toBe(0);
+
+    const v2 = haproxyConfig([{ port, servers: [beta().port] }]);
+    fixture.commit(v2);
+    writeFileSync(join(fixture.workdir, "HEAD"), "garbage\n");
+    rmSync(join(fixture.workdir, "objects"), { recursive: true, force: true });
+    const result = await fixture.deploy(pidMode());
+    expect(result.code).toBe(0);
+    expect(fixture.installed()).toBe(v2);
+    expect((await httpGet(port)).body).toMatch(/^beta /);
+
+    // Still a bare repository, but every object is garbage: the fetch or the read fails, then it is re-created.
+    const v3 = haproxyConfig([{ port, servers: [alpha().port] }]);
+    fixture.commit(v3);
+    for (const file of readdirSync(join(fixture.workdir, "objects"), { recursive: true, encoding: "utf8" })) {
+      const path = join(fixture.workdir, "objects", file);
+      if (statSync(path).isFile()) writeFileSync(path, "garbage");
+    }
+    const again = await fixture.deploy(pidMode(), ["--verbose"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain("was broken and has been re-created");
+    expect(fixture.installed()).toBe(v3);
+  });
+
+  it("refuses a --workdir that is not its own cache, and never deletes it", async () => {
+    fixture = new DeployFixture();
+    fixture.commit(haproxyConfig([{ port: await freePort(), servers: [alpha().port] }]));
+    const foreign = join(fixture.dir, "clone");
+    const result = await fixture.deploy(pidMode(), ["--workdir", foreign]);
+    expect(result.code).toBe(8);
+    expect(result.stderr).toContain("not an mhc deploy cache");
+    expect(existsSync(join(foreign, ".git"))).toBe(true);
+    expect(existsSync(fixture.config)).toBe(false);
+  });
+
+  it("reports git failures with exit 9 and never prints the password of the repo URL", async () => {
+    fixture = new DeployFixture();
+    const closedPort = await freePort();
+    const result = await fixture.deploy(pidMode(), [
+      "--repo",
+      `http://deployer:s3cr3t-pw@127.0.0.1:${closedPort}/x.git`,
+    ]);
+    expect(result.code).toBe(9);
+    expect(result.stderr).not.toContain("s3cr3t-pw");
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+
+    fixture.commit(haproxyConfig([{ port: await freePort(), servers: [alpha().port] }]));
+    const missingPath = await fixture.deploy(pidMode(), ["--path", "nope/haproxy.cfg"]);
+    expect(missingPath.code).toBe(9);
+    expect(missingPath.stderr).toContain("nope/haproxy.cfg does not exist");
+    const missingRef = await fixture.deploy(pidMode(), ["--ref", "no-such-branch"]);
+    expect(missingRef.code).toBe(9);
+  });
+
+  it("refuses bad usage with exit 2 and one line", async () => {
+    fixture = new DeployFixture();
+    for (const args of [
+      [],
+      ["--pid-file", fixture.pidFile, "--master-socket", fixture.masterSocket],
+      ["--reload-cmd", "systemctl 'reload haproxy"],
+      ["--pid-file", fixture.pidFile, "--ref", "--upload-pack=x"],
+    ]) {
+      const result = await fixture.deploy(args);
+      expect(result.code, args.join(" ")).toBe(2);
+      expect(result.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
+    }
+  });
+
+  it("exits 7 when the HAProxy binary is missing, leaving nothing installed", async () => {
+    fixture = new DeployFixture();
+    fixture.commit(haproxyConfig([{ port: await freePort(), servers: [alpha().port] }]));
+    const result = await fixture.deploy(pidMode(), ["--haproxy", join(fixture.dir, "no-haproxy")]);
+    expect(result.code).toBe(7);
+    expect(existsSync(fixture.config)).toBe(false);
+  });
+});

@@ -1,0 +1,87 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { mhcCommand, repoRoot } from "../helpers/cli.ts";
+import { haproxyAvailable } from "../helpers/haproxy.ts";
+import { type Backend, freePort, httpGet, startNamedHttpServer, waitForPort } from "../helpers/net.ts";
+import { DeployFixture, git, haproxyConfig, waitUntil } from "./fixture.ts";
+
+const systemdAnalyzeAvailable = spawnSync("systemd-analyze", ["--version"]).status === 0;
+
+describe.skipIf(!systemdAnalyzeAvailable)("examples/systemd units", () => {
+  it("pass systemd-analyze verify (apart from the mhc binary not being installed here)", () => {
+    const units = ["mhc-deploy.service", "mhc-deploy.timer"].map((u) =>
+      join(repoRoot, "examples/systemd", u),
+    );
+    const result = spawnSync("systemd-analyze", ["verify", ...units], { encoding: "utf8" });
+    const problems = `${result.stdout}${result.stderr}`
+      .split("\n")
+      .filter((line) => line.trim() && !line.includes("/usr/local/bin/mhc is not executable"));
+    expect(problems).toEqual([]);
+  });
+});
+
+describe.skipIf(!haproxyAvailable())("examples/systemd/post-receive (git hook variant)", () => {
+  let backends: Backend[] = [];
+  let fixture: DeployFixture;
+  beforeAll(async () => {
+    backends = await Promise.all(["alpha", "beta"].map(startNamedHttpServer));
+  });
+  afterAll(async () => {
+    await Promise.all(backends.map((b) => b.close()));
+  });
+  afterEach(async () => {
+    await fixture?.cleanup();
+  });
+
+  it("deploys when the deployed branch is pushed, and ignores other branches", async () => {
+    fixture = new DeployFixture();
+    const [alpha, beta] = backends as [Backend, Backend];
+    const port = await freePort();
+    const v1 = haproxyConfig([{ port, servers: [alpha.port] }]);
+    writeFileSync(fixture.config, v1);
+    const started = spawnSync("haproxy", ["-W", "-D", "-f", fixture.config, "-p", fixture.pidFile]);
+    expect(started.status, String(started.stderr)).toBe(0);
+    await waitForPort(port);
+    const master = readFileSync(fixture.pidFile, "utf8").trim().split("\n")[0] as string;
+
+    const hook = join(fixture.remote, "hooks", "post-receive");
+    copyFileSync(join(repoRoot, "examples/systemd/post-receive"), hook);
+    const { cmd, args } = mhcCommand();
+    const hookEnv = {
+      ...process.env,
+      MHC: [cmd, ...args].join(" "),
+      MHC_CONFIG: fixture.config,
+      MHC_RELOAD_CMD: `kill -USR2 ${master}`,
+      XDG_CACHE_HOME: join(fixture.dir, "xdg"),
+      NO_COLOR: "1",
+    };
+    const push = (branch: string) =>
+      execFileSync("git", ["push", "--force", "origin", `HEAD:refs/heads/${branch}`], {
+        cwd: fixture.clone,
+        env: hookEnv,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+
+    const v2 = haproxyConfig([{ port, servers: [beta.port] }]);
+    mkdirSync(join(fixture.clone, "haproxy"));
+    writeFileSync(join(fixture.clone, "haproxy", "haproxy.cfg"), v2);
+    git(fixture.clone, "add", "-A");
+    git(fixture.clone, "commit", "--quiet", "-m", "v2");
+    push("feature");
+    expect(fixture.installed()).toBe(v1);
+    push("main");
+    expect(fixture.installed()).toBe(v2);
+    expect(
+      await waitUntil(
+        async () => (await httpGet(port).catch(() => ({ body: "" }))).body.startsWith("beta "),
+        5_000,
+      ),
+    ).toBe(true);
+    const status = JSON.parse((await fixture.deploy([], ["--status", "--json"])).stdout);
+    expect(status.record.commit).toBe(git(fixture.clone, "rev-parse", "HEAD"));
+  });
+});

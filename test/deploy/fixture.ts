@@ -1,0 +1,132 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { defaultHead } from "../../src/core/head.ts";
+import { showProc } from "../../src/deploy/master-cli.ts";
+import { isAlive } from "../../src/io/processes.ts";
+import { type MhcResult, runMhc } from "../helpers/cli.ts";
+
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "test",
+  GIT_AUTHOR_EMAIL: "test@example.invalid",
+  GIT_COMMITTER_NAME: "test",
+  GIT_COMMITTER_EMAIL: "test@example.invalid",
+};
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync("git", args, {
+    cwd,
+    env: gitEnv,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  }).trim();
+}
+
+/** A temp folder with a bare "remote", a working clone to commit from, and an /etc-like target folder. */
+export class DeployFixture {
+  readonly dir = mkdtempSync(join(tmpdir(), "mhc-deploy-"));
+  readonly remote = join(this.dir, "remote.git");
+  readonly clone = join(this.dir, "clone");
+  readonly etc = join(this.dir, "etc");
+  readonly config = join(this.etc, "haproxy.cfg");
+  readonly pidFile = join(this.dir, "haproxy.pid");
+  readonly masterSocket = join(this.dir, "master.sock");
+  readonly adminSocket = join(this.dir, "admin.sock");
+  readonly workdir = join(this.dir, "cache");
+
+  constructor() {
+    mkdirSync(this.etc);
+    git(this.dir, "init", "--quiet", "--bare", "--initial-branch=main", this.remote);
+    git(this.dir, "init", "--quiet", "--initial-branch=main", this.clone);
+    git(this.clone, "remote", "add", "origin", this.remote);
+  }
+
+  /** Commits `content` as haproxy/haproxy.cfg on `branch` and pushes it; returns the commit id. */
+  commit(content: string, branch = "main"): string {
+    git(this.clone, "checkout", "--quiet", "-B", branch);
+    mkdirSync(join(this.clone, "haproxy"), { recursive: true });
+    writeFileSync(join(this.clone, "haproxy", "haproxy.cfg"), content);
+    git(this.clone, "add", "-A");
+    git(this.clone, "commit", "--quiet", "--allow-empty", "-m", `config on ${branch}`);
+    git(this.clone, "push", "--quiet", "--force", "origin", `HEAD:refs/heads/${branch}`);
+    return git(this.clone, "rev-parse", "HEAD");
+  }
+
+  deploy(mode: string[], extra: string[] = []): Promise<MhcResult> {
+    return runMhc(
+      [
+        "deploy",
+        "--repo",
+        this.remote,
+        "--config",
+        this.config,
+        "--workdir",
+        this.workdir,
+        ...mode,
+        ...extra,
+      ],
+      { env: { XDG_CACHE_HOME: join(this.dir, "xdg") } },
+    );
+  }
+
+  installed(): string {
+    return readFileSync(this.config, "utf8");
+  }
+
+  /** Stops the HAProxy processes this test started (by pid, from the pid file or the master CLI). */
+  async stopHaproxy(): Promise<void> {
+    const pids = new Set<number>();
+    for (const word of readIfPresent(this.pidFile).split(/\s+/))
+      if (/^\d+$/.test(word)) pids.add(Number(word));
+    const proc = await showProc(this.masterSocket);
+    if (proc) pids.add(proc.masterPid);
+    for (const pid of pids) {
+      if (isAlive(pid)) process.kill(pid, "SIGTERM");
+    }
+    await waitUntil(() => [...pids].every((pid) => !isAlive(pid)), 5_000);
+  }
+
+  async cleanup(): Promise<void> {
+    await this.stopHaproxy();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function readIfPresent(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return condition();
+}
+
+export interface Frontend {
+  port: number;
+  servers: number[];
+}
+
+/** A config like `mhc render` emits: the default head, then one TCP frontend/backend pair per service. */
+export function haproxyConfig(frontends: Frontend[], globalExtra: string[] = []): string {
+  const head = defaultHead.replace("global\n", `global\n${globalExtra.map((l) => `  ${l}\n`).join("")}`);
+  const services = frontends.map(
+    ({ port, servers }) =>
+      `frontend svc_${port}\n  bind 127.0.0.1:${port}\n  default_backend be_${port}\n\n` +
+      `backend be_${port}\n${servers.map((s, i) => `  server s${i} 127.0.0.1:${s}\n`).join("")}`,
+  );
+  return `${head}\n${services.join("\n")}`;
+}
