@@ -6,8 +6,8 @@ import { parseSnapshot, type Snapshot } from "../core/snapshot.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { readTextFile } from "../io/files.ts";
 import { log } from "../log.ts";
-import { parseEndpoint } from "../marathon/address.ts";
-import { fetchSnapshot } from "../marathon/client.ts";
+import { type MarathonEndpoint, parseEndpoint } from "../marathon/address.ts";
+import { type ClientOptions, fetchSnapshot } from "../marathon/client.ts";
 
 /** Where the Marathon state comes from (spread into every command that reads Marathon). */
 export const marathonArgs = {
@@ -69,6 +69,20 @@ export const renderArgs = {
   },
   verbose: { type: "boolean", description: "Log more (stack traces, each Marathon attempt)" },
 } as const satisfies ArgsDef;
+
+/** Safety gates (sync, and render -o replacing an existing file). */
+export const gateArgs = {
+  "max-drop": {
+    type: "string",
+    description: "Refuse when more than this percent of all servers would disappear",
+    default: "50",
+  },
+  force: { type: "boolean", description: "Publish even when a safety gate refuses" },
+} as const satisfies ArgsDef;
+
+export function maxDropPercent(value: string | undefined): number {
+  return number(value, "max-drop", { min: 0, max: 100, integer: false });
+}
 
 /** All values of a repeatable flag, in order (citty keeps only the last one). */
 export function repeated(rawArgs: string[], name: string): string[] {
@@ -174,19 +188,18 @@ export function marathonAddresses(positionals: string[], rawArgs: string[]): str
     .filter(Boolean);
 }
 
-export async function loadSnapshot(
+export interface MarathonConnection {
+  endpoints: MarathonEndpoint[];
+  options: ClientOptions;
+}
+
+/** Marathon addresses, credentials and client settings from the flags, checked once. */
+export async function marathonConnection(
   args: MarathonArgValues,
   positionals: string[],
   rawArgs: string[],
-): Promise<LoadedSnapshot> {
+): Promise<MarathonConnection> {
   const addresses = marathonAddresses(positionals, rawArgs);
-  if (args.from !== undefined) {
-    if (addresses.length > 0)
-      throw new MhcError("give either Marathon addresses or --from, not both", ExitCode.usage);
-    const body = args.from === "-" ? await readStdin() : await readTextFile(args.from, "--from file");
-    const source = args.from === "-" ? "stdin" : args.from;
-    return { snapshot: parseSnapshot(body, source), source, body };
-  }
   if (addresses.length === 0) {
     throw new MhcError(
       "no Marathon address: pass host:port, --marathon URL, MARATHON_URL, or --from FILE",
@@ -199,18 +212,51 @@ export async function loadSnapshot(
   };
   const endpoints = addresses.map((a) => parseEndpoint(a, credentials));
   const ca = args["ca-file"] ? await readTextFile(args["ca-file"], "--ca-file") : undefined;
-  const fetched = await fetchSnapshot(endpoints, {
-    timeoutMs: number(args.timeout, "timeout", { min: 0.05, max: 3600, integer: false }) * 1000,
-    retries: number(args.retries, "retries", { min: 0, max: 20, integer: true }),
-    ...(ca ? { ca } : {}),
-  });
+  return {
+    endpoints,
+    options: {
+      timeoutMs: number(args.timeout, "timeout", { min: 0.05, max: 3600, integer: false }) * 1000,
+      retries: number(args.retries, "retries", { min: 0, max: 20, integer: true }),
+      ...(ca ? { ca } : {}),
+    },
+  };
+}
+
+export async function fetchFromConnection(connection: MarathonConnection): Promise<LoadedSnapshot> {
+  const fetched = await fetchSnapshot(connection.endpoints, connection.options);
   log.debug(`read ${fetched.snapshot.apps.length} apps from ${fetched.source}`);
   return fetched;
 }
 
-/** Normalises and reports warnings on stderr (never stdout). */
-export function normaliseWithWarnings(snapshot: Snapshot, options: RenderOptions): Model {
+export async function loadSnapshot(
+  args: MarathonArgValues,
+  positionals: string[],
+  rawArgs: string[],
+): Promise<LoadedSnapshot> {
+  if (args.from !== undefined) {
+    if (marathonAddresses(positionals, rawArgs).length > 0)
+      throw new MhcError("give either Marathon addresses or --from, not both", ExitCode.usage);
+    const body = args.from === "-" ? await readStdin() : await readTextFile(args.from, "--from file");
+    const source = args.from === "-" ? "stdin" : args.from;
+    return { snapshot: parseSnapshot(body, source), source, body };
+  }
+  return fetchFromConnection(await marathonConnection(args, positionals, rawArgs));
+}
+
+/**
+ * Normalises and reports warnings on stderr (never stdout). With `previous` (watch mode), warnings
+ * the previous run already printed are not repeated on every sync.
+ */
+export function normaliseWithWarnings(
+  snapshot: Snapshot,
+  options: RenderOptions,
+  previous?: Set<string>,
+): Model {
   const model = normalise(snapshot, options);
-  for (const warning of model.warnings) log.warn(warning);
+  for (const warning of model.warnings) if (!previous?.has(warning)) log.warn(warning);
+  if (previous) {
+    previous.clear();
+    for (const warning of model.warnings) previous.add(warning);
+  }
   return model;
 }

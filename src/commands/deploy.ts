@@ -1,10 +1,10 @@
 import process from "node:process";
 import { defineCommand } from "citty";
-import { splitCommand } from "../deploy/argv.ts";
 import { deploy } from "../deploy/deploy.ts";
 import { deployStatus, formatStatus } from "../deploy/record.ts";
 import type { ReloadMode } from "../deploy/reload.ts";
 import { ExitCode, MhcError } from "../errors.ts";
+import { splitCommandLine } from "../io/command.ts";
 
 export default defineCommand({
   meta: {
@@ -77,6 +77,7 @@ function reloadMode(pidFile?: string, reloadCmd?: string, masterSocket?: string)
     );
   }
   if (pidFile !== undefined) return { kind: "pid-file", pidFile };
-  if (reloadCmd !== undefined) return { kind: "reload-cmd", argv: splitCommand(reloadCmd) };
+  if (reloadCmd !== undefined)
+    return { kind: "reload-cmd", argv: splitCommandLine(reloadCmd, "--reload-cmd") };
   return { kind: "master-socket", socket: masterSocket as string };
 }

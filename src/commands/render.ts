@@ -1,44 +1,136 @@
 import process from "node:process";
-import { defineCommand } from "citty";
+import { defineCommand, type ParsedArgs } from "citty";
+import { checkReplacement } from "../core/gates.ts";
+import type { Model, RenderOptions } from "../core/model.ts";
 import { render } from "../core/render.ts";
-import { writeFileAtomic } from "../io/files.ts";
+import { ExitCode, MhcError } from "../errors.ts";
+import { runCommand, splitCommandLine } from "../io/command.ts";
+import { readIfExists, writeFileAtomic } from "../io/files.ts";
 import { log } from "../log.ts";
+import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
+import { watchUntilSignalled } from "../watch/run.ts";
+import { StatusFile } from "../watch/status.ts";
 import {
+  fetchFromConnection,
+  gateArgs,
   loadSnapshot,
   marathonArgs,
+  marathonConnection,
+  maxDropPercent,
   normaliseWithWarnings,
   renderArgs,
   renderOptionsFrom,
 } from "./_shared.ts";
 
+const renderCommandArgs = {
+  ...marathonArgs,
+  ...renderArgs,
+  output: {
+    type: "string",
+    alias: "o",
+    description: "Write the config to FILE atomically (untouched when unchanged)",
+    valueHint: "file",
+  },
+  json: {
+    type: "boolean",
+    description: "Print the normalised model (services, servers, excluded tasks) as JSON",
+  },
+  ...gateArgs,
+  exec: {
+    type: "string",
+    description: "With -o: run CMD after each change of FILE, e.g. a reload (split into argv, no shell)",
+    valueHint: "cmd",
+  },
+  ...watchArgs,
+} as const;
+
+interface Gates {
+  force: boolean;
+  maxDropPercent: number;
+}
+
+/**
+ * Writes the rendered config to the -o file and runs --exec when it changed. Replacing an existing
+ * file passes the same safety gates as sync: an empty or gutted render (Marathon mid leader election)
+ * never overwrites a working config, unattended or not. A failed --exec runs again on the next call
+ * even if the file is unchanged by then, so a reload is never lost.
+ */
+function fileWriter(output: string, exec: string[] | undefined, options: RenderOptions, gates: Gates) {
+  let execPending = false;
+  return async (model: Model, appsInSnapshot: number): Promise<{ written: boolean; message: string }> => {
+    const config = render(model, options);
+    const current = await readIfExists(output);
+    if (current !== undefined && current !== config && !gates.force) {
+      const verdict = checkReplacement(current, config, appsInSnapshot, gates.maxDropPercent);
+      if (verdict) {
+        throw new MhcError(
+          `refused by gate ${verdict.gate}: ${verdict.reason}; kept ${output} (--force writes anyway)`,
+          ExitCode.gateRefused,
+        );
+      }
+    }
+    const written = (await writeFileAtomic(output, config)) === "written";
+    const message = `${output}: ${written ? "written" : "unchanged"} (${model.services.length} services)`;
+    if (!exec || !(written || execPending)) return { written, message };
+    execPending = true;
+    const said = await runCommand(exec, "--exec");
+    execPending = false;
+    if (said) log.debug(`--exec said: ${said}`);
+    return { written, message: `${message}; ran ${exec[0]}` };
+  };
+}
+
+type RenderArgValues = ParsedArgs<typeof renderCommandArgs>;
+
+const gatesFrom = (args: RenderArgValues): Gates => ({
+  force: args.force === true,
+  maxDropPercent: maxDropPercent(args["max-drop"]),
+});
+
+/** `--watch`: keep -o FILE up to date on coalesced Marathon events and every --resync, until a signal. */
+async function watchRender(
+  args: RenderArgValues,
+  rawArgs: string[],
+  settings: WatchSettings,
+  options: RenderOptions,
+  exec?: string[],
+) {
+  if (!args.output) throw new MhcError("--watch needs -o FILE to keep up to date", ExitCode.usage);
+  if (args.json) throw new MhcError("--watch writes -o FILE; it cannot print --json", ExitCode.usage);
+  if (args.from !== undefined)
+    throw new MhcError("--watch follows Marathon's event stream; it cannot watch --from", ExitCode.usage);
+  const write = fileWriter(args.output, exec, options, gatesFrom(args));
+  const connection = await marathonConnection(args, args._, rawArgs);
+  const status = new StatusFile(settings.statusFile, { command: "render", target: args.output });
+  const warned = new Set<string>();
+  await watchUntilSignalled(settings, connection, status, async () => {
+    const { snapshot } = await fetchFromConnection(connection);
+    const { written, message } = await write(
+      normaliseWithWarnings(snapshot, options, warned),
+      snapshot.apps.length,
+    );
+    return { ok: true, changed: written, message };
+  });
+}
+
 export default defineCommand({
   meta: { name: "render", description: "Render haproxy.cfg from Marathon (stdout, or -o FILE)" },
-  args: {
-    ...marathonArgs,
-    ...renderArgs,
-    output: {
-      type: "string",
-      alias: "o",
-      description: "Write the config to FILE atomically (untouched when unchanged)",
-      valueHint: "file",
-    },
-    json: {
-      type: "boolean",
-      description: "Print the normalised model (services, servers, excluded tasks) as JSON",
-    },
-  },
+  args: renderCommandArgs,
   async run({ args, rawArgs }) {
     const options = await renderOptionsFrom(args, rawArgs);
+    if (args.exec !== undefined && !args.output)
+      throw new MhcError("--exec runs after -o FILE changes; give -o FILE", ExitCode.usage);
+    const exec = args.exec !== undefined ? splitCommandLine(args.exec, "--exec") : undefined;
+    const watch = watchSettingsFrom(args, rawArgs);
+    if (watch) return watchRender(args, rawArgs, watch, options, exec);
     const { snapshot } = await loadSnapshot(args, args._, rawArgs);
     const model = normaliseWithWarnings(snapshot, options);
-    const config = render(model, options);
     if (args.output) {
-      const outcome = await writeFileAtomic(args.output, config);
       log.info(
-        `${args.output}: ${outcome === "written" ? "written" : "unchanged"} (${model.services.length} services)`,
+        (await fileWriter(args.output, exec, options, gatesFrom(args))(model, snapshot.apps.length)).message,
       );
     }
     if (args.json) process.stdout.write(`${JSON.stringify(model, null, 2)}\n`);
-    else if (!args.output) process.stdout.write(config);
+    else if (!args.output) process.stdout.write(render(model, options));
   },
 });

@@ -1,13 +1,22 @@
 import process from "node:process";
-import { type ArgsDef, defineCommand } from "citty";
+import { type ArgsDef, defineCommand, type ParsedArgs } from "citty";
 import pkg from "../../package.json" with { type: "json" };
+import type { RenderOptions } from "../core/model.ts";
 import { render } from "../core/render.ts";
-import { ExitCode, MhcError } from "../errors.ts";
-import { log } from "../log.ts";
-import { publish } from "../sync/publish.ts";
+import { ExitCode, errorMessage, MhcError } from "../errors.ts";
+import { log, redact } from "../log.ts";
+import { publish, type SyncRequest, type SyncResult } from "../sync/publish.ts";
+import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
+import { watchUntilSignalled } from "../watch/run.ts";
+import { StatusFile } from "../watch/status.ts";
 import {
+  fetchFromConnection,
+  gateArgs,
+  type LoadedSnapshot,
   loadSnapshot,
   marathonArgs,
+  marathonConnection,
+  maxDropPercent,
   normaliseWithWarnings,
   renderArgs,
   renderOptionsFrom,
@@ -33,12 +42,7 @@ export const syncArgs = {
     default: "mhc <mhc@localhost>",
     valueHint: "Name <email>",
   },
-  "max-drop": {
-    type: "string",
-    description: "Refuse when more than this percent of all servers would disappear",
-    default: "50",
-  },
-  force: { type: "boolean", description: "Publish even when a safety gate refuses" },
+  ...gateArgs,
   "review-branch": {
     type: "string",
     description: "Push a change a gate refused to this branch (replaced safely) instead",
@@ -57,8 +61,14 @@ export const syncArgs = {
   },
   "dry-run": { type: "boolean", description: "Print the summary and diff; commit and push nothing" },
   "push-attempts": { type: "string", description: "Attempts when a push loses a race", default: "5" },
-  json: { type: "boolean", description: "Print a machine-readable result on stdout" },
+  json: {
+    type: "boolean",
+    description: "Print a machine-readable result on stdout (with --watch: one line per sync)",
+  },
+  ...watchArgs,
 } as const satisfies ArgsDef;
+
+type SyncArgValues = ParsedArgs<typeof syncArgs>;
 
 function parseIdentity(author: string) {
   const match = /^\s*([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>\s*$/.exec(author);
@@ -73,40 +83,107 @@ function wholeNumber(value: string, flag: string, max: number): number {
   return n;
 }
 
-export default defineCommand({
-  meta: { name: "sync", description: "Render and publish topology changes to a git repo (GitOps)" },
-  args: syncArgs,
-  async run({ args, rawArgs }) {
-    const identity = parseIdentity(args.author);
-    const options = await renderOptionsFrom(args, rawArgs);
-    const loaded = await loadSnapshot(args, args._, rawArgs);
-    const model = normaliseWithWarnings(loaded.snapshot, options);
-    const path = args.path.replace(/^\/+/, "");
-    if (path === "" || path.split("/").includes(".."))
-      throw new MhcError(`--path must be a file path inside the repo, not "${args.path}"`, ExitCode.usage);
-    const result = await publish({
+export interface SyncPlan {
+  /** Everything publish() needs except what comes from the snapshot. */
+  settings: Omit<SyncRequest, "config" | "model" | "appsInSnapshot" | "source" | "snapshotBody">;
+  options: RenderOptions;
+}
+
+/** Checks every sync flag once, before Marathon or git is touched. */
+async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPlan> {
+  const identity = parseIdentity(args.author);
+  const options = await renderOptionsFrom(args, rawArgs);
+  const path = args.path.replace(/^\/+/, "");
+  if (path === "" || path.split("/").includes(".."))
+    throw new MhcError(`--path must be a file path inside the repo, not "${args.path}"`, ExitCode.usage);
+  return {
+    options,
+    settings: {
       repo: args.repo,
       path,
       branch: args.branch,
       ...(args.workdir ? { workdir: args.workdir } : {}),
       identity,
-      maxDropPercent: wholeNumber(args["max-drop"], "max-drop", 100),
+      maxDropPercent: maxDropPercent(args["max-drop"]),
       force: args.force === true,
       ...(args["review-branch"] ? { reviewBranch: args["review-branch"] } : {}),
       validate: args.validate as "auto" | "always" | "never",
       haproxy: args.haproxy,
       dryRun: args["dry-run"] === true,
       pushAttempts: Math.max(1, wholeNumber(args["push-attempts"], "push-attempts", 100)),
-      config: render(model, options),
-      model,
-      appsInSnapshot: loaded.snapshot.apps.length,
-      source: loaded.source,
-      snapshotBody: loaded.body,
       version: pkg.version,
-    });
+    },
+  };
+}
+
+/** One sync: render the snapshot and publish it. The result says how it went; it never exits. */
+export async function syncOnce(
+  plan: SyncPlan,
+  loaded: LoadedSnapshot,
+  warned?: Set<string>,
+): Promise<SyncResult> {
+  const model = normaliseWithWarnings(loaded.snapshot, plan.options, warned);
+  return publish({
+    ...plan.settings,
+    config: render(model, plan.options),
+    model,
+    appsInSnapshot: loaded.snapshot.apps.length,
+    source: loaded.source,
+    snapshotBody: loaded.body,
+  });
+}
+
+const jsonResult = (result: SyncResult, plan: SyncPlan) => {
+  const { diff: _diff, summary: _summary, ...rest } = result;
+  return { ...rest, branch: plan.settings.branch, path: plan.settings.path };
+};
+
+/** `--watch`: sync at start, on coalesced Marathon events and every --resync, until a signal. */
+async function watchSync(plan: SyncPlan, settings: WatchSettings, args: SyncArgValues, rawArgs: string[]) {
+  if (plan.settings.dryRun)
+    throw new MhcError(
+      "--watch publishes; preview with a one-off mhc sync --dry-run instead",
+      ExitCode.usage,
+    );
+  if (args.from !== undefined)
+    throw new MhcError("--watch follows Marathon's event stream; it cannot watch --from", ExitCode.usage);
+  const connection = await marathonConnection(args, args._, rawArgs);
+  const status = new StatusFile(settings.statusFile, { command: "sync", target: plan.settings.repo });
+  const warned = new Set<string>();
+  await watchUntilSignalled(settings, connection, status, async (reason) => {
+    const at = new Date().toISOString();
+    let result: SyncResult;
+    try {
+      result = await syncOnce(plan, await fetchFromConnection(connection), warned);
+    } catch (error) {
+      const exitCode = error instanceof MhcError ? error.exitCode : ExitCode.usage;
+      if (args.json) printJsonLine({ at, trigger: reason, exitCode, message: errorMessage(error) });
+      throw error;
+    }
+    if (args.json) printJsonLine({ at, trigger: reason, ...jsonResult(result, plan) });
+    return {
+      ok: result.exitCode === ExitCode.ok,
+      changed: result.commit !== undefined,
+      message: result.message,
+      ...(result.commit && result.exitCode === ExitCode.ok ? { commit: result.commit } : {}),
+    };
+  });
+}
+
+function printJsonLine(value: unknown): void {
+  process.stdout.write(`${redact(JSON.stringify(value))}\n`);
+}
+
+export default defineCommand({
+  meta: { name: "sync", description: "Render and publish topology changes to a git repo (GitOps)" },
+  args: syncArgs,
+  async run({ args, rawArgs }) {
+    const plan = await planSync(args, rawArgs);
+    const watch = watchSettingsFrom(args, rawArgs);
+    if (watch) return watchSync(plan, watch, args, rawArgs);
+    const result = await syncOnce(plan, await loadSnapshot(args, args._, rawArgs));
     if (args.json) {
-      const { diff: _diff, summary: _summary, ...rest } = result;
-      process.stdout.write(`${JSON.stringify({ ...rest, branch: args.branch, path }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(jsonResult(result, plan), null, 2)}\n`);
     } else if (result.dryRun && result.changed) {
       process.stdout.write(`${result.summary}\n\n${result.diff}`);
     }

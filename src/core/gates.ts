@@ -1,4 +1,4 @@
-import type { Changes, ConfigSummary } from "./summary.ts";
+import { type Changes, type ConfigSummary, compareConfigs, summariseConfig } from "./summary.ts";
 
 /**
  * Safety gates: the failure every peer suffered is publishing an empty or gutted config while
@@ -51,4 +51,17 @@ export function checkGates({
     }
   }
   return undefined;
+}
+
+/** The gates for replacing one config text with another (render -o over an existing file). */
+export function checkReplacement(
+  published: string,
+  candidate: string,
+  appsInSnapshot: number,
+  maxDropPercent: number,
+): GateVerdict | undefined {
+  const before = summariseConfig(published);
+  const after = summariseConfig(candidate);
+  const changes = compareConfigs(before, after);
+  return checkGates({ published: before, candidate: after, changes, appsInSnapshot, maxDropPercent });
 }

@@ -1,6 +1,7 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { ExitCode, MhcError } from "../errors.ts";
+import { runCommand } from "../io/command.ts";
 import { readIfExists } from "../io/files.ts";
 import { firstAlert } from "../io/haproxy.ts";
 import { isHaproxy } from "../io/processes.ts";
@@ -98,24 +99,9 @@ export function listenerSocket(configText: string): string | undefined {
 }
 
 /** An operator's command (e.g. `systemctl reload-or-restart haproxy`), run directly: no shell. */
-function reloadWithCommand(argv: string[]): Promise<string> {
-  const [command = "", ...args] = argv;
-  return new Promise((resolve, reject) => {
-    execFile(
-      command,
-      args,
-      { timeout: startTimeoutMs, maxBuffer: 4 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (!error) return resolve(`ran ${argv.join(" ")}`);
-        const output = `${stdout}${stderr}`.trim();
-        const lastLine = output.split("\n").pop() ?? "";
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === "ENOENT") return reject(reloadFailed(`reload command not found: ${command}`));
-        const how = error.killed ? `timed out after ${startTimeoutMs / 1000} s` : `exited with ${code}`;
-        reject(reloadFailed(`reload command "${argv.join(" ")}" ${how}${lastLine ? `: ${lastLine}` : ""}`));
-      },
-    );
-  });
+async function reloadWithCommand(argv: string[]): Promise<string> {
+  await runCommand(argv, "reload command", startTimeoutMs);
+  return `ran ${argv.join(" ")}`;
 }
 
 /**

@@ -66,7 +66,7 @@ class AttemptError extends Error {
 }
 
 /** The innermost cause of a failed fetch: "connect ECONNREFUSED …", "self-signed certificate", … */
-function rootCause(error: unknown): unknown {
+export function rootCause(error: unknown): unknown {
   let current = error;
   while (current instanceof Error && current.cause !== undefined) current = current.cause;
   return current;

@@ -88,13 +88,13 @@ describe.skipIf(!haproxyAvailable())("reload strategies other than --pid-file", 
     fixture.commit(haproxyConfig([{ port, servers: [alpha().port, beta().port] }]));
     const failed = await fixture.deploy(["--reload-cmd", "false"]);
     expect(failed.code).toBe(12);
-    expect(failed.stderr).toContain('reload command "false" exited with 1');
+    expect(failed.stderr).toContain('reload command "false" exited with status 1');
     expect(failed.stderr).toContain("reloading it failed too");
     expect(fixture.installed()).toBe(v2);
 
     const missing = await fixture.deploy(["--reload-cmd", "/nonexistent/reload-haproxy now"]);
     expect(missing.code).toBe(12);
-    expect(missing.stderr).toContain("reload command not found: /nonexistent/reload-haproxy");
+    expect(missing.stderr).toContain('reload command "/nonexistent/reload-haproxy now" was not found');
     expect(fixture.installed()).toBe(v2);
     expect(await answers(port, "beta")).toBe(true);
   });

@@ -125,6 +125,27 @@ describe("render", () => {
     expect(readdirSync(dir).filter((f) => f.includes(".tmp") || f.startsWith(".unchanged"))).toEqual([]);
   });
 
+  it("-o over an existing config passes the safety gates: a gutted render keeps the file (exit 10)", async () => {
+    const out = join(dir, "gated.cfg");
+    const empty = join(dir, "empty.json");
+    writeFileSync(empty, JSON.stringify({ apps: [] }));
+    expect((await runMhc(["render", "--from", v2File, "-o", out])).code).toBe(0);
+    const published = readFileSync(out, "utf8");
+    const refused = await runMhc(["render", "--from", empty, "-o", out]);
+    expect(refused.code).toBe(10);
+    expect(refused.stderr).toContain("refused by gate no-apps");
+    expect(readFileSync(out, "utf8")).toBe(published);
+    const halved = await runMhc(["render", "--from", v1File, "-o", out, "--max-drop", "40"]);
+    expect(halved.code).toBe(10);
+    expect(halved.stderr).toContain("refused by gate max-drop: 1 of 2 servers (50.0%)");
+    expect((await runMhc(["render", "--from", v1File, "-o", out])).code).toBe(0);
+    expect((await runMhc(["render", "--from", empty, "-o", out, "--force"])).code).toBe(0);
+    expect(readFileSync(out, "utf8")).not.toContain("backend web_10000");
+    // A first write is never gated.
+    const fresh = join(dir, "fresh.cfg");
+    expect((await runMhc(["render", "--from", empty, "-o", fresh])).code).toBe(0);
+  });
+
   it("warnings go to stderr, never into the config", async () => {
     const bad = join(dir, "bad-label.json");
     writeFileSync(

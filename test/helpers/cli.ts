@@ -58,3 +58,63 @@ export function runMhc(
     child.stdin.end(options.input ?? "");
   });
 }
+
+export interface RunningMhc {
+  stdout(): string;
+  stderr(): string;
+  /** Sends a signal to the process (SIGTERM, SIGINT). */
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves when the process has exited. */
+  exited: Promise<MhcResult>;
+  /** SIGTERM, then SIGKILL after `graceMs` if still running; resolves with the outcome. */
+  stop(graceMs?: number): Promise<MhcResult>;
+}
+
+/**
+ * Starts mhc the same way as runMhc but does not wait for it: for long-running modes (--watch)
+ * that a test observes and signals while they run. Killed after `timeoutMs` whatever happens.
+ */
+export function startMhc(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+): RunningMhc {
+  const { cmd, args: prefix } = mhcCommand();
+  const child = spawn(cmd, [...prefix, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c) => {
+    stdout += c;
+  });
+  child.stderr.on("data", (c) => {
+    stderr += c;
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+  const exited = new Promise<MhcResult>((resolvePromise, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? (signal ? -1 : 0), stdout, stderr });
+    });
+  });
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    kill: (signal) => {
+      child.kill(signal);
+    },
+    exited,
+    stop: async (graceMs = 40_000) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(killer);
+      }
+    },
+  };
+}

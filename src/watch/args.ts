@@ -1,0 +1,67 @@
+import type { ArgsDef } from "citty";
+import { repeated } from "../commands/_shared.ts";
+import { ExitCode, MhcError } from "../errors.ts";
+import { parsePositiveDuration, parseWait, type Wait } from "./duration.ts";
+
+/** Flags of `--watch` mode, shared by `mhc sync` and `mhc render`. */
+export const watchArgs = {
+  watch: {
+    type: "boolean",
+    description: "Keep running: sync at start, then on Marathon events (coalesced) and every --resync",
+  },
+  wait: {
+    type: "string",
+    description: "With --watch: sync after MIN without events, at most MAX after the first (ms, s, m, h)",
+    default: "2s:10s",
+    valueHint: "min:max",
+  },
+  resync: {
+    type: "string",
+    description: "With --watch: full resync this often, events or not",
+    default: "5m",
+    valueHint: "duration",
+  },
+  "idle-timeout": {
+    type: "string",
+    description: "With --watch: reconnect the event stream after this long without a byte",
+    default: "60s",
+    valueHint: "duration",
+  },
+  "status-file": {
+    type: "string",
+    description: "With --watch: keep a JSON status (last success, commit, error) in FILE for monitoring",
+    valueHint: "file",
+  },
+} as const satisfies ArgsDef;
+
+export interface WatchSettings {
+  wait: Wait;
+  resyncMs: number;
+  idleTimeoutMs: number;
+  statusFile?: string;
+}
+
+interface WatchArgValues {
+  watch?: boolean;
+  wait?: string;
+  resync?: string;
+  "idle-timeout"?: string;
+  "status-file"?: string;
+}
+
+/** Parses the watch flags; refuses them without --watch, where they would silently do nothing. */
+export function watchSettingsFrom(args: WatchArgValues, rawArgs: string[]): WatchSettings | undefined {
+  if (!args.watch) {
+    const given = Object.keys(watchArgs).find(
+      (name) => name !== "watch" && repeated(rawArgs, name).length > 0,
+    );
+    if (given) throw new MhcError(`--${given} only applies with --watch`, ExitCode.usage);
+    return undefined;
+  }
+  return {
+    wait: parseWait(args.wait ?? "2s:10s"),
+    resyncMs: parsePositiveDuration(args.resync ?? "5m", "resync"),
+    idleTimeoutMs: parsePositiveDuration(args["idle-timeout"] ?? "60s", "idle-timeout"),
+    ...(args["status-file"] ? { statusFile: args["status-file"] } : {}),
+  };
+}

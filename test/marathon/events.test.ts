@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { parseEndpoint } from "../../src/marathon/address.ts";
+import { backoffDelay, eventsPath, watchEvents, watchedEventTypes } from "../../src/marathon/events.ts";
+import { type EventMarathon, startEventMarathon } from "../helpers/events.ts";
+import { freePort } from "../helpers/net.ts";
+import { eventually } from "../helpers/wait.ts";
+
+const marathons: EventMarathon[] = [];
+afterEach(async () => {
+  await Promise.all(marathons.splice(0).map((m) => m.close()));
+});
+
+async function marathon(): Promise<EventMarathon> {
+  const m = await startEventMarathon({ apps: [] });
+  marathons.push(m);
+  return m;
+}
+
+/** Runs watchEvents against `addresses` and records what it reports, until stop(). */
+function subscribe(addresses: string[], idleTimeoutMs = 2_000) {
+  const controller = new AbortController();
+  const seen = { events: [] as string[], connected: [] as string[], disconnected: [] as string[] };
+  const done = watchEvents({
+    endpoints: addresses.map((a) => parseEndpoint(a, {})),
+    timeoutMs: 2_000,
+    idleTimeoutMs,
+    backoff: { initialMs: 50, maxMs: 200 },
+    signal: controller.signal,
+    onEvent: (type) => seen.events.push(type),
+    onConnected: (source) => seen.connected.push(source),
+    onDisconnected: (reason) => seen.disconnected.push(reason),
+  });
+  return {
+    seen,
+    stop: async () => {
+      const started = Date.now();
+      controller.abort();
+      await done;
+      return Date.now() - started;
+    },
+  };
+}
+
+describe("Marathon event stream", () => {
+  it("asks Marathon for the watched event types only, with light deployment plans", () => {
+    const path = eventsPath();
+    expect(path.startsWith("/v2/events?plan-format=light&")).toBe(true);
+    const types = new URL(`http://x${path}`).searchParams.getAll("event_type");
+    expect(types).toEqual([...watchedEventTypes]);
+    for (const required of [
+      "status_update_event",
+      "health_status_changed_event",
+      "instance_health_changed_event",
+      "api_post_event",
+      "deployment_success",
+      "deployment_failed",
+      "app_terminated_event",
+    ]) {
+      expect(types).toContain(required);
+    }
+  });
+
+  it("backs off exponentially with jitter, within [half, full] of a capped base", () => {
+    const backoff = { initialMs: 500, maxMs: 30_000 };
+    expect(backoffDelay(0, backoff, () => 0)).toBe(250);
+    expect(backoffDelay(0, backoff, () => 1)).toBe(500);
+    expect(backoffDelay(3, backoff, () => 1)).toBe(4_000);
+    expect(backoffDelay(50, backoff, () => 0)).toBe(15_000);
+    expect(backoffDelay(50, backoff, () => 1)).toBe(30_000);
+  });
+
+  it("reports watched events and ignores the others (an old Marathon ignores the filter)", async () => {
+    const m = await marathon();
+    const s = subscribe([m.url]);
+    await eventually(() => m.openStreams() === 1, "the stream");
+    m.send("framework_message_event");
+    m.send("status_update_event");
+    m.send("deployment_success");
+    await eventually(() => s.seen.events.length === 2, "two events");
+    expect(s.seen.events).toEqual(["status_update_event", "deployment_success"]);
+    expect(await s.stop()).toBeLessThan(1_000);
+  });
+
+  it("rotates to the next address when one refuses connections, and comes back round", async () => {
+    const dead = await freePort();
+    const m = await marathon();
+    const s = subscribe([`127.0.0.1:${dead}`, m.url]);
+    await eventually(() => s.seen.connected.length === 1, "a connection to the live address");
+    expect(s.seen.connected).toEqual([m.url]);
+    expect(s.seen.disconnected[0]).toMatch(new RegExp(`127\\.0\\.0\\.1:${dead}: .*ECONNREFUSED`));
+    m.drop();
+    await eventually(() => s.seen.connected.length === 2, "a reconnect after the drop");
+    expect(s.seen.disconnected.length).toBeGreaterThanOrEqual(3); // drop, then the dead one again
+    await s.stop();
+  });
+
+  it("reconnects a stream silent for the idle timeout; keep-alives keep it", async () => {
+    const m = await marathon();
+    m.keepAliveMs = 0;
+    const s = subscribe([m.url], 300);
+    await eventually(() => s.seen.disconnected.length === 1, "the watchdog");
+    expect(s.seen.disconnected[0]).toContain("no data for 300 ms (stream stalled)");
+    await eventually(() => s.seen.connected.length === 2, "the reconnect");
+    m.keepAliveMs = 100;
+    const before = s.seen.disconnected.length;
+    m.drop(); // the next stream gets keep-alives
+    await eventually(() => s.seen.connected.length === 3, "a stream with keep-alives");
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(s.seen.disconnected.length).toBe(before + 1);
+    await s.stop();
+  });
+
+  it("reports refused credentials and keeps retrying", async () => {
+    const m = await marathon();
+    m.authorization = "Basic nope";
+    const s = subscribe([m.url]);
+    await eventually(() => s.seen.disconnected.length >= 2, "two refusals");
+    expect(s.seen.disconnected[0]).toContain("refused the credentials (HTTP 401)");
+    m.authorization = undefined;
+    await eventually(() => s.seen.connected.length === 1, "a connection once accepted");
+    await s.stop();
+  });
+});
