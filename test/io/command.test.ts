@@ -63,26 +63,18 @@ describe("splitCommandLine as --reload-cmd", () => {
 
 describe("runCommand", () => {
   it("runs argv without a shell: metacharacters reach the program as text", async () => {
-    const said = await runCommand(
-      [process.execPath, "-e", "console.log(process.argv[1])", "$HOME; echo hi"],
-      "--exec",
-    );
+    const said = await runCommand(["printf", "%s", "$HOME; echo hi"], "--exec");
     expect(said).toBe("$HOME; echo hi");
   });
 
   it("a failing or hanging command is an MhcError (reloadFailed) with the reason", async () => {
-    const failed = await runCommand(
-      [process.execPath, "-e", "console.error('no socket'); process.exit(3)"],
-      "--exec",
-    ).catch((e: unknown) => e);
+    const failed = await runCommand(["sh", "-c", "echo no socket >&2; exit 3"], "--exec").catch(
+      (e: unknown) => e,
+    );
     expect(failed).toBeInstanceOf(MhcError);
     expect((failed as MhcError).exitCode).toBe(ExitCode.reloadFailed);
     expect((failed as MhcError).message).toMatch(/^--exec ".*" exited with status 3: no socket$/);
-    const hung = await runCommand(
-      [process.execPath, "-e", "setTimeout(() => {}, 10000)"],
-      "--exec",
-      200,
-    ).catch((e: unknown) => e);
+    const hung = await runCommand(["sleep", "10"], "--exec", 200).catch((e: unknown) => e);
     expect((hung as MhcError).message).toContain("was killed after 0.2 s");
     const missing = await runCommand(["/nonexistent/reload-haproxy"], "--reload-cmd").catch(
       (e: unknown) => e,

@@ -9,10 +9,7 @@ import { acquireLock } from "../../src/io/lock.ts";
 
 /** The pid of a process that has certainly exited. */
 function deadPid(): number {
-  const child = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
-    encoding: "utf8",
-  });
-  return Number(child.stdout);
+  return spawnSync("true").pid;
 }
 
 async function lockError(path: string): Promise<MhcError | undefined> {
