@@ -65,61 +65,134 @@ function longestIncreasing(values: number[]): number[] {
   return result.reverse();
 }
 
-function diffRange(out: Line[], a: string[], b: string[], depth: number): void {
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start])
-    out.push({ op: " ", text: a[start++] as string });
-  let endA = a.length;
-  let endB = b.length;
-  const suffix: Line[] = [];
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    suffix.push({ op: " ", text: a[--endA] as string });
+/**
+ * Both texts as line numbers into one table of distinct lines, and scratch counters indexed by
+ * those numbers: the anchoring compares and counts integers, not strings in a Map.
+ */
+interface DiffInput {
+  a: string[];
+  b: string[];
+  idsA: Int32Array;
+  idsB: Int32Array;
+  countA: Int32Array;
+  countB: Int32Array;
+  /** Where in `b` a line was last seen (meaningful when countB is 1). */
+  atB: Int32Array;
+}
+
+function diffInput(a: string[], b: string[]): DiffInput {
+  const table = new Map<string, number>();
+  const idsOf = (lines: string[]) => {
+    const ids = new Int32Array(lines.length);
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] as string;
+      let id = table.get(line);
+      if (id === undefined) {
+        id = table.size;
+        table.set(line, id);
+      }
+      ids[i] = id;
+    }
+    return ids;
+  };
+  const idsA = idsOf(a);
+  const idsB = idsOf(b);
+  const distinct = table.size;
+  return {
+    a,
+    b,
+    idsA,
+    idsB,
+    countA: new Int32Array(distinct),
+    countB: new Int32Array(distinct),
+    atB: new Int32Array(distinct),
+  };
+}
+
+/** Diffs a[fromA, toA) against b[fromB, toB). */
+function diffRange(
+  out: Line[],
+  input: DiffInput,
+  fromA: number,
+  toA: number,
+  fromB: number,
+  toB: number,
+  depth: number,
+): void {
+  const { a, b, idsA, idsB, countA, countB, atB } = input;
+  let startA = fromA;
+  let startB = fromB;
+  while (startA < toA && startB < toB && idsA[startA] === idsB[startB]) {
+    out.push({ op: " ", text: a[startA++] as string });
+    startB++;
+  }
+  let endA = toA;
+  let endB = toB;
+  while (endA > startA && endB > startB && idsA[endA - 1] === idsB[endB - 1]) {
+    endA--;
     endB--;
   }
-  const midA = a.slice(start, endA);
-  const midB = b.slice(start, endB);
-  if (midA.length === 0 || midB.length === 0 || depth > 64) {
-    if (depth > 64) myersGap(out, midA, midB);
-    else replaceAll(out, midA, midB);
+  if (startA === endA || startB === endB || depth > 64) {
+    if (depth > 64) myersGap(out, a.slice(startA, endA), b.slice(startB, endB));
+    else replaceAll(out, a.slice(startA, endA), b.slice(startB, endB));
   } else {
-    const counts = new Map<string, { inA: number; inB: number; atA: number; atB: number }>();
-    midA.forEach((text, i) => {
-      const c = counts.get(text) ?? { inA: 0, inB: 0, atA: -1, atB: -1 };
-      c.inA++;
-      c.atA = i;
-      counts.set(text, c);
-    });
-    midB.forEach((text, i) => {
-      const c = counts.get(text);
-      if (c) {
-        c.inB++;
-        c.atB = i;
+    // Anchors: lines that occur exactly once in this range of a and once in this range of b.
+    for (let i = startA; i < endA; i++) {
+      const id = idsA[i] as number;
+      countA[id] = (countA[id] as number) + 1;
+    }
+    let shared = false;
+    for (let j = startB; j < endB; j++) {
+      const id = idsB[j] as number;
+      if (countA[id] !== 0) {
+        shared = true;
+        countB[id] = (countB[id] as number) + 1;
+        atB[id] = j;
       }
-    });
-    const pairs: [number, number][] = [];
-    for (const c of counts.values()) if (c.inA === 1 && c.inB === 1) pairs.push([c.atA, c.atB]);
-    pairs.sort((x, y) => x[0] - y[0]);
-    const anchors = longestIncreasing(pairs.map((p) => p[1])).map((i) => pairs[i] as [number, number]);
-    if (anchors.length === 0) {
-      myersGap(out, midA, midB);
+    }
+    const anchorsA: number[] = [];
+    const anchorsB: number[] = [];
+    for (let i = startA; i < endA; i++) {
+      const id = idsA[i] as number;
+      if (countA[id] === 1 && countB[id] === 1) {
+        anchorsA.push(i);
+        anchorsB.push(atB[id] as number);
+      }
+    }
+    for (let i = startA; i < endA; i++) {
+      const id = idsA[i] as number;
+      countA[id] = 0;
+      countB[id] = 0;
+    }
+    const chain = longestIncreasing(anchorsB);
+    if (!shared) {
+      // Nothing in common (e.g. one server line replaced by another): Myers would give exactly
+      // this, all removals then all additions, at the cost of a jsdiff call per moved server.
+      replaceAll(out, a.slice(startA, endA), b.slice(startB, endB));
+    } else if (chain.length === 0) {
+      myersGap(out, a.slice(startA, endA), b.slice(startB, endB));
     } else {
-      let fromA = 0;
-      let fromB = 0;
-      for (const [atA, atB] of anchors) {
-        diffRange(out, midA.slice(fromA, atA), midB.slice(fromB, atB), depth + 1);
-        out.push({ op: " ", text: midA[atA] as string });
-        fromA = atA + 1;
-        fromB = atB + 1;
+      let nextA = startA;
+      let nextB = startB;
+      for (const k of chain) {
+        const anchorA = anchorsA[k] as number;
+        const anchorB = anchorsB[k] as number;
+        diffRange(out, input, nextA, anchorA, nextB, anchorB, depth + 1);
+        out.push({ op: " ", text: a[anchorA] as string });
+        nextA = anchorA + 1;
+        nextB = anchorB + 1;
       }
-      diffRange(out, midA.slice(fromA), midB.slice(fromB), depth + 1);
+      diffRange(out, input, nextA, endA, nextB, endB, depth + 1);
     }
   }
-  for (let i = suffix.length - 1; i >= 0; i--) out.push(suffix[i] as Line);
+  for (let i = endA; i < toA; i++) out.push({ op: " ", text: a[i] as string });
 }
 
 export function diffLines(oldText: string, newText: string): Line[] {
   const out: Line[] = [];
-  diffRange(out, splitLines(oldText), splitLines(newText), 0);
+  const a = splitLines(oldText);
+  const b = splitLines(newText);
+  diffRange(out, diffInput(a, b), 0, a.length, 0, b.length, 0);
   return out;
 }
 
@@ -134,18 +207,11 @@ export function unifiedDiff(
   if (oldText === newText) return "";
   const lines = diffLines(oldText, newText);
   const out = [`--- ${oldName}`, `+++ ${newName}`];
+  // Line numbers (1-based) in old and new at lines[cursor]; hunks only move forward.
+  let cursor = 0;
+  let oldLine = 1;
+  let newLine = 1;
   let i = 0;
-  // Line numbers (1-based) in old and new before lines[i].
-  const oldAt: number[] = [];
-  const newAt: number[] = [];
-  let o = 1;
-  let n = 1;
-  for (const line of lines) {
-    oldAt.push(o);
-    newAt.push(n);
-    if (line.op !== "+") o++;
-    if (line.op !== "-") n++;
-  }
   while (i < lines.length) {
     while (i < lines.length && (lines[i] as Line).op === " ") i++;
     if (i >= lines.length) break;
@@ -162,13 +228,23 @@ export function unifiedDiff(
         break;
       }
     }
-    const hunk = lines.slice(start, end);
-    const oldCount = hunk.filter((l) => l.op !== "+").length;
-    const newCount = hunk.filter((l) => l.op !== "-").length;
-    const oldStart = oldCount === 0 ? (oldAt[start] as number) - 1 : (oldAt[start] as number);
-    const newStart = newCount === 0 ? (newAt[start] as number) - 1 : (newAt[start] as number);
+    for (; cursor < start; cursor++) {
+      const op = (lines[cursor] as Line).op;
+      if (op !== "+") oldLine++;
+      if (op !== "-") newLine++;
+    }
+    let oldCount = 0;
+    let newCount = 0;
+    for (let k = start; k < end; k++) {
+      const op = (lines[k] as Line).op;
+      if (op !== "+") oldCount++;
+      if (op !== "-") newCount++;
+    }
+    const oldStart = oldCount === 0 ? oldLine - 1 : oldLine;
+    const newStart = newCount === 0 ? newLine - 1 : newLine;
     out.push(`@@ -${oldStart},${oldCount} +${newStart},${newCount} @@`);
-    for (const line of hunk) {
+    for (let k = start; k < end; k++) {
+      const line = lines[k] as Line;
       if (line.text.endsWith(noEol))
         out.push(`${line.op}${line.text.slice(0, -noEol.length)}`, "\\ No newline at end of file");
       else out.push(`${line.op}${line.text}`);

@@ -125,39 +125,65 @@ const validAppId = /^(\/[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)+$/;
 
 const validHost = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/;
 
-interface TaskVerdict {
-  eligible: boolean;
-  reason?: string;
-}
-
-function judgeTask(task: MarathonTask, options: RenderOptions): TaskVerdict {
+/** A task's reason to be left out, or undefined when it may be a server. */
+function exclusionReason(task: MarathonTask, options: RenderOptions): string | undefined {
   // Marathon before 1.3 reported no state; a started task it listed was running.
   const state = task.state ?? (task.startedAt ? "TASK_RUNNING" : "unknown");
   const running = state === "TASK_RUNNING" || (options.keepUnreachable && state === "TASK_UNREACHABLE");
-  if (!running) return { eligible: false, reason: `state ${state}` };
-  const results = (task.healthCheckResults ?? []).filter(Boolean);
+  if (!running) return `state ${state}`;
   // No results (a new task, or any task right after a Marathon leader failover) is not "unhealthy":
   // the server stays and HAProxy's own checks decide, so health data vanishing never empties a backend.
-  if (results.length > 0 && !results.some((r) => r?.alive === true)) {
-    return { eligible: false, reason: "Marathon health checks failing" };
+  let results = 0;
+  for (const result of task.healthCheckResults ?? []) {
+    if (!result) continue;
+    if (result.alive === true) return undefined;
+    results++;
   }
-  return { eligible: true };
+  return results > 0 ? "Marathon health checks failing" : undefined;
 }
 
-function taskAddress(task: MarathonTask, spec: PortSpec): { host: string; port: number } | string {
+/**
+ * What one normalise() call learned about each host name or IP: whether it is usable, and the
+ * sanitised host part of server names. A cluster has far fewer agents and addresses than tasks ×
+ * ports, so each is checked once.
+ */
+type HostCheck = { usable: false } | { usable: true; namePrefix: string };
+type HostChecks = (host: string, ipOnly: boolean) => HostCheck;
+
+function hostChecks(): HostChecks {
+  const known = new Map<string, HostCheck>();
+  return (host, ipOnly) => {
+    const key = ipOnly ? `ip:${host}` : host;
+    let check = known.get(key);
+    if (check === undefined) {
+      const usable = isIP(host) !== 0 || (!ipOnly && validHost.test(host));
+      check = usable ? { usable, namePrefix: sanitiseName(host) } : { usable };
+      known.set(key, check);
+    }
+    return check;
+  };
+}
+
+/** The server a task gives for one port, or why it gives none. */
+function taskServer(task: MarathonTask, spec: PortSpec, checkHost: HostChecks): Server | string {
+  let host: string;
+  let port: number | null | undefined;
   if (spec.containerPort !== undefined) {
     const ip = (task.ipAddresses ?? []).find((a) => a?.ipAddress)?.ipAddress;
     if (!ip) return "no IP address for an IP-per-task port";
-    if (isIP(ip) === 0) return `invalid IP address ${JSON.stringify(ip)}`;
-    if (!isPort(spec.containerPort)) return `no container port for port index ${spec.index}`;
-    return { host: ip, port: spec.containerPort };
+    host = ip;
+    port = spec.containerPort;
+    if (!isPort(port)) return `no container port for port index ${spec.index}`;
+  } else {
+    if (!task.host) return "no host";
+    host = task.host;
+    port = task.ports?.[spec.hostPortIndex ?? spec.index] ?? spec.requiredPort;
   }
-  const host = task.host;
-  if (!host) return "no host";
-  if (isIP(host) === 0 && !validHost.test(host)) return `invalid host ${JSON.stringify(host)}`;
-  const port = task.ports?.[spec.hostPortIndex ?? spec.index] ?? spec.requiredPort;
+  const check = checkHost(host, spec.containerPort !== undefined);
+  if (!check.usable)
+    return `invalid ${spec.containerPort !== undefined ? "IP address" : "host"} ${JSON.stringify(host)}`;
   if (!isPort(port)) return `no host port for port index ${spec.index}`;
-  return { host, port };
+  return { name: `${check.namePrefix}_${port}`, host, port, taskId: task.id ?? "(no id)" };
 }
 
 function compareServers(a: Server, b: Server): number {
@@ -167,7 +193,12 @@ function compareServers(a: Server, b: Server): number {
 interface AppContext {
   app: MarathonApp;
   labels: Record<string, unknown>;
+  /** `HAPROXY_{n}_NAME` labels by port index n, then NAME: looked up per port without building names. */
+  portLabels: Map<number, Map<string, unknown>>;
+  /** Why each of `app.tasks` is left out whatever the port (state, health), or undefined. */
+  taskExclusions: (string | undefined)[];
   warn: (message: string) => void;
+  checkHost: HostChecks;
 }
 
 function label<T>(
@@ -185,6 +216,9 @@ function matchesGroups(wanted: string[], groups: string[]): boolean {
   return groups.some((g) => wanted.includes(g));
 }
 
+/** The result of reading a label that is not set (shared: most labels of most ports are not set). */
+const absent: LabelResult<undefined> = { ok: true, value: undefined };
+
 /** Builds one service (app × service port), or explains why the port is not exposed. */
 function buildService(
   ctx: AppContext,
@@ -199,8 +233,12 @@ function buildService(
     warn(`app ${app.id} port index ${n} skipped: ${reason}`);
     return undefined;
   };
-  const read = <T>(name: string, parse: (v: unknown) => LabelResult<T>) =>
-    label(ctx, `HAPROXY_${n}_${name}`, parse);
+  const labelsOfPort = ctx.portLabels.get(n);
+  const read = <T>(name: string, parse: (v: unknown) => LabelResult<T>): LabelResult<T | undefined> => {
+    if (!labelsOfPort?.has(name)) return absent;
+    const result = parse(labelsOfPort.get(name));
+    return result.ok ? result : { ok: false, reason: `label HAPROXY_${n}_${name} ${result.reason}` };
+  };
 
   const groups = read("GROUP", parseGroups);
   if (!groups.ok) return refuse(groups.reason);
@@ -239,20 +277,25 @@ function buildService(
     paths = [];
   }
 
-  const servers = new Map<string, Server>();
-  for (const task of app.tasks ?? []) {
-    if (!task) continue;
-    const taskId = task.id ?? "(no id)";
-    const verdict = judgeTask(task, options);
-    const address = verdict.eligible ? taskAddress(task, spec) : (verdict.reason ?? "excluded");
-    if (typeof address === "string") {
-      const key = `${app.id}\u0000${taskId}\u0000${address}`;
-      if (!excluded.has(key)) excluded.set(key, { appId: app.id, taskId, reason: address });
+  const candidates: Server[] = [];
+  const tasks = app.tasks ?? [];
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i];
+    if (!task || ctx.taskExclusions[i] !== undefined) continue;
+    const server = taskServer(task, spec, ctx.checkHost);
+    if (typeof server === "string") {
+      const taskId = task.id ?? "(no id)";
+      const key = `${app.id}\u0000${taskId}\u0000${server}`;
+      if (!excluded.has(key)) excluded.set(key, { appId: app.id, taskId, reason: server });
       continue;
     }
-    const name = sanitiseName(`${address.host}_${address.port}`);
-    if (!servers.has(name)) servers.set(name, { name, host: address.host, port: address.port, taskId });
+    candidates.push(server);
   }
+  // Sorted by address; two tasks on the same address:port are one server.
+  candidates.sort(compareServers);
+  const servers = candidates.filter(
+    (s, i) => i === 0 || compareServers(candidates[i - 1] as Server, s) !== 0,
+  );
 
   const appPath = app.id.replace(/^\/+/, "");
   return {
@@ -268,7 +311,7 @@ function buildService(
     paths,
     backendWeight: value(labels.weight) ?? 0,
     ...(check.value ? { healthCheck: check.value } : {}),
-    servers: [...servers.values()].sort(compareServers),
+    servers,
   };
 }
 
@@ -288,25 +331,22 @@ function resolveBindConflicts(
   options: RenderOptions,
   warn: (m: string) => void,
 ): Service[] {
-  const reserved: { address: string; port: number; owner: string }[] = [];
-  if (options.statsPort > 0)
-    reserved.push({
-      address: options.statsBindAddress,
-      port: options.statsPort,
-      owner: "the stats listener",
-    });
+  // Binds taken so far, by port (only the same port can overlap), each list in the order taken.
+  const reserved = new Map<number, { address: string; port: number; owner: string }[]>();
+  const reserve = (address: string, port: number, owner: string) => {
+    const onPort = reserved.get(port);
+    if (onPort) onPort.push({ address, port, owner });
+    else reserved.set(port, [{ address, port, owner }]);
+  };
+  if (options.statsPort > 0) reserve(options.statsBindAddress, options.statsPort, "the stats listener");
   if (services.some((s) => s.vhosts.length > 0 || s.paths.length > 0)) {
-    reserved.push({
-      address: options.httpBindAddress,
-      port: options.httpPort,
-      owner: "the shared HTTP frontend",
-    });
+    reserve(options.httpBindAddress, options.httpPort, "the shared HTTP frontend");
   }
   const kept: Service[] = [];
   const names = new Set<string>();
   for (const service of services) {
     const bind = { address: service.bindAddress, port: service.bindPort };
-    const taken = reserved.find((r) => bindsOverlap(r, bind));
+    const taken = reserved.get(bind.port)?.find((r) => bindsOverlap(r, bind));
     if (taken) {
       warn(
         `app ${service.appId} port index ${service.portIndex} skipped: ${bind.address}:${bind.port} is already bound by ${taken.owner}`,
@@ -320,7 +360,7 @@ function resolveBindConflicts(
       continue;
     }
     names.add(service.name);
-    reserved.push({ ...bind, owner: `app ${service.appId} port index ${service.portIndex}` });
+    reserve(bind.address, bind.port, `app ${service.appId} port index ${service.portIndex}`);
     kept.push(service);
   }
   return kept;
@@ -334,6 +374,7 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
   const unsupported = new Map<string, number>();
   const candidates: Service[] = [];
   const seenIds = new Set<string>();
+  const checkHost = hostChecks();
 
   const apps = [...snapshot.apps].sort((a, b) => compare(a.id, b.id));
   for (const app of apps) {
@@ -347,22 +388,42 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     }
     seenIds.add(app.id);
     const labels = app.labels && typeof app.labels === "object" ? app.labels : {};
+    const portLabels = new Map<number, Map<string, unknown>>();
     for (const name of Object.keys(labels)) {
       const match = /^HAPROXY_(\d+)_(.+)$/.exec(name);
-      if (match && !portLabelNames.includes(match[2] as string)) {
-        const generic = `HAPROXY_{n}_${match[2]}`;
+      if (!match) continue;
+      const [, index, labelName] = match as unknown as [string, string, string];
+      if (portLabelNames.includes(labelName)) {
+        const ofPort = portLabels.get(Number(index)) ?? new Map<string, unknown>();
+        ofPort.set(labelName, labels[name]);
+        portLabels.set(Number(index), ofPort);
+      } else {
+        const generic = `HAPROXY_{n}_${labelName}`;
         unsupported.set(generic, (unsupported.get(generic) ?? 0) + 1);
       }
     }
-    const ctx: AppContext = { app, labels, warn };
+    const taskExclusions = (app.tasks ?? []).map((task) =>
+      task ? exclusionReason(task, options) : undefined,
+    );
+    const ctx: AppContext = { app, labels, portLabels, taskExclusions, warn, checkHost };
     const appGroups = label(ctx, "HAPROXY_GROUP", parseGroups);
     if (!appGroups.ok) {
       warn(`app ${app.id} skipped: ${appGroups.reason}`);
       continue;
     }
+    let rendered = false;
     for (const spec of portSpecs(app, networkMode(app))) {
       const service = buildService(ctx, spec, appGroups.value ?? [], options, excluded);
       if (service) candidates.push(service);
+      rendered ||= service !== undefined;
+    }
+    // Tasks left out whatever the port are reported once, for apps that are rendered at all.
+    if (rendered) {
+      taskExclusions.forEach((reason, i) => {
+        if (reason === undefined) return;
+        const taskId = app.tasks?.[i]?.id ?? "(no id)";
+        excluded.set(`${app.id}\u0000${taskId}\u0000${reason}`, { appId: app.id, taskId, reason });
+      });
     }
   }
   for (const [name, count] of [...unsupported].sort(([a], [b]) => compare(a, b))) {

@@ -70,38 +70,45 @@ function httpFrontend(services: Service[], options: RenderOptions): string[] {
   return lines;
 }
 
-function serviceSections(service: Service): string[] {
+/** The frontend and backend of one service, each line ending in a newline. */
+function serviceSections(service: Service): string {
   const check = service.healthCheck;
-  const lines = [
-    `frontend ${service.name}`,
-    `  bind ${bind(service.bindAddress, service.bindPort)}`,
-    `  mode ${service.mode}`,
-    `  option ${service.mode === "http" ? "httplog" : "tcplog"}`,
-    `  default_backend ${service.name}`,
-    "",
-    `backend ${service.name}`,
-    `  description app ${service.appId} service port ${service.servicePort || service.bindPort}`,
-    `  mode ${service.mode}`,
-    `  balance ${service.balance}`,
-  ];
-  if (service.mode === "http") lines.push("  option forwardfor");
+  let text =
+    `frontend ${service.name}\n` +
+    `  bind ${bind(service.bindAddress, service.bindPort)}\n` +
+    `  mode ${service.mode}\n` +
+    `  option ${service.mode === "http" ? "httplog" : "tcplog"}\n` +
+    `  default_backend ${service.name}\n` +
+    "\n" +
+    `backend ${service.name}\n` +
+    `  description app ${service.appId} service port ${service.servicePort || service.bindPort}\n` +
+    `  mode ${service.mode}\n` +
+    `  balance ${service.balance}\n`;
+  if (service.mode === "http") text += "  option forwardfor\n";
   let serverCheck = "check";
   if (check) {
-    if (check.kind === "http") lines.push(`  option httpchk GET ${check.path}`);
-    lines.push(`  timeout check ${check.timeoutSeconds}s`);
+    if (check.kind === "http") text += `  option httpchk GET ${check.path}\n`;
+    text += `  timeout check ${check.timeoutSeconds}s\n`;
     serverCheck = `check inter ${check.intervalSeconds}s fall ${check.fall}${check.tls ? " check-ssl verify none" : ""}`;
   }
   for (const server of service.servers) {
     const host = server.host.includes(":") ? `[${server.host}]` : server.host;
-    lines.push(`  server ${server.name} ${host}:${server.port} ${serverCheck}`);
+    text += `  server ${server.name} ${host}:${server.port} ${serverCheck}\n`;
   }
-  lines.push("");
-  return lines;
+  return `${text}\n`;
 }
 
+/**
+ * Each service's text is built by appending (kept as a rope by the engine) and the pieces are
+ * joined once, rather than one array of every line: a 10,000-app config has a quarter of a
+ * million lines.
+ */
 export function render(model: Model, options: RenderOptions): string {
   const head = (options.head ?? defaultHead).replace(/\s*$/, "\n");
-  const lines = [...statsSection(options), ...httpFrontend(model.services, options)];
-  for (const service of model.services) lines.push(...serviceSections(service));
-  return `${banner}${head}\n${lines.join("\n")}`;
+  const sections = [...statsSection(options), ...httpFrontend(model.services, options)];
+  const parts = [`${banner}${head}\n`, ...sections.map((line) => `${line}\n`)];
+  for (const service of model.services) parts.push(serviceSections(service));
+  const text = parts.join("");
+  // Each section ends with a blank line; the one closing the file is left out.
+  return parts.length > 1 ? text.slice(0, -1) : text;
 }

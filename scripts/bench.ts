@@ -1,0 +1,372 @@
+/**
+ * `npm run bench`: mhc at cluster scale against the cost of just parsing Marathon's JSON.
+ * Prints a markdown table (figure, median, target, pass/fail), writes .tmp/bench/results.json, and
+ * exits 1 when a target fails so it can gate a release. Network: 127.0.0.1 only.
+ *
+ *   bun scripts/bench.ts [--runs N]     (default 5 measured runs per figure, after 1 warm-up)
+ */
+import { execFileSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import process from "node:process";
+import { buildHistory } from "./bench/history.ts";
+import { startSnapshotServer } from "./bench/marathon.ts";
+import { gnuTime, type Run, type Series, series, summarise, timedRun } from "./bench/measure.ts";
+
+const root = resolve(import.meta.dirname, "..");
+const work = join(root, ".tmp/bench");
+const mhc = join(root, "dist/mhc");
+const floorBin = join(work, "floor");
+const bun = join(root, "node_modules/.bin/bun");
+const seed = 20261125;
+const tasksPerApp = 10;
+const historyCommits = 1_000;
+const runsArg = process.argv.indexOf("--runs");
+const runs = runsArg > 0 ? Math.max(1, Number.parseInt(process.argv[runsArg + 1] ?? "", 10) || 5) : 5;
+const startupRuns = 20;
+
+const MB = 1024 * 1024;
+const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
+
+/** Newest modification time under `dir` (files only), to tell whether dist/mhc is older than its source. */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function buildBinaries(): void {
+  if (!existsSync(mhc) || statSync(mhc).mtimeMs < newestMtime(join(root, "src"))) {
+    log("dist/mhc is missing or older than src/: npm run build");
+    execFileSync("npm", ["run", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  }
+  // The floor program, compiled by the same Bun with the same flags as dist/mhc.
+  execFileSync(
+    bun,
+    [
+      "build",
+      "scripts/bench/floor.ts",
+      "--compile",
+      "--minify",
+      "--bytecode",
+      "--format=esm",
+      "--no-compile-autoload-dotenv",
+      "--no-compile-autoload-bunfig",
+      "--outfile",
+      floorBin,
+    ],
+    { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
+  );
+}
+
+interface SnapshotFile {
+  file: string;
+  bytes: number;
+}
+
+interface Scale extends SnapshotFile {
+  apps: number;
+  /** The same cluster with half of all serving tasks moved, and with one moved. */
+  halfMoved: SnapshotFile;
+  oneMoved: SnapshotFile;
+}
+
+/** Generated in a child process, so this one stays small while it times others. */
+function scale(apps: number): Scale {
+  const args = ["scripts/bench/write-snapshots.ts", String(apps), String(tasksPerApp), String(seed), work];
+  const written = JSON.parse(execFileSync(bun, args, { cwd: root, encoding: "utf8" })) as Record<
+    "base" | "halfMoved" | "oneMoved",
+    SnapshotFile
+  >;
+  return { apps, ...written.base, halfMoved: written.halfMoved, oneMoved: written.oneMoved };
+}
+
+interface Row {
+  figure: string;
+  /** "rss": a row about the peak RSS of the runs in `series` (its times are on the row above). */
+  measures?: "rss";
+  series: Series;
+  /** Ratio of the median to this floor median, when the figure is compared to one. */
+  floor?: Series;
+  target?: { text: string; pass: boolean };
+}
+
+const rows: Row[] = [];
+const mhcRun = (args: string[], cwd = work) => timedRun(mhc, args, { cwd, scratchDir: work });
+const floorRun = (source: string) => timedRun(floorBin, [source], { cwd: work, scratchDir: work });
+
+async function renderFigures(size: Scale): Promise<void> {
+  const out = join(work, `render-${size.apps}.cfg`);
+  const removeOutput = () => rmSync(out, { force: true });
+  const label = `${size.apps.toLocaleString("en")} apps × ${tasksPerApp} tasks`;
+  const rssLimit = 4 * size.bytes + 100 * MB;
+  const rssTarget = (s: Series) => ({
+    text: `peak RSS < 4 × ${(size.bytes / MB).toFixed(0)} MB + 100 MB = ${(rssLimit / MB).toFixed(0)} MB`,
+    pass: (s.maxRssBytes ?? Number.POSITIVE_INFINITY) < rssLimit,
+  });
+
+  log(`${label}: floor and render from a file`);
+  const fileFloor = await series(`floor ${size.apps}`, runs, () => floorRun(size.file));
+  rows.push({
+    figure: `floor: read + JSON.parse, ${label} (${(size.bytes / MB).toFixed(1)} MB)`,
+    series: fileFloor,
+  });
+  const fromFile = await series(
+    `render ${size.apps}`,
+    runs,
+    () => mhcRun(["render", "--from", size.file, "-o", out]),
+    { before: removeOutput },
+  );
+  const endToEnd: Row = { figure: `mhc render --from file -o, ${label}`, series: fromFile, floor: fileFloor };
+  if (size.apps >= 10_000) {
+    const ratio = fromFile.medianMs / fileFloor.medianMs;
+    endToEnd.target = {
+      text: "≤ 3 × floor and < 1,500 ms",
+      pass: ratio <= 3 && fromFile.medianMs < 1_500,
+    };
+  }
+  rows.push(endToEnd);
+  rows.push({
+    figure: "  peak RSS of the above",
+    measures: "rss",
+    series: fromFile,
+    target: rssTarget(fromFile),
+  });
+
+  log(`${label}: floor and render from a local Marathon (HTTP on 127.0.0.1)`);
+  const server = await startSnapshotServer(readFileSync(size.file));
+  try {
+    const url = `${server.url}/v2/apps?embed=apps.tasks`;
+    const httpFloor = await series(`http floor ${size.apps}`, runs, () => floorRun(url));
+    rows.push({ figure: `floor: fetch + JSON.parse, ${label}`, series: httpFloor });
+    const fromHttp = await series(
+      `render http ${size.apps}`,
+      runs,
+      () => mhcRun(["render", "--marathon", server.url, "-o", out]),
+      { before: removeOutput },
+    );
+    rows.push({
+      figure: `mhc render --marathon (fetch included), ${label}`,
+      series: fromHttp,
+      floor: httpFloor,
+    });
+    rows.push({
+      figure: "  peak RSS of the above",
+      measures: "rss",
+      series: fromHttp,
+      target: rssTarget(fromHttp),
+    });
+  } finally {
+    await server.close();
+  }
+}
+
+async function diffFigure(size: Scale): Promise<void> {
+  log(`mhc diff: ${size.apps} apps, half of all servers moved`);
+  const current = join(work, `diff-current-${size.apps}.cfg`);
+  const rendered = await mhcRun(["render", "--from", size.file, "-o", current]);
+  if (rendered.code !== 0) throw new Error(`render for diff: ${rendered.stderr}`);
+  const moved = size.halfMoved;
+  const diff = await series(
+    `diff ${size.apps}`,
+    runs,
+    () => mhcRun(["diff", current, "--from", moved.file]),
+    { expectCodes: [1] },
+  );
+  const patch = diff.runs[0]?.stdout ?? "";
+  const changed = patch.split("\n").filter((l) => /^[-+]\s/.test(l)).length;
+  // The diff alone, in a Bun process of its own: the part of the figure above that is not rendering.
+  const fresh = join(work, `diff-fresh-${size.apps}.cfg`);
+  const renderedFresh = await mhcRun(["render", "--from", moved.file, "-o", fresh]);
+  if (renderedFresh.code !== 0) throw new Error(`render for diff: ${renderedFresh.stderr}`);
+  const diffOnly = JSON.parse(
+    execFileSync(bun, ["scripts/bench/diff-only.ts", current, fresh, String(runs)], {
+      cwd: root,
+      encoding: "utf8",
+    }),
+  ) as { runsMs: number[] };
+  const inProcess = diffOnly.runsMs.map((wallMs): Run => ({ wallMs, code: 0, stdout: "", stderr: "" }));
+  rows.push({
+    figure: `mhc diff, ${size.apps.toLocaleString("en")}-app configs, half of all servers moved (${changed.toLocaleString("en")} lines ±; render included)`,
+    series: diff,
+    target: { text: "< 1,000 ms", pass: diff.medianMs < 1_000 },
+  });
+  rows.push({
+    figure: "  of which the diff itself (unifiedDiff in process, no render)",
+    series: summarise(inProcess),
+  });
+}
+
+async function syncFigures(size: Scale): Promise<void> {
+  log(`mhc sync: ${size.apps} apps, one server moved, ${historyCommits} earlier commits`);
+  const base = join(work, "sync");
+  const pristine = join(base, `history-${size.apps}-${historyCommits}.git`);
+  const remote = join(base, "remote.git");
+  const workdir = join(base, "workdir");
+  const config = join(base, "published.cfg");
+  mkdirSync(base, { recursive: true });
+  const rendered = await mhcRun(["render", "--from", size.file, "-o", config]);
+  if (rendered.code !== 0) throw new Error(`render for sync: ${rendered.stderr}`);
+  const published = readFileSync(config, "utf8");
+  const stamp = join(pristine, "mhc-bench-config");
+  if (!existsSync(stamp) || readFileSync(stamp, "utf8") !== published) {
+    log(`building a ${historyCommits}-commit history with git fast-import (cached in ${pristine})`);
+    rmSync(pristine, { recursive: true, force: true });
+    await buildHistory({
+      repo: pristine,
+      branch: "main",
+      path: "haproxy/haproxy.cfg",
+      finalConfig: published,
+      commits: historyCommits,
+    });
+    writeFileSync(stamp, published);
+  }
+  rmSync(remote, { recursive: true, force: true });
+  rmSync(workdir, { recursive: true, force: true });
+  cpSync(pristine, remote, { recursive: true });
+
+  // Alternate between the published snapshot and one with a single server moved: every run is a
+  // one-server change. The first run clones (cold); the measured ones reuse the work dir, as a
+  // cron job or sync --watch does.
+  const snapshots = [size.oneMoved.file, size.file];
+  const syncArgs = (file: string) => [
+    "sync",
+    "--from",
+    file,
+    "--repo",
+    remote,
+    "--workdir",
+    workdir,
+    "--validate",
+    "never",
+  ];
+  const cold = await mhcRun(syncArgs(snapshots[0] as string));
+  if (cold.code !== 0) throw new Error(`cold sync: exit ${cold.code}: ${cold.stderr}`);
+  rows.push({
+    figure: `mhc sync, first run (clones ${historyCommits} commits), ${size.apps.toLocaleString("en")} apps`,
+    series: summarise([cold]),
+  });
+  const warm = await series(
+    `sync ${size.apps}`,
+    runs,
+    (i) => mhcRun(syncArgs(snapshots[(i + 1) % 2] as string)),
+    { warmups: 0 },
+  );
+  const commits = execFileSync("git", ["rev-list", "--count", "main"], {
+    cwd: remote,
+    encoding: "utf8",
+  }).trim();
+  rows.push({
+    figure: `mhc sync, one server moved, ${historyCommits} earlier commits, ${size.apps.toLocaleString("en")} apps (remote now ${commits} commits)`,
+    series: warm,
+    target: { text: "< 2,000 ms", pass: warm.medianMs < 2_000 },
+  });
+}
+
+async function startupFigure(): Promise<void> {
+  log("start-up: mhc --version");
+  const startup = await series(
+    "startup",
+    startupRuns,
+    () => timedRun(mhc, ["--version"], { scratchDir: work, measureRss: false }),
+    { warmups: 3 },
+  );
+  rows.push({
+    figure: `mhc --version (start-up, ${startupRuns} runs)`,
+    series: startup,
+    target: { text: "< 50 ms", pass: startup.medianMs < 50 },
+  });
+}
+
+const ms = (value: number) => `${value < 100 ? value.toFixed(1) : Math.round(value).toLocaleString("en")} ms`;
+const mb = (bytes?: number) => (bytes === undefined ? "n/a" : `${(bytes / MB).toFixed(0)} MB`);
+
+function table(): string {
+  const lines = [
+    "| figure | median wall | median CPU | peak RSS (max) | × floor | target | result |",
+    "|---|---:|---:|---:|---:|---|---|",
+  ];
+  for (const row of rows) {
+    const isRss = row.measures === "rss";
+    const ratio = row.floor ? `${(row.series.medianMs / row.floor.medianMs).toFixed(2)}×` : "";
+    lines.push(
+      `| ${row.figure} | ${isRss ? "" : ms(row.series.medianMs)} | ${isRss || row.series.medianCpuMs === undefined ? "" : ms(row.series.medianCpuMs)} | ${mb(row.series.maxRssBytes)} | ${isRss ? "" : ratio} | ${row.target?.text ?? ""} | ${row.target ? (row.target.pass ? "pass" : "**FAIL**") : ""} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function machine() {
+  const cpu = cpus();
+  return {
+    cpu: cpu[0]?.model.trim() ?? "unknown",
+    cores: cpu.length,
+    memoryGiB: Math.round(totalmem() / 1024 ** 3),
+    os: `${process.platform} ${readFileSync("/proc/sys/kernel/osrelease", "utf8").trim()}`,
+    bun: execFileSync(bun, ["--version"], { encoding: "utf8" }).trim(),
+    git: execFileSync("git", ["--version"], { encoding: "utf8" }).trim(),
+    mhc: execFileSync(mhc, ["--version"], { encoding: "utf8" }).trim(),
+    peakRss: existsSync(gnuTime) ? "GNU time %M (ru_maxrss of the child)" : "not measured (no /usr/bin/time)",
+    loadAverageAtStart: loadavg()[0]?.toFixed(2),
+  };
+}
+
+mkdirSync(work, { recursive: true });
+buildBinaries();
+const host = machine();
+log(`${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB; bun ${host.bun}; ${runs} runs per figure`);
+if ((loadavg()[0] ?? 0) > 0.5)
+  log(`load average ${loadavg()[0]?.toFixed(2)}: other work is running, figures will be noisy`);
+const small = scale(1_000);
+await renderFigures(small);
+await syncFigures(small);
+const large = scale(10_000);
+await renderFigures(large);
+await diffFigure(large);
+await startupFigure();
+
+const output = table();
+process.stdout.write(`${output}\n`);
+const results = {
+  machine: host,
+  seed,
+  tasksPerApp,
+  runs,
+  snapshots: { [small.apps]: small.bytes, [large.apps]: large.bytes },
+  figures: rows.map((row) => ({
+    figure: row.figure.trim(),
+    ...(row.measures === "rss"
+      ? { rssBytesPerRun: row.series.runs.map((r: Run) => r.peakRssBytes) }
+      : {
+          medianMs: row.series.medianMs,
+          medianCpuMs: row.series.medianCpuMs,
+          runsMs: row.series.runs.map((r: Run) => Math.round(r.wallMs * 10) / 10),
+        }),
+    medianRssBytes: row.series.medianRssBytes,
+    maxRssBytes: row.series.maxRssBytes,
+    ...(row.floor
+      ? { floorMedianMs: row.floor.medianMs, ratioToFloor: row.series.medianMs / row.floor.medianMs }
+      : {}),
+    ...(row.target ? { target: row.target.text, pass: row.target.pass } : {}),
+  })),
+};
+writeFileSync(join(work, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+log(`results written to ${join(work, "results.json")}`);
+const failed = rows.filter((row) => row.target && !row.target.pass);
+if (failed.length > 0) {
+  log(`${failed.length} target(s) not met: ${failed.map((r) => r.figure.trim()).join("; ")}`);
+  process.exitCode = 1;
+}
