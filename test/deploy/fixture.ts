@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,23 +6,10 @@ import { defaultHead } from "../../src/core/head.ts";
 import { showProc } from "../../src/deploy/master-cli.ts";
 import { isAlive } from "../../src/io/processes.ts";
 import { type MhcResult, runMhc } from "../helpers/cli.ts";
+import { git as gitWithIdentity } from "../helpers/git.ts";
 
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: "test",
-  GIT_AUTHOR_EMAIL: "test@example.invalid",
-  GIT_COMMITTER_NAME: "test",
-  GIT_COMMITTER_EMAIL: "test@example.invalid",
-};
-
-export function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, {
-    cwd,
-    env: gitEnv,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  }).trim();
-}
+/** git with a test identity, output trimmed. */
+export const git = (cwd: string, ...args: string[]): string => gitWithIdentity(cwd, ...args).trim();
 
 /** A temp folder with a bare "remote", a working clone to commit from, and an /etc-like target folder. */
 export class DeployFixture {

@@ -32,6 +32,7 @@ export interface MhcResult {
   stderr: string;
 }
 
+/** Runs mhc to completion (killed after `timeoutMs`) and returns its exit code and output. */
 export function runMhc(
   args: string[],
   options: {
@@ -41,29 +42,7 @@ export function runMhc(
     timeoutMs?: number;
   } = {},
 ): Promise<MhcResult> {
-  const { cmd, args: prefix } = mhcCommand();
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, [...prefix, ...args], {
-      cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...options.env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => {
-      stdout += c;
-    });
-    child.stderr.on("data", (c) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? "");
-  });
+  return startMhc(args, { ...options, input: options.input ?? "" }).exited;
 }
 
 export interface RunningMhc {
@@ -83,20 +62,27 @@ export interface RunningMhc {
  */
 export function startMhc(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    /** Written to stdin, which is then closed; without it stdin is not connected. */
+    input?: string;
+    timeoutMs?: number;
+  } = {},
 ): RunningMhc {
   const { cmd, args: prefix } = mhcCommand();
   const child = spawn(cmd, [...prefix, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
+  if (options.input !== undefined) child.stdin?.end(options.input);
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (c) => {
+  child.stdout?.on("data", (c) => {
     stdout += c;
   });
-  child.stderr.on("data", (c) => {
+  child.stderr?.on("data", (c) => {
     stderr += c;
   });
   const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
