@@ -78,7 +78,11 @@ describe("mhc render -o FILE --watch", () => {
 
     m.send("status_update_event", { appId: "/web" }); // nothing changed: no write, no --exec
     await eventually(() => /unchanged \(1 services\)/.test(p.stderr()), `the no-op sync\n${p.stderr()}`);
-    await sleep(300);
+    await eventually(
+      () => JSON.parse(readFileSync(status, "utf8")).syncs === 3,
+      "the status of the no-op sync",
+    );
+    await sleep(300); // room for a wrong extra --exec to show up
     expect(lines(log)).toHaveLength(2);
     expect(JSON.parse(readFileSync(status, "utf8"))).toMatchObject({
       command: "render",

@@ -206,6 +206,11 @@ describe("mhc sync --watch against a local Marathon with an event stream", () =>
     m.apps = web(1); // 3 of 4 servers gone: more than --max-drop 50
     m.send("status_update_event", { appId: "/web" });
     await eventually(() => p.stderr().includes("refused by gate max-drop"), `the refusal\n${p.stderr()}`);
+    // The status file is written right after the log line: wait for it rather than race it.
+    await eventually(
+      () => JSON.parse(readFileSync(status, "utf8")).failures === 1,
+      "the status after the refusal",
+    );
     const refused = JSON.parse(readFileSync(status, "utf8"));
     expect(refused).toMatchObject({
       consecutiveFailures: 1,
