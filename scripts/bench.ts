@@ -22,6 +22,7 @@ import process from "node:process";
 import { buildHistory } from "./bench/history.ts";
 import { startSnapshotServer } from "./bench/marathon.ts";
 import { gnuTime, type Run, type Series, series, summarise, timedRun } from "./bench/measure.ts";
+import { compile } from "./compile.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const work = join(root, ".tmp/bench");
@@ -54,22 +55,7 @@ function buildBinaries(): void {
     execFileSync("npm", ["run", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
   }
   // The floor program, compiled by the same Bun with the same flags as dist/mhc.
-  execFileSync(
-    bun,
-    [
-      "build",
-      "scripts/bench/floor.ts",
-      "--compile",
-      "--minify",
-      "--bytecode",
-      "--format=esm",
-      "--no-compile-autoload-dotenv",
-      "--no-compile-autoload-bunfig",
-      "--outfile",
-      floorBin,
-    ],
-    { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
-  );
+  compile("scripts/bench/floor.ts", floorBin);
 }
 
 interface SnapshotFile {

@@ -1,29 +1,17 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
-import { type Backend, freePort, httpGet, startNamedHttpServer, waitForPort } from "../helpers/net.ts";
-import { DeployFixture, haproxyConfig } from "./fixture.ts";
+import { freePort, httpGet, waitForPort } from "../helpers/net.ts";
+import { type DeployFixture, deploySuite, haproxyConfig } from "./fixture.ts";
 
 describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, real git)", () => {
-  let backends: Backend[] = [];
+  const { alpha, beta, newFixture } = deploySuite();
   let fixture: DeployFixture;
   const pidMode = () => ["--pid-file", fixture.pidFile];
 
-  beforeAll(async () => {
-    backends = await Promise.all(["alpha", "beta"].map(startNamedHttpServer));
-  });
-  afterAll(async () => {
-    await Promise.all(backends.map((b) => b.close()));
-  });
-  afterEach(async () => {
-    await fixture?.cleanup();
-  });
-
-  const [alpha, beta] = [() => backends[0] as Backend, () => backends[1] as Backend];
-
   it("deploys v1, then v2 with a new service, and refuses an invalid v3 without touching anything", async () => {
-    fixture = new DeployFixture();
+    fixture = newFixture();
     const [portA, portB] = [await freePort(), await freePort()];
     const v1 = haproxyConfig([{ port: portA, servers: [alpha().port] }]);
     const commit1 = fixture.commit(v1);
@@ -77,7 +65,7 @@ describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, 
   });
 
   it("does nothing on a second run: no reload, no file touched, no output", async () => {
-    fixture = new DeployFixture();
+    fixture = newFixture();
     const port = await freePort();
     fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
     expect((await fixture.deploy(pidMode())).code).toBe(0);
@@ -94,7 +82,7 @@ describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, 
   });
 
   it("restores the previous config and reloads it when the new one cannot start", async () => {
-    fixture = new DeployFixture();
+    fixture = newFixture();
     const port = await freePort();
     const good = haproxyConfig([{ port, servers: [alpha().port] }]);
     fixture.commit(good);
@@ -117,7 +105,7 @@ describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, 
   });
 
   it("re-creates a corrupt cache instead of trusting it", async () => {
-    fixture = new DeployFixture();
+    fixture = newFixture();
     const port = await freePort();
     fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
     expect((await fixture.deploy(pidMode())).code).toBe(0);
@@ -145,7 +133,7 @@ describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, 
   });
 
   it("refuses a --workdir that is not its own cache, and never deletes it", async () => {
-    fixture = new DeployFixture();
+    fixture = newFixture();
     fixture.commit(haproxyConfig([{ port: await freePort(), servers: [alpha().port] }]));
     const foreign = join(fixture.dir, "clone");
     const result = await fixture.deploy(pidMode(), ["--workdir", foreign]);
@@ -156,7 +144,7 @@ describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, 
   });
 
   it("reports git failures with exit 9 and never prints the password of the repo URL", async () => {
-    fixture = new DeployFixture();
+    fixture = newFixture();
     const closedPort = await freePort();
     const result = await fixture.deploy(pidMode(), [
       "--repo",
@@ -175,7 +163,7 @@ describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, 
   });
 
   it("refuses bad usage with exit 2 and one line", async () => {
-    fixture = new DeployFixture();
+    fixture = newFixture();
     for (const args of [
       [],
       ["--pid-file", fixture.pidFile, "--master-socket", fixture.masterSocket],
@@ -189,7 +177,7 @@ describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, 
   });
 
   it("exits 7 when the HAProxy binary is missing, leaving nothing installed", async () => {
-    fixture = new DeployFixture();
+    fixture = newFixture();
     fixture.commit(haproxyConfig([{ port: await freePort(), servers: [alpha().port] }]));
     const result = await fixture.deploy(pidMode(), ["--haproxy", join(fixture.dir, "no-haproxy")]);
     expect(result.code).toBe(7);

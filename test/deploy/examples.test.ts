@@ -2,11 +2,11 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mhcCommand, repoRoot } from "../helpers/cli.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
-import { type Backend, freePort, httpGet, startNamedHttpServer, waitForPort } from "../helpers/net.ts";
-import { DeployFixture, git, haproxyConfig, waitUntil } from "./fixture.ts";
+import { freePort, httpGet, waitForPort } from "../helpers/net.ts";
+import { type DeployFixture, deploySuite, git, haproxyConfig, waitUntil } from "./fixture.ts";
 
 const systemdAnalyzeAvailable = spawnSync("systemd-analyze", ["--version"]).status === 0;
 
@@ -24,23 +24,13 @@ describe.skipIf(!systemdAnalyzeAvailable)("examples/systemd units", () => {
 });
 
 describe.skipIf(!haproxyAvailable())("examples/systemd/post-receive (git hook variant)", () => {
-  let backends: Backend[] = [];
+  const { alpha, beta, newFixture } = deploySuite();
   let fixture: DeployFixture;
-  beforeAll(async () => {
-    backends = await Promise.all(["alpha", "beta"].map(startNamedHttpServer));
-  });
-  afterAll(async () => {
-    await Promise.all(backends.map((b) => b.close()));
-  });
-  afterEach(async () => {
-    await fixture?.cleanup();
-  });
 
   it("deploys when the deployed branch is pushed, and ignores other branches", async () => {
-    fixture = new DeployFixture();
-    const [alpha, beta] = backends as [Backend, Backend];
+    fixture = newFixture();
     const port = await freePort();
-    const v1 = haproxyConfig([{ port, servers: [alpha.port] }]);
+    const v1 = haproxyConfig([{ port, servers: [alpha().port] }]);
     writeFileSync(fixture.config, v1);
     const started = spawnSync("haproxy", ["-W", "-D", "-f", fixture.config, "-p", fixture.pidFile]);
     expect(started.status, String(started.stderr)).toBe(0);
@@ -66,7 +56,7 @@ describe.skipIf(!haproxyAvailable())("examples/systemd/post-receive (git hook va
         stdio: ["ignore", "pipe", "pipe"],
       });
 
-    const v2 = haproxyConfig([{ port, servers: [beta.port] }]);
+    const v2 = haproxyConfig([{ port, servers: [beta().port] }]);
     mkdirSync(join(fixture.clone, "haproxy"));
     writeFileSync(join(fixture.clone, "haproxy", "haproxy.cfg"), v2);
     git(fixture.clone, "add", "-A");

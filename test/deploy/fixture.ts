@@ -2,11 +2,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { defaultHead } from "../../src/core/head.ts";
 import { showProc } from "../../src/deploy/master-cli.ts";
 import { isAlive } from "../../src/io/processes.ts";
 import { type MhcResult, runMhc } from "../helpers/cli.ts";
 import { git as gitWithIdentity } from "../helpers/git.ts";
+import { type Backend, startNamedHttpServer } from "../helpers/net.ts";
 
 /** git with a test identity, output trimmed. */
 export const git = (cwd: string, ...args: string[]): string => gitWithIdentity(cwd, ...args).trim();
@@ -115,4 +117,31 @@ export function haproxyConfig(frontends: Frontend[], globalExtra: string[] = [])
       `backend be_${port}\n${servers.map((s, i) => `  server s${i} 127.0.0.1:${s}\n`).join("")}`,
   );
   return `${head}\n${services.join("\n")}`;
+}
+
+/**
+ * The setup every deploy suite shares: two named HTTP backends for the whole file, and a fresh
+ * fixture per test (`newFixture()`), cleaned up after the test (HAProxy stopped, folders removed).
+ */
+export function deploySuite() {
+  let backends: Backend[] = [];
+  let current: DeployFixture | undefined;
+  beforeAll(async () => {
+    backends = await Promise.all(["alpha", "beta"].map(startNamedHttpServer));
+  });
+  afterAll(async () => {
+    await Promise.all(backends.map((b) => b.close()));
+  });
+  afterEach(async () => {
+    await current?.cleanup();
+    current = undefined;
+  });
+  return {
+    alpha: () => backends[0] as Backend,
+    beta: () => backends[1] as Backend,
+    newFixture: () => {
+      current = new DeployFixture();
+      return current;
+    },
+  };
 }

@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { showProc } from "../../src/deploy/master-cli.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
-import { type Backend, freePort, httpGet, startNamedHttpServer, waitForPort } from "../helpers/net.ts";
-import { DeployFixture, haproxyConfig, waitUntil } from "./fixture.ts";
+import { freePort, httpGet, waitForPort } from "../helpers/net.ts";
+import { type DeployFixture, deploySuite, haproxyConfig, waitUntil } from "./fixture.ts";
 
 async function answers(port: number, name: string): Promise<boolean> {
   return waitUntil(
@@ -14,21 +14,11 @@ async function answers(port: number, name: string): Promise<boolean> {
 }
 
 describe.skipIf(!haproxyAvailable())("reload strategies other than --pid-file", () => {
-  let backends: Backend[] = [];
+  const { alpha, beta, newFixture } = deploySuite();
   let fixture: DeployFixture;
-  beforeAll(async () => {
-    backends = await Promise.all(["alpha", "beta"].map(startNamedHttpServer));
-  });
-  afterAll(async () => {
-    await Promise.all(backends.map((b) => b.close()));
-  });
-  afterEach(async () => {
-    await fixture?.cleanup();
-  });
-  const [alpha, beta] = [() => backends[0] as Backend, () => backends[1] as Backend];
 
   it("--master-socket starts a master-worker HAProxy, reloads it, and rolls back a config that cannot bind", async () => {
-    fixture = new DeployFixture();
+    fixture = newFixture();
     const mode = ["--master-socket", fixture.masterSocket];
     const [portA, portB] = [await freePort(), await freePort()];
     const v1 = haproxyConfig([{ port: portA, servers: [alpha().port] }]);
@@ -68,7 +58,7 @@ describe.skipIf(!haproxyAvailable())("reload strategies other than --pid-file", 
   });
 
   it("--reload-cmd runs the command without a shell and rolls back when it fails", async () => {
-    fixture = new DeployFixture();
+    fixture = newFixture();
     const port = await freePort();
     // As under systemd: HAProxy already runs in master-worker mode on the installed config.
     const v1 = haproxyConfig([{ port, servers: [alpha().port] }]);
