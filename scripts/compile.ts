@@ -10,7 +10,7 @@ const bun = resolve(root, "node_modules/.bin/bun");
  * with these. The autoload flags matter: mhc runs inside arbitrary folders and must never pick up
  * a stray .env or bunfig.toml there.
  */
-export const compileFlags = [
+const compileFlags = [
   "--compile",
   "--minify",
   "--sourcemap",

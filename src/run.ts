@@ -77,7 +77,7 @@ async function resolveCommand(
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Rejects flags the command does not define. Values of string flags are skipped. */
-export function checkUnknownFlags(argsDef: ArgsDef, rest: string[]): void {
+function checkUnknownFlags(argsDef: ArgsDef, rest: string[]): void {
   const valueFlags = new Set<string>();
   const booleanFlags = new Set<string>(["verbose"]);
   for (const [name, def] of Object.entries(argsDef)) {

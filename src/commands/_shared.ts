@@ -123,7 +123,7 @@ function number(
   return n;
 }
 
-export const portNumber = (value: string | undefined, flag: string) =>
+const portNumber = (value: string | undefined, flag: string) =>
   number(value, flag, { min: 0, max: 65535, integer: true });
 
 interface RenderArgValues {
@@ -179,7 +179,7 @@ async function readStdin(): Promise<string> {
 }
 
 /** Marathon addresses: positional arguments and --marathon (in that order), else MARATHON_URL. */
-export function marathonAddresses(positionals: string[], rawArgs: string[]): string[] {
+function marathonAddresses(positionals: string[], rawArgs: string[]): string[] {
   const given = [...positionals, ...repeated(rawArgs, "marathon")];
   if (given.length > 0) return given;
   return (process.env.MARATHON_URL ?? "")

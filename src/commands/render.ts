@@ -69,7 +69,7 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
         );
       }
     }
-    const written = (await writeFileAtomic(output, config)) === "written";
+    const written = (await writeFileAtomic(output, config, current)) === "written";
     const message = `${output}: ${written ? "written" : "unchanged"} (${model.services.length} services)`;
     if (!exec || !(written || execPending)) return { written, message };
     execPending = true;

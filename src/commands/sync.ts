@@ -117,11 +117,7 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
 }
 
 /** One sync: render the snapshot and publish it. The result says how it went; it never exits. */
-export async function syncOnce(
-  plan: SyncPlan,
-  loaded: LoadedSnapshot,
-  warned?: Set<string>,
-): Promise<SyncResult> {
+async function syncOnce(plan: SyncPlan, loaded: LoadedSnapshot, warned?: Set<string>): Promise<SyncResult> {
   const model = normaliseWithWarnings(loaded.snapshot, plan.options, warned);
   return publish({
     ...plan.settings,

@@ -188,7 +188,7 @@ function diffRange(
   for (let i = endA; i < toA; i++) out.push({ op: " ", text: a[i] as string });
 }
 
-export function diffLines(oldText: string, newText: string): Line[] {
+function diffLines(oldText: string, newText: string): Line[] {
   const out: Line[] = [];
   const a = splitLines(oldText);
   const b = splitLines(newText);

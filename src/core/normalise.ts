@@ -33,7 +33,7 @@ const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const isPort = (p: unknown): p is number =>
   typeof p === "number" && Number.isInteger(p) && p >= 1 && p <= 65535;
 
-export function sanitiseName(text: string): string {
+function sanitiseName(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 

@@ -23,7 +23,7 @@ export interface ProcState {
 }
 
 /** Parses `show proc` (HAProxy 2.x): the master line, then one line per worker under `# workers`. */
-export function parseShowProc(output: string): ProcState | undefined {
+function parseShowProc(output: string): ProcState | undefined {
   const master = /^(\d+)\s+master\s+\d+\s+\[failed:\s*(\d+)\]/m.exec(output);
   if (!master) return undefined;
   const workers = (output.split("# workers")[1] ?? "").split("# programs")[0] ?? "";

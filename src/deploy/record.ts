@@ -16,7 +16,7 @@ export interface DeployRecord {
   previousCommit: string | null;
 }
 
-export const recordPath = (config: string) => `${config}.mhc-deploy.json`;
+const recordPath = (config: string) => `${config}.mhc-deploy.json`;
 export const backupPath = (config: string) => `${config}.bak`;
 export const lockPath = (config: string) => `${config}.mhc-deploy.lock`;
 

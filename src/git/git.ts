@@ -28,7 +28,7 @@ const passThrough = [
   "no_proxy",
 ];
 
-export function gitEnv(extra: Record<string, string> = {}): Record<string, string> {
+function gitEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const key of passThrough) {
     const value = process.env[key];

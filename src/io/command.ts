@@ -44,7 +44,7 @@ export function splitCommandLine(text: string, flag: string): string[] {
 }
 
 /** How long an operator's command may run before it is killed: a hung reload must not stall mhc. */
-export const commandTimeoutMs = 60_000;
+const commandTimeoutMs = 60_000;
 
 /**
  * Runs argv without a shell and returns its output. Failure (not found, non-zero exit, killed after

@@ -48,9 +48,14 @@ export async function writeNewFileDurably(path: string, content: string, mode: n
 /**
  * Writes `content` to `path` atomically (temp file in the same folder, fsync, rename).
  * When the file already holds exactly this content it is not touched at all, not even its mtime.
+ * A caller that has just read the file passes what it read as `current`, so it is not read twice.
  */
-export async function writeFileAtomic(path: string, content: string): Promise<"written" | "unchanged"> {
-  const current = await readIfExists(path);
+export async function writeFileAtomic(
+  path: string,
+  content: string,
+  current?: string,
+): Promise<"written" | "unchanged"> {
+  current ??= await readIfExists(path);
   if (current === content) return "unchanged";
   const temp = siblingTempPath(path);
   try {

@@ -23,7 +23,7 @@ function basicHeader(userPass: string): string {
   return header;
 }
 
-export function authorizationFor(credentials: Credentials): string | undefined {
+function authorizationFor(credentials: Credentials): string | undefined {
   if (credentials.token) {
     addSecret(credentials.token);
     return `token=${credentials.token}`;

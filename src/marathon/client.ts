@@ -23,7 +23,7 @@ export interface FetchedSnapshot {
   body: string;
 }
 
-export const appsPath = "/v2/apps?embed=apps.tasks";
+const appsPath = "/v2/apps?embed=apps.tasks";
 
 type Fetch = typeof globalThis.fetch;
 
@@ -122,7 +122,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Fetches from the first Marathon that answers. Addresses are tried in order; connection errors,
  * timeouts and 5xx are retried in bounded rounds with jittered backoff. 401/403 stop at once.
  */
-export async function fetchFromMarathon(
+async function fetchFromMarathon(
   endpoints: MarathonEndpoint[],
   path: string,
   options: ClientOptions,

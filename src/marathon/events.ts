@@ -47,7 +47,7 @@ export interface Backoff {
   maxMs: number;
 }
 
-export const defaultBackoff: Backoff = { initialMs: 500, maxMs: 30_000 };
+const defaultBackoff: Backoff = { initialMs: 500, maxMs: 30_000 };
 
 /** Delay before reconnect attempt `failures` (0-based): doubling, capped, jittered into [half, full]. */
 export function backoffDelay(failures: number, backoff: Backoff, random: () => number = Math.random): number {

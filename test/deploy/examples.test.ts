@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { describe, expect, it } from "vitest";
@@ -31,11 +31,8 @@ describe.skipIf(!haproxyAvailable())("examples/systemd/post-receive (git hook va
     fixture = newFixture();
     const port = await freePort();
     const v1 = haproxyConfig([{ port, servers: [alpha().port] }]);
-    writeFileSync(fixture.config, v1);
-    const started = spawnSync("haproxy", ["-W", "-D", "-f", fixture.config, "-p", fixture.pidFile]);
-    expect(started.status, String(started.stderr)).toBe(0);
+    const master = fixture.startMasterWorker(v1);
     await waitForPort(port);
-    const master = readFileSync(fixture.pidFile, "utf8").trim().split("\n")[0] as string;
 
     const hook = join(fixture.remote, "hooks", "post-receive");
     copyFileSync(join(repoRoot, "examples/systemd/post-receive"), hook);

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,6 +42,19 @@ export class DeployFixture {
     git(this.clone, "commit", "--quiet", "--allow-empty", "-m", `config on ${branch}`);
     git(this.clone, "push", "--quiet", "--force", "origin", `HEAD:refs/heads/${branch}`);
     return git(this.clone, "rev-parse", "HEAD");
+  }
+
+  /**
+   * Installs `content` and starts HAProxy on it in master-worker mode, as systemd's unit does, for
+   * tests where mhc reloads an HAProxy it did not start. Returns the master's pid.
+   */
+  startMasterWorker(content: string): string {
+    writeFileSync(this.config, content);
+    const started = spawnSync("haproxy", ["-W", "-D", "-f", this.config, "-p", this.pidFile], {
+      encoding: "utf8",
+    });
+    if (started.status !== 0) throw new Error(`haproxy did not start: ${started.stderr}`);
+    return readFileSync(this.pidFile, "utf8").trim().split("\n")[0] as string;
   }
 
   deploy(mode: string[], extra: string[] = []): Promise<MhcResult> {

@@ -1,5 +1,3 @@
-import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { showProc } from "../../src/deploy/master-cli.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
@@ -62,11 +60,8 @@ describe.skipIf(!haproxyAvailable())("reload strategies other than --pid-file", 
     const port = await freePort();
     // As under systemd: HAProxy already runs in master-worker mode on the installed config.
     const v1 = haproxyConfig([{ port, servers: [alpha().port] }]);
-    writeFileSync(fixture.config, v1);
-    const started = spawnSync("haproxy", ["-W", "-D", "-f", fixture.config, "-p", fixture.pidFile]);
-    expect(started.status, String(started.stderr)).toBe(0);
+    const master = fixture.startMasterWorker(v1);
     await waitForPort(port);
-    const master = readFileSync(fixture.pidFile, "utf8").trim().split("\n")[0] as string;
 
     const v2 = haproxyConfig([{ port, servers: [beta().port] }]);
     fixture.commit(v2);

@@ -1,5 +1,3 @@
-import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { showProc } from "../../src/deploy/master-cli.ts";
 import { isAlive } from "../../src/io/processes.ts";
@@ -90,10 +88,7 @@ describe.skipIf(!haproxyAvailable())("reload under load: zero failed requests", 
   it("--reload-cmd signalling a master-worker HAProxy, as systemd's reload does", async () => {
     fixture = new DeployFixture();
     await alternateUnderLoad((blue) => {
-      writeFileSync(fixture.config, blue);
-      const started = spawnSync("haproxy", ["-W", "-D", "-f", fixture.config, "-p", fixture.pidFile]);
-      expect(started.status, String(started.stderr)).toBe(0);
-      const master = readFileSync(fixture.pidFile, "utf8").trim().split("\n")[0];
+      const master = fixture.startMasterWorker(blue);
       return ["--reload-cmd", `kill -USR2 ${master}`];
     });
   }, 90_000);

@@ -49,3 +49,15 @@ export function hostApp(
 }
 
 export const snapshotOf = (...apps: Record<string, unknown>[]) => ({ apps });
+
+/** /web on service port 10000 with one task per host (10.0.x.y): each host added or removed is visible. */
+export const webWithHosts = (hosts: number) =>
+  snapshotOf(
+    hostApp(
+      "/web",
+      [10000],
+      Array.from({ length: hosts }, (_, i) =>
+        task({ id: `web.${i}`, host: `10.0.${i >> 8}.${i & 255}`, ports: [31000] }),
+      ),
+    ),
+  );

@@ -32,16 +32,17 @@ export interface MhcResult {
   stderr: string;
 }
 
-/** Runs mhc to completion (killed after `timeoutMs`) and returns its exit code and output. */
-export function runMhc(
-  args: string[],
-  options: {
-    cwd?: string;
-    env?: Record<string, string | undefined>;
-    input?: string;
-    timeoutMs?: number;
-  } = {},
-): Promise<MhcResult> {
+export interface MhcOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Written to stdin, which is then closed; without it (startMhc) stdin is not connected. */
+  input?: string;
+  /** Killed after this long whatever happens (default 60 s). */
+  timeoutMs?: number;
+}
+
+/** Runs mhc to completion and returns its exit code and output. */
+export function runMhc(args: string[], options: MhcOptions = {}): Promise<MhcResult> {
   return startMhc(args, { ...options, input: options.input ?? "" }).exited;
 }
 
@@ -60,16 +61,7 @@ export interface RunningMhc {
  * Starts mhc the same way as runMhc but does not wait for it: for long-running modes (--watch)
  * that a test observes and signals while they run. Killed after `timeoutMs` whatever happens.
  */
-export function startMhc(
-  args: string[],
-  options: {
-    cwd?: string;
-    env?: Record<string, string | undefined>;
-    /** Written to stdin, which is then closed; without it stdin is not connected. */
-    input?: string;
-    timeoutMs?: number;
-  } = {},
-): RunningMhc {
+export function startMhc(args: string[], options: MhcOptions = {}): RunningMhc {
   const { cmd, args: prefix } = mhcCommand();
   const child = spawn(cmd, [...prefix, ...args], {
     cwd: options.cwd ?? repoRoot,

@@ -1,22 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+import { webWithHosts as web } from "../helpers/apps.ts";
 import { harnessReadsExitStatusAfterKill, type RunningMhc, runMhc, startMhc } from "../helpers/cli.ts";
 import { type EventMarathon, startEventMarathon } from "../helpers/events.ts";
 import { tempDir } from "../helpers/git.ts";
 import { eventually, sleep } from "../helpers/wait.ts";
-
-const web = (hosts: number) =>
-  snapshotOf(
-    hostApp(
-      "/web",
-      [10000],
-      Array.from({ length: hosts }, (_, i) =>
-        task({ id: `web.${i}`, host: `10.0.0.${i + 1}`, ports: [31000] }),
-      ),
-    ),
-  );
 
 const running: RunningMhc[] = [];
 const marathons: EventMarathon[] = [];

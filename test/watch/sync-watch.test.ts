@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+import { webWithHosts as web } from "../helpers/apps.ts";
 import { harnessReadsExitStatusAfterKill, type RunningMhc, runMhc, startMhc } from "../helpers/cli.ts";
 import { type EventMarathon, startEventMarathon, startFollower } from "../helpers/events.ts";
 import { bareRepo, commits, fileAt, git, tempDir } from "../helpers/git.ts";
@@ -10,17 +10,6 @@ import { eventually, sleep } from "../helpers/wait.ts";
 const env = { XDG_CACHE_HOME: tempDir("mhc-cache-") };
 const path = "haproxy/haproxy.cfg";
 
-/** /web with one task per host: every host added or removed is a visible change. */
-const web = (hosts: number) =>
-  snapshotOf(
-    hostApp(
-      "/web",
-      [10000],
-      Array.from({ length: hosts }, (_, i) =>
-        task({ id: `web.${i}`, host: `10.0.${i >> 8}.${i & 255}`, ports: [31000] }),
-      ),
-    ),
-  );
 const servers = (config: string | undefined) =>
   (config ?? "").split("\n").filter((l) => /^\s+server /.test(l)).length;
 
