@@ -1,14 +1,14 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
+import { checkConfig, firstAlert } from "../haproxy/binary.ts";
+import type { Reloader } from "../haproxy/reload/strategy.ts";
 import { readIfExists } from "../io/files.ts";
-import { checkConfig, firstAlert } from "../io/haproxy.ts";
 import { acquireLock } from "../io/lock.ts";
 import { log, redact } from "../log.ts";
 import { checkRef, defaultWorkdir, fetchConfig, normaliseRepo } from "./fetch.ts";
 import { discard, installCandidate, restoreBackup, writeCandidate } from "./install.ts";
 import { lockPath, readRecord, sha256, writeRecord } from "./record.ts";
-import { type ReloadMode, reload } from "./reload.ts";
 
 export interface DeployOptions {
   repo: string;
@@ -17,7 +17,7 @@ export interface DeployOptions {
   path: string;
   /** The installed HAProxy config, e.g. /etc/haproxy/haproxy.cfg. */
   config: string;
-  mode: ReloadMode;
+  reloader: Reloader;
   haproxy: string;
   workdir?: string;
 }
@@ -50,7 +50,7 @@ export async function deploy(options: DeployOptions): Promise<void> {
       path: options.path,
       repo: redact(repo),
       sha256: sha256(content),
-      reload: options.mode.kind,
+      reload: options.reloader.kind,
     };
 
     if (installed === content) {
@@ -84,7 +84,7 @@ export async function deploy(options: DeployOptions): Promise<void> {
     }
 
     try {
-      log.info(await reload(options.mode, { haproxy: options.haproxy, config, runningConfig: installed }));
+      log.info(await options.reloader.reload({ haproxy: options.haproxy, config, runningConfig: installed }));
     } catch (error) {
       throw await rollBack(
         options,
@@ -120,7 +120,7 @@ async function rollBack(
   }
   await restoreBackup(config);
   try {
-    await reload(options.mode, { haproxy: options.haproxy, config, runningConfig: installed });
+    await options.reloader.reload({ haproxy: options.haproxy, config, runningConfig: installed });
     return new MhcError(`${failure}; restored the previous config and reloaded it`, ExitCode.reloadFailed);
   } catch (error) {
     return new MhcError(

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { defaultHead } from "../../src/core/head.ts";
-import { showProc } from "../../src/deploy/master-cli.ts";
+import { showProc } from "../../src/haproxy/master-cli.ts";
 import { isAlive } from "../../src/io/processes.ts";
 import { type MhcResult, runMhc } from "../helpers/cli.ts";
 import { git as gitWithIdentity } from "../helpers/git.ts";

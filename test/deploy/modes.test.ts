@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { showProc } from "../../src/deploy/master-cli.ts";
+import { showProc } from "../../src/haproxy/master-cli.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { freePort, httpGet, waitForPort } from "../helpers/net.ts";
 import { type DeployFixture, deploySuite, haproxyConfig, waitUntil } from "./fixture.ts";
