@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { readIfExists } from "../../io/files.ts";
-import { isHaproxy } from "../../io/processes.ts";
+import { isHaproxyOf } from "../../io/processes.ts";
 import { log } from "../../log.ts";
 import { type DaemonStart, firstAlert, startDaemon } from "../binary.ts";
 import { listenerSocket } from "../config.ts";
@@ -19,7 +19,7 @@ export const reloadWithPidFile: ReloadStrategy = {
 };
 
 async function reload(pidFile: string, { haproxy, config, runningConfig }: ReloadContext): Promise<string> {
-  const oldPids = (await readPids(pidFile)).filter(isHaproxy);
+  const oldPids = (await readPids(pidFile)).filter((pid) => isHaproxyOf(pid, pidFile, haproxy));
   const base = ["-D", "-f", config, "-p", pidFile];
   let result: DaemonStart;
   if (oldPids.length === 0) {
@@ -41,7 +41,9 @@ async function reload(pidFile: string, { haproxy, config, runningConfig }: Reloa
     }
   }
   if (result.code !== 0) throw reloadFailed(`HAProxy did not start: ${firstAlert(result.output)}`);
-  const newPids = (await readPids(pidFile)).filter((pid) => !oldPids.includes(pid) && isHaproxy(pid));
+  const newPids = (await readPids(pidFile)).filter(
+    (pid) => !oldPids.includes(pid) && isHaproxyOf(pid, pidFile, haproxy),
+  );
   if (newPids.length === 0)
     throw reloadFailed(`HAProxy started but no new process is running (see ${pidFile})`);
   return oldPids.length === 0
