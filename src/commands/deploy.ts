@@ -1,7 +1,7 @@
 import process from "node:process";
 import { defineCommand } from "citty";
 import { deploy } from "../deploy/deploy.ts";
-import { deployStatus, formatStatus } from "../deploy/record.ts";
+import { deployStatus, formatStatus } from "../deploy/status.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { reloadStrategies } from "../haproxy/reload/registry.ts";
 import type { Reloader } from "../haproxy/reload/strategy.ts";
@@ -31,15 +31,33 @@ export default defineCommand({
       type: "string",
       description: "Cache of the fetched repository (default ~/.cache/mhc/deploy/<hash>)",
     },
-    status: { type: "boolean", description: "Print what is installed and from which commit; change nothing" },
-    json: { type: "boolean", description: "With --status: print JSON" },
+    "retry-failed": {
+      type: "boolean",
+      description: "Try again a commit that failed to load (otherwise held until a newer commit)",
+    },
+    status: {
+      type: "boolean",
+      description:
+        "Print what is installed, whether HAProxy loaded it and (with --repo) how far it is behind; change nothing. Exit 0 current, 1 behind or pending, >=2 error",
+    },
+    json: { type: "boolean", description: "With --status: print JSON (schema 1)" },
   },
   async run({ args }) {
     if (!args.config)
       throw new MhcError("--config FILE is required (the installed HAProxy config)", ExitCode.usage);
     if (args.status) {
-      const status = await deployStatus(args.config);
+      const given = reloadStrategies.some((s) => args[s.name] !== undefined);
+      const status = await deployStatus({
+        config: args.config,
+        haproxy: args.haproxy,
+        reloader: given ? chosenReloader(args) : undefined,
+        repo: args.repo,
+        ref: args.ref,
+        path: args.path,
+        workdir: args.workdir,
+      });
       process.stdout.write(args.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+      process.exitCode = status.exitCode;
       return;
     }
     if (!args.repo) throw new MhcError("--repo URL|PATH is required", ExitCode.usage);
@@ -51,6 +69,7 @@ export default defineCommand({
       reloader: chosenReloader(args),
       haproxy: args.haproxy,
       workdir: args.workdir,
+      retryFailed: args["retry-failed"] === true,
     });
   },
 });

@@ -39,7 +39,7 @@ export function bootId(): string | undefined {
 const ticksPerSecond = 100;
 
 /** When a process started (ms since the epoch), from the boot time and its start ticks. */
-function startedAtMs(pid: number): number | undefined {
+export function startedAtMs(pid: number): number | undefined {
   const bootSeconds = Number(/^btime\s+(\d+)/m.exec(procFile("/proc/stat") ?? "")?.[1]);
   const ticks = startTicks(pid);
   if (!Number.isFinite(bootSeconds) || ticks === undefined) return undefined;
@@ -78,6 +78,11 @@ function resolveBinary(bin: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** A process's argv, or an empty list when it cannot be read. */
+export function commandLine(pid: number): string[] {
+  return (procFile(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean);
 }
 
 function fileMtimeMs(path: string): number | undefined {

@@ -90,11 +90,12 @@ describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, 
     fixture.commit(good);
     expect((await fixture.deploy(pidMode())).code).toBe(0);
 
-    // Valid for `haproxy -c`, but its port is taken by a backend, so HAProxy cannot bind it.
+    // Valid for `haproxy -c`, but its port is taken by a backend, so HAProxy cannot bind it (a host
+    // name, which the bind pre-flight leaves to HAProxy, so the reload itself fails).
     fixture.commit(
       haproxyConfig([
         { port, servers: [alpha().port] },
-        { port: beta().port, servers: [alpha().port] },
+        { port: beta().port, servers: [alpha().port], host: "localhost" },
       ]),
     );
     const failed = await fixture.deploy(pidMode());

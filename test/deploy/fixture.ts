@@ -120,14 +120,16 @@ export async function waitUntil(
 export interface Frontend {
   port: number;
   servers: number[];
+  /** The bind address (default 127.0.0.1); a host name is one mhc's bind pre-flight cannot test. */
+  host?: string;
 }
 
 /** A config like `mhc render` emits: the default head, then one TCP frontend/backend pair per service. */
 export function haproxyConfig(frontends: Frontend[], globalExtra: string[] = []): string {
   const head = defaultHead.replace("global\n", `global\n${globalExtra.map((l) => `  ${l}\n`).join("")}`);
   const services = frontends.map(
-    ({ port, servers }) =>
-      `frontend svc_${port}\n  bind 127.0.0.1:${port}\n  default_backend be_${port}\n\n` +
+    ({ port, servers, host = "127.0.0.1" }) =>
+      `frontend svc_${port}\n  bind ${host}:${port}\n  default_backend be_${port}\n\n` +
       `backend be_${port}\n${servers.map((s, i) => `  server s${i} 127.0.0.1:${s}\n`).join("")}`,
   );
   return `${head}\n${services.join("\n")}`;

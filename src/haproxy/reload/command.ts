@@ -10,6 +10,7 @@ export const reloadCommand: ReloadStrategy = {
     const argv = splitCommandLine(value, "--reload-cmd");
     return {
       kind: "reload-cmd",
+      value,
       async reload() {
         await runCommand(argv, "reload command");
         return `ran ${argv.join(" ")}`;

@@ -1,7 +1,15 @@
+import { commandLine, startedAtMs } from "../../io/processes.ts";
 import { firstAlert, startDaemon } from "../binary.ts";
 import { type ProcState, showProc } from "../master-cli.ts";
 import { socketCommand } from "../socket.ts";
-import { type ReloadContext, type ReloadStrategy, reloadFailed } from "./strategy.ts";
+import {
+  configArguments,
+  newestStart,
+  type ReloadContext,
+  type ReloadStrategy,
+  type RunningHaproxy,
+  reloadFailed,
+} from "./strategy.ts";
 
 const newWorkerTimeoutMs = 30_000;
 
@@ -15,8 +23,23 @@ export const reloadWithMasterSocket: ReloadStrategy = {
   name: "master-socket",
   valueHint: "SOCKET",
   description: "Reload through HAProxy's master CLI (master-worker mode)",
-  select: (socket) => ({ kind: "master-socket", reload: (context) => reload(socket, context) }),
+  select: (socket) => ({
+    kind: "master-socket",
+    value: socket,
+    reload: (context) => reload(socket, context),
+    probe: () => probe(socket),
+  }),
 };
+
+async function probe(socket: string): Promise<RunningHaproxy | undefined> {
+  const state = await showProc(socket);
+  if (!state) return undefined;
+  return {
+    pids: state.workerPids,
+    startedAtMs: newestStart(state.workerPids, startedAtMs),
+    configs: configArguments(commandLine(state.masterPid)),
+  };
+}
 
 async function reload(socket: string, { haproxy, config }: ReloadContext): Promise<string> {
   const before = await showProc(socket);

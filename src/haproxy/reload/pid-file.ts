@@ -1,10 +1,17 @@
 import { existsSync } from "node:fs";
 import { readIfExists } from "../../io/files.ts";
-import { isHaproxyOf } from "../../io/processes.ts";
+import { commandLine, isHaproxyOf, startedAtMs } from "../../io/processes.ts";
 import { log } from "../../log.ts";
 import { type DaemonStart, firstAlert, startDaemon } from "../binary.ts";
 import { listenerSocket } from "../config.ts";
-import { type ReloadContext, type ReloadStrategy, reloadFailed } from "./strategy.ts";
+import {
+  configArguments,
+  newestStart,
+  type ReloadContext,
+  type ReloadStrategy,
+  type RunningHaproxy,
+  reloadFailed,
+} from "./strategy.ts";
 
 /**
  * Classic daemon reload: a new `haproxy -D` takes over and tells the old pids to finish softly
@@ -15,8 +22,23 @@ export const reloadWithPidFile: ReloadStrategy = {
   name: "pid-file",
   valueHint: "FILE",
   description: "Reload with haproxy -D -p FILE -sf <old pids> [-x socket]",
-  select: (pidFile) => ({ kind: "pid-file", reload: (context) => reload(pidFile, context) }),
+  select: (pidFile) => ({
+    kind: "pid-file",
+    value: pidFile,
+    reload: (context) => reload(pidFile, context),
+    probe: (haproxy) => probe(pidFile, haproxy),
+  }),
 };
+
+async function probe(pidFile: string, haproxy: string): Promise<RunningHaproxy | undefined> {
+  const pids = (await readPids(pidFile)).filter((pid) => isHaproxyOf(pid, pidFile, haproxy));
+  if (pids.length === 0) return undefined;
+  return {
+    pids,
+    startedAtMs: newestStart(pids, startedAtMs),
+    configs: configArguments(commandLine(pids[0] as number)),
+  };
+}
 
 async function reload(pidFile: string, { haproxy, config, runningConfig }: ReloadContext): Promise<string> {
   const oldPids = (await readPids(pidFile)).filter((pid) => isHaproxyOf(pid, pidFile, haproxy));

@@ -12,8 +12,35 @@ export interface ReloadContext {
 export interface Reloader {
   /** The strategy's name, as the deploy record keeps it. */
   readonly kind: string;
+  /** The flag's value, as given. */
+  readonly value: string;
   /** Reloads (or first starts) HAProxy and checks that it took; returns what happened, for the log. */
   reload(context: ReloadContext): Promise<string>;
+  /** The HAProxy this strategy reloads, if it runs; absent where the strategy cannot tell. */
+  probe?(haproxy: string): Promise<RunningHaproxy | undefined>;
+}
+
+/** What `deploy --status` learns about the running HAProxy. */
+export interface RunningHaproxy {
+  /** The processes serving traffic (the pid file's, or the master's workers). */
+  pids: number[];
+  /** When the newest of them started (ms since the epoch): one older than the installed file has not loaded it. */
+  startedAtMs: number | undefined;
+  /** The configs it was started with (`-f` on its command line). */
+  configs: string[];
+}
+
+/** The `-f FILE` arguments of an HAProxy command line. */
+export function configArguments(argv: string[]): string[] {
+  return argv.flatMap((arg, i) => (arg === "-f" && argv[i + 1] ? [argv[i + 1] as string] : []));
+}
+
+export function newestStart(
+  pids: number[],
+  startedAt: (pid: number) => number | undefined,
+): number | undefined {
+  const times = pids.map(startedAt).filter((t): t is number => t !== undefined);
+  return times.length > 0 ? Math.max(...times) : undefined;
 }
 
 /**
