@@ -11,11 +11,18 @@ export async function readTextFile(path: string, what = "file"): Promise<string>
   }
 }
 
-/** Reads a file, or undefined when it does not exist. */
+/**
+ * Reads a file, or undefined when it does not exist. Only a regular file (or a symlink to one) is
+ * read: a fifo would block and a device is never a config, so both are refused (exit 8).
+ */
 export async function readIfExists(path: string): Promise<string | undefined> {
   try {
+    if (!(await stat(path)).isFile()) {
+      throw new MhcError(`${path} is not a regular file; refusing to use it`, ExitCode.io);
+    }
     return await readFile(path, "utf8");
   } catch (error) {
+    if (error instanceof MhcError) throw error;
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new MhcError(`cannot read ${path}: ${errorMessage(error)}`, ExitCode.io, { cause: error });
   }
