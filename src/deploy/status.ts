@@ -69,8 +69,8 @@ export interface StatusRequest {
   workdir?: string;
 }
 
-/** btime is whole seconds: a process counts as started after the install within this slack. */
-const startSlackMs = 2_000;
+/** Start times are known to 10 ms: a process counts as started after the install within this slack. */
+const startSlackMs = 50;
 
 export async function deployStatus(request: StatusRequest): Promise<DeployStatus> {
   const config = resolve(request.config);

@@ -38,15 +38,18 @@ export function bootId(): string | undefined {
 /** Linux reports process start times in USER_HZ, which is 100 on every architecture it supports. */
 const ticksPerSecond = 100;
 
-/** When a process started (ms since the epoch), from the boot time and its start ticks. */
+/**
+ * When a process started (ms since the epoch, to about 10 ms): its start ticks against the uptime,
+ * which /proc gives in hundredths of a second (the boot time in /proc/stat is whole seconds only).
+ */
 export function startedAtMs(pid: number): number | undefined {
-  const bootSeconds = Number(/^btime\s+(\d+)/m.exec(procFile("/proc/stat") ?? "")?.[1]);
+  const uptimeSeconds = Number(procFile("/proc/uptime")?.split(" ")[0]);
   const ticks = startTicks(pid);
-  if (!Number.isFinite(bootSeconds) || ticks === undefined) return undefined;
-  return (bootSeconds + ticks / ticksPerSecond) * 1000;
+  if (!Number.isFinite(uptimeSeconds) || ticks === undefined) return undefined;
+  return Date.now() - (uptimeSeconds - ticks / ticksPerSecond) * 1000;
 }
 
-/** btime is whole seconds and ticks are 10 ms: allow for that when comparing with a file's mtime. */
+/** Ticks are 10 ms and the clock may be stepped a little: allow for that against a file's mtime. */
 const startTimeSlackMs = 2_000;
 
 /**
