@@ -27,7 +27,7 @@ describe.skipIf(!haproxyAvailable())("a commit that cannot bind never blacks out
   ];
 
   it.each(modes)(
-    "%s: 0 refused connections while the bad candidate is tried; held until a newer commit",
+    "%s: 0 refused connections while it is tried; a candidate that failed to load is not tried again until a newer commit",
     async (_name, prepare, globalExtra) => {
       const fixture = newFixture();
       const port = await freePort();
