@@ -46,7 +46,7 @@ interface Target {
 }
 
 /**
- * fetch → complete a reload an earlier run left pending → compare → `haproxy -c` and a bind
+ * complete a reload an earlier run left pending → fetch → compare → `haproxy -c` and a bind
  * pre-flight → atomic install with backup → reload → check → record. Every failure after the install
  * puts the previous config back and reloads it; a commit that failed to load is not tried again.
  */
@@ -60,13 +60,14 @@ export async function deploy(options: DeployOptions): Promise<void> {
   const release = await acquireLock(lockPath(config), { holder: "another deploy" });
   try {
     const target: Target = { options, config, file: await writeTarget(config) };
+    // Before the fetch: a remote outage must not keep HAProxy on a config it has not loaded.
+    await completePendingReload(target);
     const { commit, content } = await fetchConfig({
       repo,
       ref,
       path: options.path,
       workdir: options.workdir ? resolve(options.workdir) : defaultWorkdir(repo, config),
     });
-    await completePendingReload(target);
     const short = commit.slice(0, 12);
     const installed = await readIfExists(target.file);
     const previous = await readRecord(config);
