@@ -38,7 +38,7 @@ export default defineCommand({
     status: {
       type: "boolean",
       description:
-        "Print what is installed, whether HAProxy loaded it and (with --repo) how far it is behind; change nothing. Exit 0 current, 1 behind or pending, >=2 error",
+        "Report what is installed, whether HAProxy loaded it, commits behind (--repo); exit 0 current, 1 behind or pending, >=2 error",
     },
     json: { type: "boolean", description: "With --status: print JSON (schema 1)" },
   },
