@@ -5,6 +5,7 @@ import { deployStatus, formatStatus } from "../deploy/status.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { reloadStrategies } from "../haproxy/reload/registry.ts";
 import type { Reloader } from "../haproxy/reload/strategy.ts";
+import { parseDuration } from "../watch/duration.ts";
 
 export default defineCommand({
   meta: {
@@ -30,6 +31,24 @@ export default defineCommand({
     workdir: {
       type: "string",
       description: "Cache of the fetched repository (default ~/.cache/mhc/deploy/<hash>)",
+    },
+    runtime: {
+      type: "boolean",
+      default: true,
+      description:
+        "Apply server-only changes over HAProxy's Runtime API without a reload (--no-runtime: always reload)",
+    },
+    "runtime-socket": {
+      type: "string",
+      valueHint: "SOCKET",
+      description:
+        "Master CLI or admin stats socket for runtime changes (default: --master-socket, else the config's `stats socket … level admin`)",
+    },
+    "drain-timeout": {
+      type: "string",
+      valueHint: "DURATION",
+      description: "How long a removed server may finish its sessions before they are cut",
+      default: "30s",
     },
     "retry-failed": {
       type: "boolean",
@@ -70,6 +89,13 @@ export default defineCommand({
       haproxy: args.haproxy,
       workdir: args.workdir,
       retryFailed: args["retry-failed"] === true,
+      runtime:
+        args.runtime === false
+          ? undefined
+          : {
+              socket: args["runtime-socket"] || undefined,
+              drainTimeoutMs: parseDuration(args["drain-timeout"], "drain-timeout"),
+            },
     });
   },
 });

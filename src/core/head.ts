@@ -10,6 +10,8 @@ export const defaultHead = `global
   hard-stop-after 5m
   # In master-worker mode (-W), an old worker still alive after 5 more reloads is terminated.
   mworker-max-reloads 5
+  # mhc deploy saves servers' health, weights and maintenance here before each reload; a missing file is only a warning.
+  server-state-file /var/lib/haproxy/mhc-server-state
 
 defaults
   log global
@@ -26,4 +28,6 @@ defaults
   timeout check 5s
   # An agent hostname that does not resolve leaves that one server down instead of failing the config.
   default-server init-addr last,libc,none
+  # Servers start in the state saved before the reload instead of starting over.
+  load-server-state-from-file global
 `;

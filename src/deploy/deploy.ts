@@ -2,10 +2,14 @@ import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ExitCode, type ExitCodeValue, errorMessage, MhcError } from "../errors.ts";
 import { checkConfig, firstAlert } from "../haproxy/binary.ts";
+import { fileDescriptorNeed } from "../haproxy/config.ts";
+import { showProc } from "../haproxy/master-cli.ts";
 import { unbindableListeners } from "../haproxy/preflight.ts";
 import type { Reloader } from "../haproxy/reload/strategy.ts";
-import { readIfExists, writeTarget } from "../io/files.ts";
+import { planServerChanges } from "../haproxy/server-changes.ts";
+import { readIfExists, readTextFile, writeTarget } from "../io/files.ts";
 import { acquireLock } from "../io/lock.ts";
+import { openFilesLimit } from "../io/processes.ts";
 import { log, redact } from "../log.ts";
 import { checkRef, defaultWorkdir, fetchConfig, normaliseRepo } from "./fetch.ts";
 import { discard, installCandidate, restoreBackup, writeCandidate } from "./install.ts";
@@ -23,6 +27,7 @@ import {
   writeFailure,
   writeRecord,
 } from "./record.ts";
+import { applyAtRuntime, dumpServerState, type RuntimeSettings, runtimeSocket } from "./runtime.ts";
 
 export interface DeployOptions {
   repo: string;
@@ -36,6 +41,8 @@ export interface DeployOptions {
   workdir?: string;
   /** Try a commit again that failed to load before. */
   retryFailed?: boolean;
+  /** Server-only changes over the Runtime API; absent (--no-runtime): every change reloads. */
+  runtime?: RuntimeSettings;
 }
 
 /** The installed config as mhc sees it: the path given, the file written (a symlink's target). */
@@ -114,8 +121,12 @@ export async function deploy(options: DeployOptions): Promise<void> {
         previous && installed !== undefined && previous.sha256 === sha256(installed) ? previous.commit : null,
     };
     try {
-      await checkCandidate(target, content, installed, short);
-      await install(target, content, installed, next);
+      await checkFileDescriptors(target, content, short);
+      const reason = await deployAtRuntime(target, content, installed, previous, next);
+      if (reason !== undefined) {
+        await checkCandidate(target, content, installed, short);
+        await install(target, content, installed, { ...next, applied: "reload", appliedBecause: reason });
+      }
     } catch (error) {
       if (error instanceof MhcError && refusesCandidate(error)) {
         await writeFailure(config, {
@@ -137,6 +148,78 @@ export async function deploy(options: DeployOptions): Promise<void> {
 /** Failures that are the candidate's own: trying the same commit again would fail the same way. */
 const refusesCandidate = (error: MhcError) =>
   error.exitCode === ExitCode.invalidConfig || error.exitCode === ExitCode.reloadFailed;
+
+/**
+ * HAProxy needs a file descriptor per listener and per check before it serves anything; under a
+ * lower limit it passes `haproxy -c` and then fails to start or reload. The limit is the hard one
+ * of the process HAProxy will run under: the running master for --master-socket, else mhc's own
+ * (a new `haproxy -D` inherits it). Where mhc cannot tell (--reload-cmd), nothing is checked.
+ */
+async function checkFileDescriptors({ options, config }: Target, content: string, short: string) {
+  const limit = await fileDescriptorLimit(options.reloader);
+  if (limit === undefined) return;
+  const need = fileDescriptorNeed(content);
+  if (need <= limit) return;
+  throw new MhcError(
+    `commit ${short} needs ${need} file descriptors but HAProxy may open only ${limit}; kept ${config} and did not reload: raise the limit (systemd LimitNOFILE=${need} in HAProxy's unit, or ulimit -n ${need} where HAProxy is started)`,
+    ExitCode.reloadFailed,
+  );
+}
+
+async function fileDescriptorLimit(reloader: Reloader): Promise<number | undefined> {
+  if (reloader.kind === "pid-file") return openFilesLimit("self");
+  if (reloader.kind !== "master-socket") return undefined;
+  const master = await showProc(reloader.value);
+  return openFilesLimit(master?.masterPid ?? "self");
+}
+
+/**
+ * The runtime path: when only servers of existing backends changed, applies them over the Runtime
+ * API, then installs the file (so a later reload or restart gives the same state) and records it.
+ * Returns undefined once the commit is deployed so, else why it must be reloaded instead.
+ */
+async function deployAtRuntime(
+  target: Target,
+  content: string,
+  installed: string | undefined,
+  previous: DeployRecord | undefined,
+  next: DeployRecord,
+): Promise<string | undefined> {
+  const { options, config } = target;
+  if (!options.runtime) return "--no-runtime";
+  if (installed === undefined) return "nothing was installed before";
+  if (!previous || previous.sha256 !== sha256(installed)) {
+    return "the installed file is not the one mhc deployed last, so HAProxy may not run it";
+  }
+  const plan = planServerChanges(installed, content);
+  if (!plan.runtime) return plan.reason;
+  const socket = runtimeSocket(options.runtime, options.reloader, installed);
+  if (!socket) {
+    return "no Runtime API socket (give --runtime-socket, or a `stats socket … level admin` in the config)";
+  }
+  const outcome = await applyAtRuntime(socket, plan, options.runtime.drainTimeoutMs);
+  if (!outcome.applied) {
+    log.warn(`${outcome.reason}; reloading instead`);
+    return outcome.reason;
+  }
+  // A run stopped before this point leaves the old file: the next run's runtime changes then
+  // collide with the servers already there, and it reloads.
+  const candidate = await writeCandidate(target.file, content);
+  try {
+    await installCandidate(config, target.file, candidate, true);
+  } finally {
+    await discard(candidate);
+  }
+  await writeRecord(config, {
+    ...next,
+    deployedAt: new Date().toISOString(),
+    applied: "runtime",
+    appliedBecause: `only servers changed (${outcome.summary})`,
+    reloadedAt: previous.reloadedAt,
+  });
+  log.info(`applied commit ${next.commit.slice(0, 12)} over the Runtime API (${outcome.summary}); no reload`);
+  return undefined;
+}
 
 /** `haproxy -c`, then a test bind of the listeners the running config does not have yet. */
 async function checkCandidate(
@@ -204,16 +287,23 @@ async function completePendingReload(target: Target): Promise<void> {
   const backup = await readIfExists(backupPath(target.config));
   if (backup !== installed) return reloadInstalled(target, pending, backup);
   // The pending config is the restored one: there is nothing older to go back to.
-  log.info(await target.options.reloader.reload(reloadContext(target, backup)));
-  await writeRecord(target.config, { ...pending, deployedAt: new Date().toISOString() });
+  const reloadedAt = new Date().toISOString();
+  await reloadHaproxy(target, installed, backup);
+  await writeRecord(target.config, { ...pending, deployedAt: new Date().toISOString(), reloadedAt });
   await clearPending(target.config);
 }
 
-const reloadContext = ({ options, config }: Target, runningConfig: string | undefined) => ({
-  haproxy: options.haproxy,
-  config,
-  runningConfig,
-});
+/**
+ * Saves the running servers' state where `loading` tells HAProxy to read it, then reloads onto the
+ * installed file. `running` is the config the running HAProxy has (for its sockets).
+ */
+async function reloadHaproxy(target: Target, loading: string, running: string | undefined): Promise<void> {
+  const { options, config } = target;
+  if (options.runtime && running !== undefined) {
+    await dumpServerState(runtimeSocket(options.runtime, options.reloader, running), loading);
+  }
+  log.info(await options.reloader.reload({ haproxy: options.haproxy, config, runningConfig: running }));
+}
 
 /**
  * Reloads HAProxy on the installed file and records `next` once that took. `before` is the config
@@ -224,21 +314,22 @@ async function reloadInstalled(
   next: DeployRecord,
   before: string | undefined,
 ): Promise<void> {
-  const { options, config, file } = target;
+  const { config, file } = target;
   const short = next.commit.slice(0, 12);
+  const reloadedAt = new Date().toISOString();
   try {
-    log.info(await options.reloader.reload(reloadContext(target, before)));
+    await reloadHaproxy(target, await readTextFile(file), before);
   } catch (error) {
     throw await rollBack(target, before, `reload with commit ${short} failed: ${errorMessage(error)}`);
   }
-  await writeRecord(config, { ...next, deployedAt: new Date().toISOString() });
+  await writeRecord(config, { ...next, deployedAt: new Date().toISOString(), reloadedAt });
   await clearPending(config);
   log.debug(`recorded commit ${short} as loaded from ${file}`);
 }
 
 /** Puts the previous config back (or removes the new one when there was none) and reloads again. */
 async function rollBack(target: Target, before: string | undefined, failure: string): Promise<MhcError> {
-  const { options, config, file } = target;
+  const { config, file } = target;
   if (before === undefined) {
     await discard(file);
     await clearPending(config);
@@ -250,7 +341,7 @@ async function rollBack(target: Target, before: string | undefined, failure: str
   await restoreBackup(config, file);
   const previous = await readRecord(config);
   try {
-    await options.reloader.reload(reloadContext(target, before));
+    await reloadHaproxy(target, before, before);
     await clearPending(config);
     return new MhcError(`${failure}; restored the previous config and reloaded it`, ExitCode.reloadFailed);
   } catch (error) {

@@ -17,6 +17,12 @@ export interface DeployRecord {
   reloadWith: string | null;
   /** The commit that was installed before this one (now in the backup), if mhc installed it. */
   previousCommit: string | null;
+  /** How HAProxy took this config: `runtime` (servers changed over the Runtime API) or `reload`. */
+  applied?: "runtime" | "reload";
+  /** Why that way, in one line. */
+  appliedBecause?: string;
+  /** When HAProxy last (re)loaded a file through mhc; a runtime deploy keeps the earlier time. */
+  reloadedAt?: string;
 }
 
 /** A candidate HAProxy could not load (`<config>.mhc-deploy-failed.json`); not tried again until a newer commit. */

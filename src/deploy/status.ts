@@ -34,8 +34,14 @@ export interface DeployStatus {
   /** True when the installed file is byte for byte what mhc deployed. */
   matchesRecord: boolean;
   backup: string | null;
-  /** The config HAProxy loaded last through mhc. */
-  record: DeployRecord | null;
+  /** The config HAProxy loaded last through mhc; `applied` says whether by `runtime` or `reload`, and why. */
+  record:
+    | (Omit<DeployRecord, "applied" | "appliedBecause" | "reloadedAt"> & {
+        applied: "runtime" | "reload" | null;
+        appliedBecause: string | null;
+        reloadedAt: string | null;
+      })
+    | null;
   /** A config installed whose reload has not completed (an interrupted run); the next run reloads it. */
   pendingCommit: string | null;
   /** A candidate HAProxy could not load; the host stays on `record.commit` until a newer commit. */
@@ -83,10 +89,15 @@ export async function deployStatus(request: StatusRequest): Promise<DeployStatus
   const reloader = request.reloader ?? recordedReloader(record);
   const running = reloader?.probe ? ((await reloader.probe(request.haproxy)) ?? null) : undefined;
   const mtime = content === undefined ? undefined : (await stat(config)).mtimeMs;
+  // A runtime deploy changes the file but not the processes: they must have started at the last reload.
+  const loadedSince =
+    record?.applied === "runtime" && record.reloadedAt && record.sha256 === hash
+      ? Date.parse(record.reloadedAt)
+      : mtime;
   const loadedInstalled =
-    running?.startedAtMs === undefined || mtime === undefined
+    running?.startedAtMs === undefined || loadedSince === undefined
       ? null
-      : running.startedAtMs >= mtime - startSlackMs;
+      : running.startedAtMs >= loadedSince - startSlackMs;
   const status: DeployStatus = {
     schema: 1,
     config,
@@ -97,7 +108,12 @@ export async function deployStatus(request: StatusRequest): Promise<DeployStatus
     sha256: hash,
     matchesRecord: record !== null && hash === record.sha256,
     backup,
-    record,
+    record: record && {
+      ...record,
+      applied: record.applied ?? null,
+      appliedBecause: record.appliedBecause ?? null,
+      reloadedAt: record.reloadedAt ?? null,
+    },
     pendingCommit: pending && pending.sha256 === hash ? pending.commit : null,
     failed,
     remote: request.repo && record ? await remoteState(request, config, record) : null,
@@ -194,6 +210,7 @@ export function formatStatus(status: DeployStatus): string {
       `commit:    ${record.commit}`,
       `source:    ${record.repo} (ref ${record.ref}, path ${record.path})`,
       `deployed:  ${record.deployedAt} (reload: ${record.reload})`,
+      `applied:   ${record.applied ? `${record.applied}: ${record.appliedBecause}` : "unknown"}`,
       `state:     ${status.matchesRecord ? "matches the deployed commit" : "MODIFIED since the deploy (sha256 differs)"}`,
       `previous:  ${record.previousCommit ?? "none recorded"}${status.backup ? ` (backup ${status.backup})` : ""}`,
     );

@@ -46,3 +46,46 @@ function parseAddress(text: string): Listener | undefined {
   const host = address.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
   return { host, port: Number(port) };
 }
+
+/**
+ * File descriptors HAProxy 2.6 needs for a config before it serves a single connection: one per
+ * listener, one per health check and agent check, twice `maxconn` (100 when the config sets none,
+ * HAProxy's floor), and 16 of its own. Measured against the figure its "Cannot raise FD limit to N"
+ * alert prints.
+ */
+export function fileDescriptorNeed(configText: string): number {
+  let checks = 0;
+  let maxconn = 100;
+  let section = "";
+  for (const raw of configText.split("\n")) {
+    const line = raw.replace(/(^|\s)#.*$/, "").trim();
+    if (!/^\s/.test(raw) && line !== "") section = line.split(/\s+/)[0] ?? "";
+    if (/^server\s/.test(line)) {
+      const words = line.split(/\s+/);
+      if (words.includes("check")) checks++;
+      if (words.includes("agent-check")) checks++;
+    }
+    const limit = /^maxconn\s+(\d+)$/.exec(line);
+    if (section === "global" && limit) maxconn = Number(limit[1]);
+  }
+  return listeners(configText).length + checks + 2 * maxconn + 16;
+}
+
+/** The unix path of a `stats socket … level admin` line: the Runtime API of the worker. */
+export function adminSocket(configText: string): string | undefined {
+  for (const line of configText.split("\n")) {
+    const match = /^\s*stats\s+socket\s+(\S+)\s.*\blevel\s+admin\b/.exec(line);
+    const address = match?.[1]?.replace(/^unix@/, "");
+    if (address && !address.includes("@")) return address;
+  }
+  return undefined;
+}
+
+/** Where HAProxy reads server state at start-up: `server-state-file`, under `server-state-base` if relative. */
+export function serverStateFile(configText: string): string | undefined {
+  const setting = (name: string) => new RegExp(`^\\s*${name}\\s+(\\S+)`, "m").exec(configText)?.[1];
+  const file = setting("server-state-file");
+  if (!file) return undefined;
+  const base = setting("server-state-base");
+  return file.startsWith("/") || !base ? file : `${base.replace(/\/$/, "")}/${file}`;
+}

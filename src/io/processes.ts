@@ -83,6 +83,18 @@ function resolveBinary(bin: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The hard limit on open files of a process ("self" for this one) from /proc/PID/limits: the
+ * ceiling up to which HAProxy raises its own limit. Undefined without /proc or when unlimited.
+ */
+export function openFilesLimit(pid: number | "self"): number | undefined {
+  const line = procFile(`/proc/${pid}/limits`)
+    ?.split("\n")
+    .find((l) => l.startsWith("Max open files"));
+  const hard = Number(line?.split(/\s{2,}/)[2]);
+  return Number.isFinite(hard) ? hard : undefined;
+}
+
 /** A process's argv, or an empty list when it cannot be read. */
 export function commandLine(pid: number): string[] {
   return (procFile(`/proc/${pid}/cmdline`) ?? "").split("\0").filter(Boolean);

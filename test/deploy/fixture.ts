@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -130,9 +131,14 @@ export interface Frontend {
   host?: string;
 }
 
+/** The server state file of this test file's configs, instead of the head's shared system path. */
+export const serverStateFile = join(tmpdir(), `mhc-server-state-${randomUUID()}`);
+
 /** A config like `mhc render` emits: the default head, then one TCP frontend/backend pair per service. */
 export function haproxyConfig(frontends: Frontend[], globalExtra: string[] = []): string {
-  const head = defaultHead.replace("global\n", `global\n${globalExtra.map((l) => `  ${l}\n`).join("")}`);
+  const head = defaultHead
+    .replace(/server-state-file \S+/, `server-state-file ${serverStateFile}`)
+    .replace("global\n", `global\n${globalExtra.map((l) => `  ${l}\n`).join("")}`);
   const services = frontends.map(
     ({ port, servers, host = "127.0.0.1" }) =>
       `frontend svc_${port}\n  bind ${host}:${port}\n  default_backend be_${port}\n\n` +
