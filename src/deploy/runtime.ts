@@ -7,7 +7,7 @@ import {
   removeDrained,
   runtimeMismatch,
 } from "../haproxy/runtime-api.ts";
-import type { ServerPlan } from "../haproxy/server-changes.ts";
+import { configServers, type ServerPlan } from "../haproxy/server-changes.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { log } from "../log.ts";
 
@@ -95,8 +95,28 @@ export async function dumpServerState(socket: string | undefined, configText: st
     const api = await openRuntimeApi(socket);
     const state = await api.run("show servers state");
     if (!/^# be_id/m.test(state)) throw new Error(state.split("\n")[0] || "no answer");
-    await writeFileAtomic(file, `${state}\n`);
+    await writeFileAtomic(file, `${keepUnchangedServers(state, configText)}\n`);
   } catch (error) {
     log.debug(`server state not saved to ${file} before the reload: ${errorMessage(error)}`);
   }
+}
+
+/**
+ * HAProxy 2.6 applies a saved port even when the config moved the server elsewhere, so only the
+ * lines of servers whose address and port the new config keeps are saved; the others start afresh.
+ */
+function keepUnchangedServers(state: string, configText: string): string {
+  const servers = configServers(configText);
+  const lines = state.split("\n");
+  const columns = (lines.find((l) => l.startsWith("# be_id")) ?? "").slice(2).split(" ");
+  const at = (fields: string[], name: string) => fields[columns.indexOf(name)] ?? "";
+  return lines
+    .filter((line) => {
+      if (!/^\d+ /.test(line) || line.split(" ").length < 5) return true;
+      const fields = line.split(" ");
+      const server = servers.get(`${at(fields, "be_name")}/${at(fields, "srv_name")}`);
+      const host = at(fields, "srv_fqdn") === "-" ? at(fields, "srv_addr") : at(fields, "srv_fqdn");
+      return server !== undefined && server.host === host && String(server.port) === at(fields, "srv_port");
+    })
+    .join("\n");
 }

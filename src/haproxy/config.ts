@@ -50,8 +50,8 @@ function parseAddress(text: string): Listener | undefined {
 /**
  * File descriptors HAProxy 2.6 needs for a config before it serves a single connection: one per
  * listener, one per health check and agent check, twice `maxconn` (100 when the config sets none,
- * HAProxy's floor), and 16 of its own. Measured against the figure its "Cannot raise FD limit to N"
- * alert prints.
+ * HAProxy's floor), and its own: 16 alone, up to 29 with a master CLI and stats socket, so 32 here.
+ * Measured against the figure its "Cannot raise FD limit to N" alert prints.
  */
 export function fileDescriptorNeed(configText: string): number {
   let checks = 0;
@@ -68,7 +68,7 @@ export function fileDescriptorNeed(configText: string): number {
     const limit = /^maxconn\s+(\d+)$/.exec(line);
     if (section === "global" && limit) maxconn = Number(limit[1]);
   }
-  return listeners(configText).length + checks + 2 * maxconn + 16;
+  return listeners(configText).length + checks + 2 * maxconn + 32;
 }
 
 /** The unix path of a `stats socket … level admin` line: the Runtime API of the worker. */

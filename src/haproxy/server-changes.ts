@@ -77,6 +77,19 @@ function parseServer(backend: string, line: string): ServerLine | undefined {
 
 const backendName = (header: string) => header.split(" ")[1] ?? "";
 
+/** Every plain `server NAME HOST:PORT` of a config, keyed `backend/name`. */
+export function configServers(text: string): Map<string, ServerLine> {
+  const servers = new Map<string, ServerLine>();
+  for (const section of sections(text)) {
+    const backend = backendName(section.header);
+    for (const line of section.servers) {
+      const server = parseServer(backend, line);
+      if (server) servers.set(`${backend}/${server.name}`, server);
+    }
+  }
+  return servers;
+}
+
 /**
  * Compares the installed config with the candidate. Only server lines of existing backends may
  * differ, every server must have an IP address (a dynamic server is not resolved), and no

@@ -46,18 +46,18 @@ describe.skipIf(!haproxyAvailable())("deploy checks the file descriptors HAProxy
   it("refuses a candidate that needs more file descriptors than the limit HAProxy would run under, naming both numbers and how to raise it", async () => {
     const fixture = newFixture();
     const port = await freePort();
-    // 300 checked servers: 1 listener + 300 checks + 2 × 100 + 16 = 517 descriptors.
+    // 300 checked servers: 1 listener + 300 checks + 2 × 100 + 32 = 533 descriptors.
     const servers = Array.from({ length: 300 }, () => alpha().port);
     fixture.commit(haproxyConfig([{ port, servers }]).replace(/(server s\d+ \S+)/g, "$1 check inter 60s"));
 
     const low = deployUnderLimit(fixture, 400);
     expect(low.status, low.stderr).toBe(12);
-    expect(low.stderr).toContain("needs 517 file descriptors but HAProxy may open only 400");
-    expect(low.stderr).toContain("LimitNOFILE=517");
-    expect(low.stderr).toContain("ulimit -n 517");
+    expect(low.stderr).toContain("needs 533 file descriptors but HAProxy may open only 400");
+    expect(low.stderr).toContain("LimitNOFILE=533");
+    expect(low.stderr).toContain("ulimit -n 533");
     expect(existsSync(fixture.config)).toBe(false);
 
-    const enough = deployUnderLimit(fixture, 517, ["--retry-failed"]);
+    const enough = deployUnderLimit(fixture, 533, ["--retry-failed"]);
     expect(enough.status, enough.stderr).toBe(0);
     await waitForPort(port);
   });

@@ -90,7 +90,7 @@ describe("planServerChanges", () => {
 });
 
 describe("fileDescriptorNeed", () => {
-  it("counts listeners, checks and agent checks, twice maxconn (100 by default) and HAProxy's own 16", () => {
+  it("counts listeners, checks and agent checks, twice maxconn (100 by default) and 32 of HAProxy's own", () => {
     expect(
       fileDescriptorNeed(
         config([
@@ -99,7 +99,7 @@ describe("fileDescriptorNeed", () => {
           "server c 10.0.0.3:80",
         ]),
       ),
-    ).toBe(1 + 3 + 200 + 16);
-    expect(fileDescriptorNeed(config([]).replace("log /dev/log local0", "maxconn 1000"))).toBe(1 + 2000 + 16);
+    ).toBe(1 + 3 + 200 + 32);
+    expect(fileDescriptorNeed(config([]).replace("log /dev/log local0", "maxconn 1000"))).toBe(1 + 2000 + 32);
   });
 });
