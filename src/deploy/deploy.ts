@@ -152,11 +152,12 @@ const refusesCandidate = (error: MhcError) =>
 /**
  * HAProxy needs a file descriptor per listener and per check before it serves anything; under a
  * lower limit it passes `haproxy -c` and then fails to start or reload. The limit is the hard one
- * of the process HAProxy will run under: the running master for --master-socket, else mhc's own
- * (a new `haproxy -D` inherits it). Where mhc cannot tell (--reload-cmd), nothing is checked.
+ * of the process HAProxy will run under: a running master (--master-socket, or a master CLI given
+ * as --runtime-socket), else mhc's own, which a `haproxy -D` it starts inherits. Where mhc cannot
+ * tell (--reload-cmd without a master CLI), nothing is checked.
  */
 async function checkFileDescriptors({ options, config }: Target, content: string, short: string) {
-  const limit = await fileDescriptorLimit(options.reloader);
+  const limit = await fileDescriptorLimit(options);
   if (limit === undefined) return;
   const need = fileDescriptorNeed(content);
   if (need <= limit) return;
@@ -166,11 +167,12 @@ async function checkFileDescriptors({ options, config }: Target, content: string
   );
 }
 
-async function fileDescriptorLimit(reloader: Reloader): Promise<number | undefined> {
+async function fileDescriptorLimit({ reloader, runtime }: DeployOptions): Promise<number | undefined> {
   if (reloader.kind === "pid-file") return openFilesLimit("self");
-  if (reloader.kind !== "master-socket") return undefined;
-  const master = await showProc(reloader.value);
-  return openFilesLimit(master?.masterPid ?? "self");
+  const socket = reloader.kind === "master-socket" ? reloader.value : runtime?.socket;
+  const master = socket ? await showProc(socket) : undefined;
+  if (master) return openFilesLimit(master.masterPid);
+  return reloader.kind === "master-socket" ? openFilesLimit("self") : undefined;
 }
 
 /**
