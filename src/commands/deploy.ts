@@ -1,11 +1,12 @@
 import process from "node:process";
 import { defineCommand } from "citty";
-import { deploy } from "../deploy/deploy.ts";
+import { type DeployOptions, deploy } from "../deploy/deploy.ts";
 import { deployStatus, formatStatus } from "../deploy/status.ts";
+import { watchDeploy } from "../deploy/watch.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { reloadStrategies } from "../haproxy/reload/registry.ts";
 import type { Reloader } from "../haproxy/reload/strategy.ts";
-import { parseDuration } from "../watch/duration.ts";
+import { parseDuration, parsePositiveDuration } from "../watch/duration.ts";
 
 export default defineCommand({
   meta: {
@@ -50,6 +51,17 @@ export default defineCommand({
       description: "How long a removed server may finish its sessions before they are cut",
       default: "30s",
     },
+    watch: {
+      type: "boolean",
+      description:
+        "Keep running: ask the remote every --interval (git ls-remote) and deploy each new commit at once",
+    },
+    interval: {
+      type: "string",
+      valueHint: "DURATION",
+      description: "With --watch: how often to ask the remote (jittered ±20%)",
+      default: "2s",
+    },
     "retry-failed": {
       type: "boolean",
       description: "Try again a commit that failed to load (otherwise held until a newer commit)",
@@ -80,7 +92,7 @@ export default defineCommand({
       return;
     }
     if (!args.repo) throw new MhcError("--repo URL|PATH is required", ExitCode.usage);
-    await deploy({
+    const options: DeployOptions = {
       repo: args.repo,
       ref: args.ref,
       path: args.path,
@@ -96,7 +108,12 @@ export default defineCommand({
               socket: args["runtime-socket"] || undefined,
               drainTimeoutMs: parseDuration(args["drain-timeout"], "drain-timeout"),
             },
-    });
+    };
+    if (args.watch) {
+      await watchDeploy(options, { intervalMs: parsePositiveDuration(args.interval, "interval") });
+      return;
+    }
+    await deploy(options);
   },
 });
 

@@ -45,6 +45,12 @@ export interface DeployOptions {
   runtime?: RuntimeSettings;
 }
 
+/** What a run did: nothing (`none`: the commit was installed already), runtime changes or a reload. */
+export interface DeployOutcome {
+  commit: string;
+  applied: "none" | "runtime" | "reload";
+}
+
 /** The installed config as mhc sees it: the path given, the file written (a symlink's target). */
 interface Target {
   options: DeployOptions;
@@ -57,7 +63,7 @@ interface Target {
  * pre-flight → atomic install with backup → reload → check → record. Every failure after the install
  * puts the previous config back and reloads it; a commit that failed to load is not tried again.
  */
-export async function deploy(options: DeployOptions): Promise<void> {
+export async function deploy(options: DeployOptions): Promise<DeployOutcome> {
   const config = resolve(options.config);
   const repo = normaliseRepo(options.repo);
   const ref = checkRef(options.ref);
@@ -101,7 +107,7 @@ export async function deploy(options: DeployOptions): Promise<void> {
           previousCommit: previous?.previousCommit ?? null,
         });
       }
-      return;
+      return { commit, applied: "none" };
     }
 
     const failure = await readFailure(config);
@@ -120,10 +126,12 @@ export async function deploy(options: DeployOptions): Promise<void> {
       previousCommit:
         previous && installed !== undefined && previous.sha256 === sha256(installed) ? previous.commit : null,
     };
+    let applied: DeployOutcome["applied"] = "runtime";
     try {
       await checkFileDescriptors(target, content, short);
       const reason = await deployAtRuntime(target, content, installed, previous, next);
       if (reason !== undefined) {
+        applied = "reload";
         await checkCandidate(target, content, installed, short);
         await install(target, content, installed, { ...next, applied: "reload", appliedBecause: reason });
       }
@@ -140,6 +148,7 @@ export async function deploy(options: DeployOptions): Promise<void> {
       throw error;
     }
     await clearFailure(config);
+    return { commit, applied };
   } finally {
     await release();
   }

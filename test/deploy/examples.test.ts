@@ -12,7 +12,7 @@ const systemdAnalyzeAvailable = spawnSync("systemd-analyze", ["--version"]).stat
 
 describe.skipIf(!systemdAnalyzeAvailable)("examples/systemd units", () => {
   it("pass systemd-analyze verify (apart from the mhc binary not being installed here)", () => {
-    const units = ["mhc-deploy.service", "mhc-deploy.timer"].map((u) =>
+    const units = ["mhc-deploy.service", "mhc-deploy.timer", "mhc-deploy-watch.service"].map((u) =>
       join(repoRoot, "examples/systemd", u),
     );
     const result = spawnSync("systemd-analyze", ["verify", ...units], { encoding: "utf8" });

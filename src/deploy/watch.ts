@@ -1,0 +1,128 @@
+import { tmpdir } from "node:os";
+import process from "node:process";
+import { ExitCode, errorMessage, MhcError } from "../errors.ts";
+import { gitClient } from "../git/git.ts";
+import { log, redact } from "../log.ts";
+import { type DeployOptions, type DeployOutcome, deploy } from "./deploy.ts";
+import { checkRef, normaliseRepo } from "./fetch.ts";
+
+export interface WatchOptions {
+  /** Between two `ls-remote` calls; each wait is jittered by ±20 % so a fleet does not ask in step. */
+  intervalMs: number;
+  /** After each deploy attempt (also a failed one), e.g. for the metrics file. */
+  onAttempt?: (attempt: WatchAttempt) => Promise<void>;
+}
+
+export type WatchAttempt =
+  | { ok: true; outcome: DeployOutcome; remoteCommit: string }
+  | { ok: false; error: unknown; remoteCommit: string };
+
+/**
+ * `mhc deploy --watch`: asks the remote for the branch's commit every interval (`git ls-remote`,
+ * cheap) and deploys when it moved. A deploy fetches the branch, so commits missed in between are
+ * never replayed one by one: the newest one is deployed. The lock is taken per deploy only, so a
+ * one-shot `mhc deploy` or `--status` can run between two. SIGTERM/SIGINT let the running deploy
+ * finish, then mhc exits 0.
+ */
+export async function watchDeploy(options: DeployOptions, watch: WatchOptions): Promise<void> {
+  const repo = normaliseRepo(options.repo);
+  const ref = checkRef(options.ref);
+  if (/^[0-9a-f]{40}$/i.test(ref)) {
+    throw new MhcError(`--watch follows a branch or tag; --ref ${ref} is a commit`, ExitCode.usage);
+  }
+  const stop = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (stop.signal.aborted) return;
+    log.info(`${name} received: stopping after the running deploy, if any`);
+    stop.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  log.info(`watching ${ref} of ${redact(repo)} every ${watch.intervalMs / 1000} s`);
+  /** The remote commit handled last: deployed, or refused as a candidate (held until a newer one). */
+  let handled: string | undefined;
+  try {
+    while (!stop.signal.aborted) {
+      const remoteCommit = await remoteHead(repo, ref).catch((error) => {
+        log.warn(`${errorMessage(error)}; asking again in ${watch.intervalMs / 1000} s`);
+        return undefined;
+      });
+      if (remoteCommit !== undefined && remoteCommit !== handled) {
+        handled = await attempt(options, watch, remoteCommit);
+      }
+      await sleep(jittered(watch.intervalMs), stop.signal);
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  log.info("stopped");
+}
+
+/** One deploy; returns the remote commit when it is done with (deployed or refused), else undefined to retry. */
+async function attempt(options: DeployOptions, watch: WatchOptions, remoteCommit: string) {
+  try {
+    const outcome = await deploy(options);
+    await watch.onAttempt?.({ ok: true, outcome, remoteCommit });
+    return remoteCommit;
+  } catch (error) {
+    log.error(errorMessage(error));
+    await watch.onAttempt?.({ ok: false, error, remoteCommit });
+    // A refused candidate is held until a newer commit; anything else (git, lock, files) is retried.
+    const refused =
+      error instanceof MhcError &&
+      (error.exitCode === ExitCode.invalidConfig || error.exitCode === ExitCode.reloadFailed);
+    return refused ? remoteCommit : undefined;
+  }
+}
+
+/** The commit `ref` points to on the remote: a branch, else a tag (peeled). */
+export async function remoteHead(repo: string, ref: string): Promise<string> {
+  let listing: string;
+  try {
+    listing = await gitClient(tmpdir(), {}, 30_000).raw(["ls-remote", "--", repo, ref]);
+  } catch (error) {
+    throw new MhcError(
+      `cannot list ${ref} of ${redact(repo)}: ${firstLine(errorMessage(error))}`,
+      ExitCode.git,
+    );
+  }
+  const refs = new Map(
+    listing
+      .split("\n")
+      .map((line) => line.split("\t"))
+      .filter((fields) => fields.length === 2)
+      .map(([commit, name]) => [name as string, commit as string]),
+  );
+  const commit =
+    refs.get(`refs/heads/${ref}`) ??
+    refs.get(`refs/tags/${ref}^{}`) ??
+    refs.get(`refs/tags/${ref}`) ??
+    refs.get(ref);
+  if (!commit) throw new MhcError(`${ref} does not exist in ${redact(repo)}`, ExitCode.git);
+  return commit;
+}
+
+const firstLine = (text: string) =>
+  text
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => /^(fatal|error):/.test(l)) ??
+  text.split("\n")[0] ??
+  "";
+
+/** ±20 %: a fleet started at once spreads out instead of asking the git server in step. */
+const jittered = (ms: number) => Math.round(ms * (0.8 + Math.random() * 0.4));
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done);
+  });
+}
