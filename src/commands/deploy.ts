@@ -62,6 +62,12 @@ export default defineCommand({
       description: "With --watch: how often to ask the remote (jittered ±20%)",
       default: "2s",
     },
+    "metrics-file": {
+      type: "string",
+      valueHint: "PATH",
+      description:
+        "Write Prometheus metrics here after every run (atomically, for node_exporter's textfile collector)",
+    },
     "retry-failed": {
       type: "boolean",
       description: "Try again a commit that failed to load (otherwise held until a newer commit)",
@@ -101,6 +107,7 @@ export default defineCommand({
       haproxy: args.haproxy,
       workdir: args.workdir,
       retryFailed: args["retry-failed"] === true,
+      metricsFile: args["metrics-file"] || undefined,
       runtime:
         args.runtime === false
           ? undefined

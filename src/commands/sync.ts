@@ -5,6 +5,7 @@ import type { RenderOptions } from "../core/model.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { log, redact } from "../log.ts";
+import { measuredSync } from "../sync/metrics.ts";
 import { publish, type SyncRequest, type SyncResult } from "../sync/publish.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
 import { watchUntilSignalled } from "../watch/run.ts";
@@ -65,6 +66,12 @@ export const syncArgs = {
     type: "boolean",
     description: "Print a machine-readable result on stdout (with --watch: one line per sync)",
   },
+  "metrics-file": {
+    type: "string",
+    valueHint: "PATH",
+    description:
+      "Write Prometheus metrics here after every sync (atomically, for node_exporter's textfile collector)",
+  },
   ...watchArgs,
 } as const satisfies ArgsDef;
 
@@ -87,6 +94,7 @@ export interface SyncPlan {
   /** Everything publish() needs except what comes from the snapshot. */
   settings: Omit<SyncRequest, "config" | "model" | "appsInSnapshot" | "source" | "snapshotBody">;
   options: RenderOptions;
+  metricsFile?: string;
 }
 
 /** Checks every sync flag once, before Marathon or git is touched. */
@@ -98,6 +106,7 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
     throw new MhcError(`--path must be a file path inside the repo, not "${args.path}"`, ExitCode.usage);
   return {
     options,
+    metricsFile: args["metrics-file"] || undefined,
     settings: {
       repo: args.repo,
       path,
@@ -116,16 +125,26 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
   };
 }
 
-/** One sync: render the snapshot and publish it. The result says how it went; it never exits. */
-async function syncOnce(plan: SyncPlan, loaded: LoadedSnapshot, warned?: Set<string>): Promise<SyncResult> {
-  const model = normaliseWithWarnings(loaded.snapshot, plan.options, warned);
-  return publish({
-    ...plan.settings,
-    config: render(model, plan.options),
-    model,
-    appsInSnapshot: loaded.snapshot.apps.length,
-    source: loaded.source,
-    snapshotBody: loaded.body,
+/** One sync: load, render the snapshot and publish it. The result says how it went; it never exits. */
+function syncOnce(
+  plan: SyncPlan,
+  load: () => Promise<LoadedSnapshot>,
+  warned?: Set<string>,
+): Promise<SyncResult> {
+  return measuredSync(plan.metricsFile, async (timeRender) => {
+    const loaded = await load();
+    const [model, config] = timeRender(() => {
+      const model = normaliseWithWarnings(loaded.snapshot, plan.options, warned);
+      return [model, render(model, plan.options)] as const;
+    });
+    return publish({
+      ...plan.settings,
+      config,
+      model,
+      appsInSnapshot: loaded.snapshot.apps.length,
+      source: loaded.source,
+      snapshotBody: loaded.body,
+    });
   });
 }
 
@@ -150,7 +169,7 @@ async function watchSync(plan: SyncPlan, settings: WatchSettings, args: SyncArgV
     const at = new Date().toISOString();
     let result: SyncResult;
     try {
-      result = await syncOnce(plan, await fetchFromConnection(connection), warned);
+      result = await syncOnce(plan, () => fetchFromConnection(connection), warned);
     } catch (error) {
       const exitCode = error instanceof MhcError ? error.exitCode : ExitCode.usage;
       if (args.json) printJsonLine({ at, trigger: reason, exitCode, message: errorMessage(error) });
@@ -177,7 +196,7 @@ export default defineCommand({
     const plan = await planSync(args, rawArgs);
     const watch = watchSettingsFrom(args, rawArgs);
     if (watch) return watchSync(plan, watch, args, rawArgs);
-    const result = await syncOnce(plan, await loadSnapshot(args, args._, rawArgs));
+    const result = await syncOnce(plan, () => loadSnapshot(args, args._, rawArgs));
     if (args.json) {
       process.stdout.write(`${JSON.stringify(jsonResult(result, plan), null, 2)}\n`);
     } else if (result.dryRun && result.changed) {

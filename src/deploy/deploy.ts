@@ -13,6 +13,7 @@ import { openFilesLimit } from "../io/processes.ts";
 import { log, redact } from "../log.ts";
 import { checkRef, defaultWorkdir, fetchConfig, normaliseRepo } from "./fetch.ts";
 import { discard, installCandidate, restoreBackup, writeCandidate } from "./install.ts";
+import { writeDeployMetrics } from "./metrics.ts";
 import {
   backupPath,
   clearFailure,
@@ -28,6 +29,7 @@ import {
   writeRecord,
 } from "./record.ts";
 import { applyAtRuntime, dumpServerState, type RuntimeSettings, runtimeSocket } from "./runtime.ts";
+import { emptyTally, type RunResult, type RunTally, recordRun } from "./stats.ts";
 
 export interface DeployOptions {
   repo: string;
@@ -43,6 +45,8 @@ export interface DeployOptions {
   retryFailed?: boolean;
   /** Server-only changes over the Runtime API; absent (--no-runtime): every change reloads. */
   runtime?: RuntimeSettings;
+  /** Prometheus text file rewritten after every run (--metrics-file). */
+  metricsFile?: string;
 }
 
 /** What a run did: nothing (`none`: the commit was installed already), runtime changes or a reload. */
@@ -56,6 +60,8 @@ interface Target {
   options: DeployOptions;
   config: string;
   file: string;
+  /** What this run did, for the stats. */
+  tally: RunTally;
 }
 
 /**
@@ -71,87 +77,115 @@ export async function deploy(options: DeployOptions): Promise<DeployOutcome> {
     throw new MhcError(`the folder of --config ${config} does not exist`, ExitCode.io);
   }
   const release = await acquireLock(lockPath(config), { holder: "another deploy" });
+  const run: RunResult = { ok: false, tally: emptyTally() };
   try {
-    const target: Target = { options, config, file: await writeTarget(config) };
-    // Before the fetch: a remote outage must not keep HAProxy on a config it has not loaded.
-    await completePendingReload(target);
-    const { commit, content } = await fetchConfig({
-      repo,
-      ref,
-      path: options.path,
-      workdir: options.workdir ? resolve(options.workdir) : defaultWorkdir(repo, config),
-    });
-    const short = commit.slice(0, 12);
-    const installed = await readIfExists(target.file);
-    const previous = await readRecord(config);
-    const record = {
-      commit,
-      ref,
-      path: options.path,
-      repo: redact(repo),
-      sha256: sha256(content),
-      reload: options.reloader.kind,
-      reloadWith: options.reloader.value,
-    };
-
-    if (installed === content) {
-      await clearFailure(config);
-      // Silent on purpose: cron mails every line a job prints, and this runs every minute.
-      if (previous?.commit === commit && previous.sha256 === record.sha256) {
-        log.debug(`commit ${short} is already installed`);
-      } else {
-        log.info(`${config} already matches commit ${short}; recorded it without reloading`);
-        await writeRecord(config, {
-          ...record,
-          deployedAt: previous?.deployedAt ?? new Date().toISOString(),
-          previousCommit: previous?.previousCommit ?? null,
-        });
-      }
-      return { commit, applied: "none" };
-    }
-
-    const failure = await readFailure(config);
-    if (failure?.commit === commit && failure.sha256 === record.sha256 && !options.retryFailed) {
-      const held = previous ? `commit ${previous.commit.slice(0, 12)}` : "no config";
-      throw new MhcError(
-        `commit ${short} failed to load before (${failure.reason}); HAProxy stays on ${held} until a newer commit arrives (--retry-failed tries it again)`,
-        failure.exitCode as ExitCodeValue,
-      );
-    }
-
-    log.info(`deploying commit ${short} (${options.path} at ${ref})`);
-    const next: DeployRecord = {
-      ...record,
-      deployedAt: "",
-      previousCommit:
-        previous && installed !== undefined && previous.sha256 === sha256(installed) ? previous.commit : null,
-    };
-    let applied: DeployOutcome["applied"] = "runtime";
-    try {
-      await checkFileDescriptors(target, content, short);
-      const reason = await deployAtRuntime(target, content, installed, previous, next);
-      if (reason !== undefined) {
-        applied = "reload";
-        await checkCandidate(target, content, installed, short);
-        await install(target, content, installed, { ...next, applied: "reload", appliedBecause: reason });
-      }
-    } catch (error) {
-      if (error instanceof MhcError && refusesCandidate(error)) {
-        await writeFailure(config, {
-          commit,
-          sha256: record.sha256,
-          exitCode: error.exitCode,
-          reason: error.message,
-          failedAt: new Date().toISOString(),
-        });
-      }
-      throw error;
-    }
-    await clearFailure(config);
-    return { commit, applied };
+    const target: Target = { options, config, file: await writeTarget(config), tally: run.tally };
+    const outcome = await deployLocked(target, repo, ref, run);
+    run.ok = true;
+    return outcome;
   } finally {
+    await finishRun(options, config, run);
     await release();
   }
+}
+
+/** Adds the run to the stats and rewrites --metrics-file; neither may hide the run's own outcome. */
+async function finishRun(options: DeployOptions, config: string, run: RunResult): Promise<void> {
+  try {
+    run.deployedCommit = (await readRecord(config))?.commit;
+    const stats = await recordRun(config, run);
+    if (options.metricsFile) await writeDeployMetrics(options.metricsFile, config, stats);
+  } catch (error) {
+    log.warn(`cannot update the deploy metrics: ${errorMessage(error)}`);
+  }
+}
+
+async function deployLocked(
+  target: Target,
+  repo: string,
+  ref: string,
+  run: RunResult,
+): Promise<DeployOutcome> {
+  const { options, config } = target;
+  // Before the fetch: a remote outage must not keep HAProxy on a config it has not loaded.
+  await completePendingReload(target);
+  const { commit, content } = await fetchConfig({
+    repo,
+    ref,
+    path: options.path,
+    workdir: options.workdir ? resolve(options.workdir) : defaultWorkdir(repo, config),
+  });
+  run.remoteCommit = commit;
+  const short = commit.slice(0, 12);
+  const installed = await readIfExists(target.file);
+  const previous = await readRecord(config);
+  const record = {
+    commit,
+    ref,
+    path: options.path,
+    repo: redact(repo),
+    sha256: sha256(content),
+    reload: options.reloader.kind,
+    reloadWith: options.reloader.value,
+  };
+
+  if (installed === content) {
+    await clearFailure(config);
+    // Silent on purpose: cron mails every line a job prints, and this runs every minute.
+    if (previous?.commit === commit && previous.sha256 === record.sha256) {
+      log.debug(`commit ${short} is already installed`);
+    } else {
+      log.info(`${config} already matches commit ${short}; recorded it without reloading`);
+      await writeRecord(config, {
+        ...record,
+        deployedAt: previous?.deployedAt ?? new Date().toISOString(),
+        previousCommit: previous?.previousCommit ?? null,
+      });
+    }
+    return { commit, applied: "none" };
+  }
+
+  const failure = await readFailure(config);
+  if (failure?.commit === commit && failure.sha256 === record.sha256 && !options.retryFailed) {
+    const held = previous ? `commit ${previous.commit.slice(0, 12)}` : "no config";
+    throw new MhcError(
+      `commit ${short} failed to load before (${failure.reason}); HAProxy stays on ${held} until a newer commit arrives (--retry-failed tries it again)`,
+      failure.exitCode as ExitCodeValue,
+    );
+  }
+
+  log.info(`deploying commit ${short} (${options.path} at ${ref})`);
+  const next: DeployRecord = {
+    ...record,
+    deployedAt: "",
+    previousCommit:
+      previous && installed !== undefined && previous.sha256 === sha256(installed) ? previous.commit : null,
+  };
+  let applied: DeployOutcome["applied"] = "runtime";
+  try {
+    await checkFileDescriptors(target, content, short);
+    const reason = await deployAtRuntime(target, content, installed, previous, next);
+    if (reason !== undefined) {
+      applied = "reload";
+      await checkCandidate(target, content, installed, short);
+      await install(target, content, installed, { ...next, applied: "reload", appliedBecause: reason });
+    }
+  } catch (error) {
+    if (error instanceof MhcError && refusesCandidate(error)) {
+      target.tally.refused++;
+      await writeFailure(config, {
+        commit,
+        sha256: record.sha256,
+        exitCode: error.exitCode,
+        reason: error.message,
+        failedAt: new Date().toISOString(),
+      });
+    }
+    throw error;
+  }
+  await clearFailure(config);
+  if (applied === "runtime") target.tally.runtimeApplies++;
+  return { commit, applied };
 }
 
 /** Failures that are the candidate's own: trying the same commit again would fail the same way. */
@@ -314,6 +348,7 @@ async function reloadHaproxy(target: Target, loading: string, running: string | 
     await dumpServerState(runtimeSocket(options.runtime, options.reloader, running), loading);
   }
   log.info(await options.reloader.reload({ haproxy: options.haproxy, config, runningConfig: running }));
+  target.tally.reloads++;
 }
 
 /**
@@ -341,6 +376,7 @@ async function reloadInstalled(
 /** Puts the previous config back (or removes the new one when there was none) and reloads again. */
 async function rollBack(target: Target, before: string | undefined, failure: string): Promise<MhcError> {
   const { config, file } = target;
+  target.tally.rollbacks++;
   if (before === undefined) {
     await discard(file);
     await clearPending(config);

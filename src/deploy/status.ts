@@ -7,6 +7,7 @@ import { readIfExists } from "../io/files.ts";
 import { acquireLock } from "../io/lock.ts";
 import { commitsBehind } from "./behind.ts";
 import { checkRef, defaultWorkdir, fetchConfig, normaliseRepo } from "./fetch.ts";
+import { type DeployFigures, deployFigures } from "./metrics.ts";
 import {
   backupPath,
   type DeployRecord,
@@ -52,6 +53,8 @@ export interface DeployStatus {
     /** Commits the installed one is behind; null when further behind than fetched, or not an ancestor. */
     behind: number | null;
   } | null;
+  /** The same figures as --metrics-file: runtime applies, reloads, rollbacks, refusals, time behind. */
+  metrics: DeployFigures;
   haproxy: {
     /** null where the reload strategy cannot tell (`--reload-cmd`). */
     running: boolean | null;
@@ -118,6 +121,7 @@ export async function deployStatus(request: StatusRequest): Promise<DeployStatus
     failed,
     remote: request.repo && record ? await remoteState(request, config, record) : null,
     haproxy: haproxyState(running, loadedInstalled),
+    metrics: await deployFigures(config),
   };
   return { ...status, ...verdict(status) };
 }

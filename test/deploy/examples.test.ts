@@ -1,8 +1,11 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { describe, expect, it } from "vitest";
+import { type DeployFigures, deployMetrics } from "../../src/deploy/metrics.ts";
+import { recordSyncMetrics } from "../../src/sync/metrics.ts";
 import { mhcCommand, repoRoot } from "../helpers/cli.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { freePort, httpGet, waitForPort } from "../helpers/net.ts";
@@ -70,5 +73,22 @@ describe.skipIf(!haproxyAvailable())("examples/systemd/post-receive (git hook va
     ).toBe(true);
     const status = JSON.parse((await fixture.deploy([], ["--status", "--json"])).stdout);
     expect(status.record.commit).toBe(git(fixture.clone, "rev-parse", "HEAD"));
+  });
+});
+
+describe("examples/prometheus/mhc-alerts.yml", () => {
+  it("alerts only on metrics mhc deploy and mhc sync write", async () => {
+    const rules = readFileSync(join(repoRoot, "examples/prometheus/mhc-alerts.yml"), "utf8");
+    const used = new Set(rules.match(/\bmhc_(deploy|sync)_[a-z_]+/g));
+    const syncFile = join(mkdtempSync(join(tmpdir(), "mhc-alerts-")), "sync.prom");
+    await recordSyncMetrics(syncFile, { changed: true, renderSeconds: 0 });
+    const written = new Set([
+      ...deployMetrics("/etc/haproxy/haproxy.cfg", {} as DeployFigures).map((m) => m.name),
+      ...[...readFileSync(syncFile, "utf8").matchAll(/^# TYPE (mhc_[a-z_]+)/gm)].map((m) => m[1]),
+    ]);
+    expect([...used].filter((name) => !written.has(name))).toEqual([]);
+    for (const alert of ["MhcHostBehindRemote", "MhcHostHoldsRefusedCandidate", "MhcSyncNotCommitting"]) {
+      expect(rules).toContain(`alert: ${alert}`);
+    }
   });
 });

@@ -15,6 +15,7 @@ const statusKeys = [
   "installed",
   "matchesRecord",
   "message",
+  "metrics",
   "pendingCommit",
   "record",
   "remote",
