@@ -4,7 +4,9 @@ import { deploy } from "../deploy/deploy.ts";
 import { deployStatus, formatStatus } from "../deploy/record.ts";
 import type { ReloadMode } from "../deploy/reload.ts";
 import { ExitCode, MhcError } from "../errors.ts";
+import { gitTimeoutFromFlag } from "../git/git.ts";
 import { splitCommandLine } from "../io/command.ts";
+import { gitArgs } from "./_shared.ts";
 
 export default defineCommand({
   meta: {
@@ -44,6 +46,7 @@ export default defineCommand({
       type: "string",
       description: "Cache of the fetched repository (default ~/.cache/mhc/deploy/<hash>)",
     },
+    ...gitArgs,
     status: { type: "boolean", description: "Print what is installed and from which commit; change nothing" },
     json: { type: "boolean", description: "With --status: print JSON" },
   },
@@ -64,6 +67,7 @@ export default defineCommand({
       mode: reloadMode(args["pid-file"], args["reload-cmd"], args["master-socket"]),
       haproxy: args.haproxy,
       workdir: args.workdir,
+      gitTimeoutMs: gitTimeoutFromFlag(args["git-timeout"]),
     });
   },
 });

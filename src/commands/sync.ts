@@ -4,6 +4,7 @@ import pkg from "../../package.json" with { type: "json" };
 import type { RenderOptions } from "../core/model.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
+import { gitTimeoutFromFlag } from "../git/git.ts";
 import { log, redact } from "../log.ts";
 import { publish, type SyncRequest, type SyncResult } from "../sync/publish.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
@@ -12,6 +13,7 @@ import { StatusFile } from "../watch/status.ts";
 import {
   fetchFromConnection,
   gateArgs,
+  gitArgs,
   type LoadedSnapshot,
   loadSnapshot,
   marathonArgs,
@@ -30,12 +32,17 @@ export const syncArgs = {
     description: "Git repo to publish to: URL (ssh, https, file), bare repo, or local working repo",
     required: true,
   },
+  init: {
+    type: "boolean",
+    description: "Create --repo as a new local repo when the folder is missing or empty",
+  },
   path: { type: "string", description: "Path of the config inside the repo", default: "haproxy/haproxy.cfg" },
   branch: { type: "string", description: "Branch to publish to", default: "main" },
   workdir: {
     type: "string",
-    description: "Where the clone is kept (default: ~/.cache/mhc/sync/<hash of repo>)",
+    description: "Where the clone is kept, a folder mhc creates (default: ~/.cache/mhc/sync/<hash of repo>)",
   },
+  ...gitArgs,
   author: {
     type: "string",
     description: "Commit author and committer",
@@ -94,8 +101,12 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
   const identity = parseIdentity(args.author);
   const options = await renderOptionsFrom(args, rawArgs);
   const path = args.path.replace(/^\/+/, "");
-  if (path === "" || path.split("/").includes(".."))
-    throw new MhcError(`--path must be a file path inside the repo, not "${args.path}"`, ExitCode.usage);
+  const parts = path.split("/");
+  if (path === "" || parts.includes("..") || parts.some((p) => p.toLowerCase() === ".git"))
+    throw new MhcError(
+      `--path must be a file path inside the repo (not in .git), not "${args.path}"`,
+      ExitCode.usage,
+    );
   return {
     options,
     settings: {
@@ -103,6 +114,8 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
       path,
       branch: args.branch,
       ...(args.workdir ? { workdir: args.workdir } : {}),
+      init: args.init === true,
+      gitTimeoutMs: gitTimeoutFromFlag(args["git-timeout"]),
       identity,
       maxDropPercent: maxDropPercent(args["max-drop"]),
       force: args.force === true,

@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
+import { checkRef, defaultDeployCache, fetchConfig, normaliseRepo } from "../git/fetch.ts";
 import { readIfExists } from "../io/files.ts";
 import { checkConfig, firstAlert } from "../io/haproxy.ts";
 import { acquireLock } from "../io/lock.ts";
 import { log, redact } from "../log.ts";
-import { checkRef, defaultWorkdir, fetchConfig, normaliseRepo } from "./fetch.ts";
 import { discard, installCandidate, restoreBackup, writeCandidate } from "./install.ts";
 import { lockPath, readRecord, sha256, writeRecord } from "./record.ts";
 import { type ReloadMode, reload } from "./reload.ts";
@@ -20,6 +20,8 @@ export interface DeployOptions {
   mode: ReloadMode;
   haproxy: string;
   workdir?: string;
+  /** Deadline of each git call (`--git-timeout`). */
+  gitTimeoutMs?: number;
 }
 
 /**
@@ -39,7 +41,8 @@ export async function deploy(options: DeployOptions): Promise<void> {
       repo,
       ref,
       path: options.path,
-      workdir: options.workdir ? resolve(options.workdir) : defaultWorkdir(repo, config),
+      workdir: options.workdir ? resolve(options.workdir) : defaultDeployCache(repo, config),
+      gitTimeoutMs: options.gitTimeoutMs,
     });
     const short = commit.slice(0, 12);
     const installed = await readIfExists(config);
