@@ -1,0 +1,113 @@
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gitIn } from "../../src/git/git.ts";
+import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+import { runMhc } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/git.ts";
+
+/** An HTTP "git server" on loopback that accepts connections and never answers. */
+let stalled: Server;
+let port: number;
+const sockets = new Set<Socket>();
+
+beforeAll(async () => {
+  stalled = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => stalled.listen(0, "127.0.0.1", resolve));
+  port = (stalled.address() as AddressInfo).port;
+});
+
+afterAll(async () => {
+  for (const socket of sockets) socket.destroy();
+  await new Promise((resolve) => stalled.close(resolve));
+});
+
+/** Live (not zombie) processes whose command line names the stalled server. */
+function processesTalkingTo(address: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+      const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+      if (cmdline.includes(address) && state !== "Z" && !cmdline.includes("vitest"))
+        found.push(`${pid} ${cmdline}`);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+const snapshot = () => {
+  const file = join(tempDir("mhc-snap-"), "apps.json");
+  writeFileSync(
+    file,
+    JSON.stringify(snapshotOf(hostApp("/web", [10000], [task({ host: "10.0.0.1", ports: [31000] })]))),
+  );
+  return file;
+};
+
+describe("every git operation has a deadline", () => {
+  it("a stalled git remote: sync exits 9 promptly after --git-timeout and leaves no git process behind", async () => {
+    const url = `http://127.0.0.1:${port}/config.git`;
+    const started = Date.now();
+    const result = await runMhc(
+      ["sync", "--from", snapshot(), "--repo", url, "--git-timeout", "2", "--workdir", join(tempDir(), "w")],
+      { timeoutMs: 30_000 },
+    );
+    const seconds = (Date.now() - started) / 1000;
+    expect(result.code, result.stderr).toBe(9);
+    expect(result.stderr).toContain("did not finish within 2 s (--git-timeout)");
+    expect(seconds).toBeLessThan(8);
+    expect(processesTalkingTo(`127.0.0.1:${port}`)).toEqual([]);
+  });
+
+  it("a stalled git remote: deploy exits 9 promptly after --git-timeout and leaves no git process behind", async () => {
+    const dir = tempDir();
+    const started = Date.now();
+    const result = await runMhc(
+      [
+        "deploy",
+        "--repo",
+        `http://127.0.0.1:${port}/deploy.git`,
+        "--config",
+        join(dir, "haproxy.cfg"),
+        "--reload-cmd",
+        "true",
+        "--workdir",
+        join(dir, "cache"),
+        "--git-timeout",
+        "2",
+      ],
+      { timeoutMs: 30_000 },
+    );
+    expect(result.code, result.stderr).toBe(9);
+    expect(result.stderr).toContain("--git-timeout");
+    expect((Date.now() - started) / 1000).toBeLessThan(8);
+    expect(processesTalkingTo(`127.0.0.1:${port}`)).toEqual([]);
+  });
+
+  it("--git-timeout must be a positive number of seconds", async () => {
+    const result = await runMhc(["sync", "--from", snapshot(), "--repo", tempDir(), "--git-timeout", "0"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--git-timeout must be");
+  });
+
+  it("the runner kills git's whole process group at the deadline", async () => {
+    const git = gitIn(tempDir(), { timeoutMs: 1000 });
+    const url = `http://127.0.0.1:${port}/runner.git`;
+    await expect(git.git(["ls-remote", url])).rejects.toThrow("did not finish within 1 s");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(processesTalkingTo(url)).toEqual([]);
+  });
+
+  it("hands large input to git through stdin", async () => {
+    const git = gitIn(tempDir());
+    const text = "x".repeat(1_000_000);
+    expect((await git.git(["hash-object", "--stdin"], text)).trim()).toMatch(/^[0-9a-f]{40}$/);
+  });
+});
