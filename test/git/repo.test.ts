@@ -1,9 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateSnapshot } from "../../scripts/bench/generate.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
-import { runMhc } from "../helpers/cli.ts";
+import { repoRoot, runMhc } from "../helpers/cli.ts";
 import { bareRepo, commits, fileAt, git, tempDir } from "../helpers/git.ts";
 
 const cache = tempDir("mhc-cache-");
@@ -185,6 +186,30 @@ describe("creating a repo needs --init", () => {
     const result = await sync(snapshotFile(["10.0.0.1"]), tempDir());
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("--init");
+  });
+});
+
+describe("the README's examples", () => {
+  it("quickstart: npm run example's sync --init creates ./haproxy-config with one commit", async () => {
+    const cwd = tempDir();
+    const script = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).scripts.example as string;
+    const args = script.replace(/^bun src\/cli\.ts /, "").split(" ");
+    expect(args).toContain("--init");
+    const from = join(repoRoot, "fixtures/example/apps.json");
+    const result = await runMhc(
+      args.map((a) => (a === "fixtures/example/apps.json" ? from : a)),
+      { cwd, env },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(commits(join(cwd, "haproxy-config"))).toHaveLength(1);
+  });
+
+  it("a bare repo made with git init --bare --initial-branch=main takes a first sync", async () => {
+    const remote = join(tempDir(), "haproxy-config.git");
+    execFileSync("git", ["init", "--quiet", "--bare", "--initial-branch=main", remote]);
+    const result = await sync(join(repoRoot, "fixtures/example/apps.json"), remote);
+    expect(result.code, result.stderr).toBe(0);
+    expect(commits(remote)).toHaveLength(1);
   });
 });
 
