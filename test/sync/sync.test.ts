@@ -301,7 +301,7 @@ describe("bad input never reaches the repo", () => {
     const url = `http://deployer:Sup3rSecretPw@127.0.0.1:${dead}/config.git`;
     const result = await sync(snapshotFile([web(["10.0.0.1"])]), url, "--json", "--verbose");
     expect(result.code).toBe(9);
-    expect(result.stderr).toContain("git fetch failed");
+    expect(result.stderr).toContain("git ls-remote failed");
     expect(`${result.stdout}${result.stderr}`).not.toContain("Sup3rSecretPw");
   });
 });
