@@ -100,9 +100,13 @@ export function gitFailure(action: string, output: string): MhcError {
   return new MhcError(`git ${action} failed: ${gitReason(output)}`, ExitCode.git);
 }
 
-/** Process groups of git calls still running, killed if mhc exits first (a signal, an error). */
+/**
+ * Process groups of git calls still running. Git runs in its own group, so a signal to mhc does not
+ * reach it: they are killed when mhc exits, or when a signal would end mhc (no one else handles it;
+ * watch mode does, and lets a running sync finish).
+ */
 const running = new Set<number>();
-let exitHookInstalled = false;
+const endingSignals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 function killGroup(pid: number): void {
   try {
@@ -112,13 +116,33 @@ function killGroup(pid: number): void {
   }
 }
 
+function killRunning(): void {
+  for (const group of running) killGroup(group);
+}
+
+function onEndingSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  killRunning();
+  untrackAll();
+  process.kill(process.pid, signal);
+}
+
 function track(pid: number): void {
+  if (running.size === 0) {
+    process.on("exit", killRunning);
+    for (const signal of endingSignals) process.on(signal, onEndingSignal);
+  }
   running.add(pid);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const group of running) killGroup(group);
-  });
+}
+
+function untrack(pid: number): void {
+  if (running.delete(pid) && running.size === 0) untrackAll();
+}
+
+function untrackAll(): void {
+  running.clear();
+  process.off("exit", killRunning);
+  for (const signal of endingSignals) process.off(signal, onEndingSignal);
 }
 
 function runGit(
@@ -142,7 +166,7 @@ function runGit(
     if (child.pid !== undefined) track(child.pid);
     const done = () => {
       clearTimeout(timer);
-      if (child.pid !== undefined) running.delete(child.pid);
+      if (child.pid !== undefined) untrack(child.pid);
     };
     const timer = setTimeout(() => {
       if (child.pid !== undefined) killGroup(child.pid);

@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gitIn } from "../../src/git/git.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
-import { runMhc } from "../helpers/cli.ts";
+import { runMhc, startMhc } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/git.ts";
+import { eventually, sleep } from "../helpers/wait.ts";
 
 /** An HTTP "git server" on loopback that accepts connections and never answers. */
 let stalled: Server;
@@ -26,15 +27,16 @@ afterAll(async () => {
   await new Promise((resolve) => stalled.close(resolve));
 });
 
-/** Live (not zombie) processes whose command line names the stalled server. */
-function processesTalkingTo(address: string): string[] {
+/** Live (not zombie) git processes whose command line names `address`. */
+function gitProcessesTalkingTo(address: string): string[] {
   const found: string[] = [];
   for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
     try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
       const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-      if (cmdline.includes(address) && state !== "Z" && !cmdline.includes("vitest"))
-        found.push(`${pid} ${cmdline}`);
+      const isGit = /(^|\/)git(-remote-\w+)?$/.test(argv[0] ?? "");
+      if (isGit && argv.some((arg) => arg.includes(address)) && state !== "Z")
+        found.push(`${pid} ${argv.join(" ")}`);
     } catch {
       // exited meanwhile
     }
@@ -63,7 +65,7 @@ describe("every git operation has a deadline", () => {
     expect(result.code, result.stderr).toBe(9);
     expect(result.stderr).toContain("did not finish within 2 s (--git-timeout)");
     expect(seconds).toBeLessThan(8);
-    expect(processesTalkingTo(`127.0.0.1:${port}`)).toEqual([]);
+    expect(gitProcessesTalkingTo(`127.0.0.1:${port}`)).toEqual([]);
   });
 
   it("a stalled git remote: deploy exits 9 promptly after --git-timeout and leaves no git process behind", async () => {
@@ -88,7 +90,27 @@ describe("every git operation has a deadline", () => {
     expect(result.code, result.stderr).toBe(9);
     expect(result.stderr).toContain("--git-timeout");
     expect((Date.now() - started) / 1000).toBeLessThan(8);
-    expect(processesTalkingTo(`127.0.0.1:${port}`)).toEqual([]);
+    expect(gitProcessesTalkingTo(`127.0.0.1:${port}`)).toEqual([]);
+  });
+
+  it("SIGTERM during a stalled git call ends mhc and its git processes", async () => {
+    const url = `http://127.0.0.1:${port}/signalled.git`;
+    const running = startMhc([
+      "sync",
+      "--from",
+      snapshot(),
+      "--repo",
+      url,
+      "--workdir",
+      join(tempDir(), "w"),
+    ]);
+    await eventually(() => gitProcessesTalkingTo(url).length > 0, "git to connect");
+    const started = Date.now();
+    running.kill("SIGTERM");
+    await running.exited;
+    expect(Date.now() - started).toBeLessThan(3000);
+    await sleep(300);
+    expect(gitProcessesTalkingTo(url)).toEqual([]);
   });
 
   it("--git-timeout must be a positive number of seconds", async () => {
@@ -101,8 +123,8 @@ describe("every git operation has a deadline", () => {
     const git = gitIn(tempDir(), { timeoutMs: 1000 });
     const url = `http://127.0.0.1:${port}/runner.git`;
     await expect(git.git(["ls-remote", url])).rejects.toThrow("did not finish within 1 s");
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(processesTalkingTo(url)).toEqual([]);
+    await sleep(300);
+    expect(gitProcessesTalkingTo(url)).toEqual([]);
   });
 
   it("hands large input to git through stdin", async () => {
