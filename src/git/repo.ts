@@ -56,7 +56,7 @@ export function resolveTarget(repo: string, init: boolean): RepoTarget {
   throw new MhcError(`--repo ${repo} is neither a git repository nor an empty folder`, ExitCode.usage);
 }
 
-export function defaultWorkdir(target: { display: string }): string {
+function defaultWorkdir(target: { display: string }): string {
   return cacheDir("sync", target.display);
 }
 
@@ -75,6 +75,30 @@ export interface Checkout {
   pushUrl?: string;
 }
 
+export interface Workspace {
+  /** The checkout, fresh from the remote; undefined for a local repo a dry run did not create. */
+  checkout(): Promise<Checkout | undefined>;
+  release(): Promise<void>;
+}
+
+/**
+ * What one sync works in, locked for the whole run: the work dir of a remote (`--workdir` or the
+ * default cache) or the local working repo itself.
+ */
+export async function openWorkspace(
+  target: RepoTarget,
+  options: { branch: string; workdir: string | undefined; create: boolean; git: GitOptions },
+): Promise<Workspace> {
+  if (target.kind === "remote") {
+    const workdir = resolve(options.workdir ?? defaultWorkdir(target));
+    const release = await lockWorkdir(workdir, options.workdir === undefined);
+    return { checkout: () => refreshWorkdir(target, workdir, options.branch, options.git), release };
+  }
+  if (!target.exists && !options.create) return { checkout: async () => undefined, release: async () => {} };
+  const { checkout, release } = await lockLocalRepo(target, options.branch, options.git);
+  return { checkout: async () => checkout, release };
+}
+
 /**
  * Marks a sync work dir as mhc's (inside `.git`, where `git clean` and checkouts never reach).
  * Only a folder holding it is ever reset, cleaned or deleted.
@@ -86,7 +110,7 @@ const workdirMarker = join(".git", "mhc-sync-workdir");
  * is neither new nor marked as mhc's is refused (exit 2), never touched. The default work dir lives
  * in mhc's own cache folder and is mhc's by construction (also one an earlier version left unmarked).
  */
-export async function lockWorkdir(workdir: string, isDefault: boolean): Promise<() => Promise<void>> {
+async function lockWorkdir(workdir: string, isDefault: boolean): Promise<() => Promise<void>> {
   await makeFolder(dirname(workdir), "--workdir");
   const release = await acquireLock(`${workdir}.lock`, {
     holder: "another sync of this work dir",
@@ -117,7 +141,7 @@ export async function remoteBranchHead(git: Git, url: string, branch: string): P
  * as it is (the next run fetches only what changed); a work dir that is not a sound git repo is
  * deleted and cloned again.
  */
-export async function refreshWorkdir(
+async function refreshWorkdir(
   target: { url: string; display: string },
   workdir: string,
   branch: string,
@@ -189,7 +213,7 @@ async function fetchBranch(git: Git, url: string, branch: string) {
  * A person's working repo, committed to in place. Syncs to it take turns through a lock in its git
  * dir, so each run compares with and reports exactly what it committed itself.
  */
-export async function lockLocalRepo(
+async function lockLocalRepo(
   target: { path: string; exists: boolean },
   branch: string,
   options: GitOptions,

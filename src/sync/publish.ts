@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { unifiedDiff } from "../core/diff.ts";
 import { checkGates, type GateVerdict } from "../core/gates.ts";
 import type { Model } from "../core/model.ts";
@@ -11,13 +11,10 @@ import {
   type Checkout,
   commitFile,
   committedFile,
-  defaultWorkdir,
   type Identity,
   identityEnv,
-  lockLocalRepo,
-  lockWorkdir,
+  openWorkspace,
   pushHead,
-  refreshWorkdir,
   remoteBranchHead,
   resolveTarget,
 } from "../git/repo.ts";
@@ -127,24 +124,16 @@ async function reviewBranchLease(checkout: Checkout, branch: string): Promise<st
  * starts over from the new remote head (fetch + hard reset, render compared again; no rebase).
  */
 export async function publish(request: SyncRequest): Promise<SyncResult> {
-  const target = resolveTarget(request.repo, request.init);
-  const gitOptions = { env: identityEnv(request.identity), timeoutMs: request.gitTimeoutMs };
-  const workdir = target.kind === "remote" ? resolve(request.workdir ?? defaultWorkdir(target)) : undefined;
-  // Syncs sharing a work dir or a local repo on one machine take turns rather than fail.
-  let local: Awaited<ReturnType<typeof lockLocalRepo>> | undefined;
-  let release: (() => Promise<void>) | undefined;
-  if (workdir) release = await lockWorkdir(workdir, request.workdir === undefined);
-  else if (target.kind === "local" && (target.exists || !request.dryRun)) {
-    local = await lockLocalRepo(target, request.branch, gitOptions);
-    release = local.release;
-  }
+  const workspace = await openWorkspace(resolveTarget(request.repo, request.init), {
+    branch: request.branch,
+    workdir: request.workdir,
+    create: !request.dryRun,
+    git: { env: identityEnv(request.identity), timeoutMs: request.gitTimeoutMs },
+  });
   let validated = false;
   try {
     for (let attempt = 1; attempt <= request.pushAttempts; attempt++) {
-      const checkout =
-        target.kind === "remote" && workdir
-          ? await refreshWorkdir(target, workdir, request.branch, gitOptions)
-          : local?.checkout;
+      const checkout = await workspace.checkout();
       const published = checkout ? await committedFile(checkout.git, request.path) : undefined;
       if (published === request.config) {
         return {
@@ -237,6 +226,6 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
       ExitCode.git,
     );
   } finally {
-    await release?.();
+    await workspace.release();
   }
 }
