@@ -1,5 +1,6 @@
 import process from "node:process";
 import { defineCommand, type ParsedArgs } from "citty";
+import { maxDropPercent } from "../args/values.ts";
 import { checkReplacement } from "../core/gates.ts";
 import type { Model, RenderOptions } from "../core/model.ts";
 import { render } from "../core/render.ts";
@@ -7,20 +8,12 @@ import { ExitCode, MhcError } from "../errors.ts";
 import { runCommand, splitCommandLine } from "../io/command.ts";
 import { readIfExists, writeFileAtomic } from "../io/files.ts";
 import { log } from "../log.ts";
+import { fetchFromConnection, loadSnapshot, marathonConnection } from "../marathon/connection.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
 import { watchUntilSignalled } from "../watch/run.ts";
 import { StatusFile } from "../watch/status.ts";
-import {
-  fetchFromConnection,
-  gateArgs,
-  loadSnapshot,
-  marathonArgs,
-  marathonConnection,
-  maxDropPercent,
-  normaliseWithWarnings,
-  renderArgs,
-  renderOptionsFrom,
-} from "./_shared.ts";
+import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
+import { gateArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
 const renderCommandArgs = {
   ...marathonArgs,

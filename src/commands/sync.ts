@@ -1,26 +1,23 @@
 import process from "node:process";
 import { type ArgsDef, defineCommand, type ParsedArgs } from "citty";
 import pkg from "../../package.json" with { type: "json" };
+import { maxDropPercent } from "../args/values.ts";
 import type { RenderOptions } from "../core/model.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { log, redact } from "../log.ts";
+import {
+  fetchFromConnection,
+  type LoadedSnapshot,
+  loadSnapshot,
+  marathonConnection,
+} from "../marathon/connection.ts";
 import { publish, type SyncRequest, type SyncResult } from "../sync/publish.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
 import { watchUntilSignalled } from "../watch/run.ts";
 import { StatusFile } from "../watch/status.ts";
-import {
-  fetchFromConnection,
-  gateArgs,
-  type LoadedSnapshot,
-  loadSnapshot,
-  marathonArgs,
-  marathonConnection,
-  maxDropPercent,
-  normaliseWithWarnings,
-  renderArgs,
-  renderOptionsFrom,
-} from "./_shared.ts";
+import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
+import { gateArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
 export const syncArgs = {
   ...marathonArgs,

@@ -1,5 +1,5 @@
+import { formatDuration } from "../args/duration.ts";
 import { errorMessage } from "../errors.ts";
-import { formatDuration } from "../watch/duration.ts";
 import type { MarathonEndpoint } from "./address.ts";
 import { fetchWithCa, rootCause } from "./client.ts";
 import { SseParser } from "./sse.ts";

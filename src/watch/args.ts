@@ -1,7 +1,7 @@
 import type { ArgsDef } from "citty";
-import { repeated } from "../commands/_shared.ts";
+import { parsePositiveDuration, parseWait, type Wait } from "../args/duration.ts";
+import { repeated } from "../args/values.ts";
 import { ExitCode, MhcError } from "../errors.ts";
-import { parsePositiveDuration, parseWait, type Wait } from "./duration.ts";
 
 /** Flags of `--watch` mode, shared by `mhc sync` and `mhc render`. */
 export const watchArgs = {

@@ -1,7 +1,7 @@
 import process from "node:process";
 import { setTimeout } from "node:timers";
-import type { MarathonConnection } from "../commands/_shared.ts";
 import { log } from "../log.ts";
+import type { MarathonConnection } from "../marathon/connection.ts";
 import type { WatchSettings } from "./args.ts";
 import { stopOnSignals } from "./signals.ts";
 import type { StatusFile } from "./status.ts";
