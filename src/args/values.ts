@@ -46,3 +46,16 @@ export const portNumber = (value: string | undefined, flag: string) =>
 export function maxDropPercent(value: string | undefined): number {
   return numberFlag(value, "max-drop", { min: 0, max: 100, integer: false });
 }
+
+const sizeUnits: Record<string, number> = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 };
+
+/** A size such as `1g`, `512m`, `64k` or a bare number of bytes (binary units; a trailing b or ib is allowed). */
+export function sizeFlag(value: string, flag: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*$/i.exec(value);
+  const bytes = match
+    ? Math.floor(Number(match[1]) * (sizeUnits[(match[2] ?? "").toLowerCase()] as number))
+    : 0;
+  if (bytes < 1 || bytes > 2 ** 42)
+    throw new MhcError(`--${flag} must be a size such as 64m or 1g, not "${value}"`, ExitCode.usage);
+  return bytes;
+}

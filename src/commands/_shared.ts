@@ -33,6 +33,12 @@ export const marathonArgs = {
     description: "Extra rounds over all addresses on connection errors and 5xx",
     default: "3",
   },
+  "max-response": {
+    type: "string",
+    description: "Largest Marathon answer read, after decompression (k, m, g; 1g fits 100k apps × 10 tasks)",
+    default: "1g",
+    valueHint: "size",
+  },
 } as const satisfies ArgsDef;
 
 /** How the config is rendered (spread into every command that renders). */

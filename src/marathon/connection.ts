@@ -1,5 +1,5 @@
 import process from "node:process";
-import { numberFlag, repeated } from "../args/values.ts";
+import { numberFlag, repeated, sizeFlag } from "../args/values.ts";
 import { parseSnapshot, type Snapshot } from "../core/snapshot.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { readTextFile } from "../io/files.ts";
@@ -15,6 +15,7 @@ export interface MarathonArgValues {
   "ca-file"?: string;
   timeout?: string;
   retries?: string;
+  "max-response"?: string;
 }
 
 export interface LoadedSnapshot {
@@ -70,6 +71,7 @@ export async function marathonConnection(
     options: {
       timeoutMs: numberFlag(args.timeout, "timeout", { min: 0.05, max: 3600, integer: false }) * 1000,
       retries: numberFlag(args.retries, "retries", { min: 0, max: 20, integer: true }),
+      maxResponseBytes: sizeFlag(args["max-response"] ?? "1g", "max-response"),
       ...(ca ? { ca } : {}),
     },
   };

@@ -13,7 +13,7 @@ import { json, type MarathonServer, startMarathon } from "../helpers/marathon.ts
 import { freePort } from "../helpers/net.ts";
 
 const body = snapshotOf(hostApp("/web", [10000], [task({ ports: [4000] })]));
-const fast = { timeoutMs: 2_000, retries: 2, backoffMs: 20 };
+const fast = { timeoutMs: 2_000, retries: 2, backoffMs: 20, maxResponseBytes: 2 ** 30 };
 const servers: MarathonServer[] = [];
 
 async function marathon(handler: Parameters<typeof startMarathon>[0]) {
@@ -103,7 +103,9 @@ describe("Marathon client against a local server", () => {
 
   it("times out a Marathon that accepts but never answers", async () => {
     const m = await marathon(() => ({ ...json(body), delayMs: 1_500 }));
-    const error = await failure(fetchSnapshot([parseEndpoint(m.url, {})], { timeoutMs: 200, retries: 0 }));
+    const error = await failure(
+      fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, timeoutMs: 200, retries: 0 }),
+    );
     expect(error.exitCode).toBe(ExitCode.marathonUnreachable);
     expect(error.message).toContain("no answer within 0.2 s");
   });

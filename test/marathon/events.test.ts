@@ -102,7 +102,7 @@ describe("Marathon event stream", () => {
     m.keepAliveMs = 0;
     const s = subscribe([m.url], 300);
     await eventually(() => s.seen.disconnected.length === 1, "the watchdog");
-    expect(s.seen.disconnected[0]).toContain("no data for 300 ms (stream stalled)");
+    expect(s.seen.disconnected[0]).toContain("no event or keep-alive for 300 ms (stream stalled)");
     await eventually(() => s.seen.connected.length === 2, "the reconnect");
     m.keepAliveMs = 100;
     const before = s.seen.disconnected.length;
