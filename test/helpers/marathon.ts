@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 
 export interface Reply {
   status?: number;
-  body?: string;
+  body?: string | Buffer;
   headers?: Record<string, string>;
   /** Wait this long before answering (for timeout tests). */
   delayMs?: number;

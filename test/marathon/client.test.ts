@@ -4,11 +4,14 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
+import { createGzip } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { ExitCode, MhcError } from "../../src/errors.ts";
 import { parseEndpoint } from "../../src/marathon/address.ts";
 import { fetchSnapshot } from "../../src/marathon/client.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+import { runMhc } from "../helpers/cli.ts";
 import { json, type MarathonServer, startMarathon } from "../helpers/marathon.ts";
 import { freePort } from "../helpers/net.ts";
 
@@ -136,6 +139,112 @@ describe("Marathon client against a local server", () => {
     const error = await failure(fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, retries: 1 }));
     expect(error.exitCode).toBe(ExitCode.marathonUnreachable);
     expect(m.requests).toHaveLength(2);
+  });
+});
+
+describe("Marathon answers that must not take mhc down", () => {
+  it("refuses an answer larger than --max-response, with bounded memory", async () => {
+    const m = await marathon(() => ({ body: " ".repeat(300_000) + JSON.stringify(body) }));
+    const error = await failure(
+      fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, retries: 0, maxResponseBytes: 256 * 1024 }),
+    );
+    expect(error.exitCode).toBe(ExitCode.marathonData);
+    expect(error.message).toContain("answered more than 256 KiB; raise --max-response");
+  });
+
+  it("a gzip bomb stops at --max-response: clear error, memory bounded", async () => {
+    // 256 MiB of zeros compress to about 256 KiB; unbounded, reading it would hold 256 MiB.
+    const bomb = await new Promise<Buffer>((resolve) => {
+      const gzip = createGzip({ level: 1 });
+      const out: Buffer[] = [];
+      gzip.on("data", (c: Buffer) => out.push(c));
+      gzip.on("end", () => resolve(Buffer.concat(out)));
+      const zeros = Buffer.alloc(1 << 20);
+      for (let i = 0; i < 256; i++) gzip.write(zeros);
+      gzip.end();
+    });
+    const m = await marathon(() => ({ body: bomb, headers: { "content-encoding": "gzip" } }));
+    const before = process.memoryUsage().rss;
+    const error = await failure(
+      fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, retries: 0, maxResponseBytes: 8 * 2 ** 20 }),
+    );
+    expect(error.exitCode).toBe(ExitCode.marathonData);
+    expect(error.message).toContain("answered more than 8 MiB");
+    expect(process.memoryUsage().rss - before).toBeLessThan(128 * 2 ** 20);
+  });
+
+  it("a corrupt gzip answer is a one-line mhc error (exit 5)", async () => {
+    const m = await marathon(() => ({
+      body: Buffer.from("garbage, not gzip"),
+      headers: { "content-encoding": "gzip" },
+    }));
+    const error = await failure(fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, retries: 0 }));
+    expect(error.exitCode).toBe(ExitCode.marathonData);
+    expect(error.message).toMatch(/^no usable answer from Marathon: .* \(corrupt gzip answer \(/);
+  });
+
+  it("a corrupt gzip answer through the CLI: exit 5 and mhc's one error line, no runtime text", async () => {
+    const m = await marathon(() => ({
+      body: Buffer.from("garbage, not gzip"),
+      headers: { "content-encoding": "gzip" },
+    }));
+    const result = await runMhc(["render", m.url, "--retries", "0"]);
+    expect(result.code).toBe(ExitCode.marathonData);
+    expect(result.stderr).toMatch(
+      /^mhc: error: no usable answer from Marathon: [^\n]*corrupt gzip answer[^\n]*\n$/,
+    );
+  });
+
+  it("a garbage or truncated 200 from the first address tries the next address", async () => {
+    const good = await marathon(() => json(body));
+    for (const bad of [{ body: "<html>proxy error</html>" }, { body: '{"apps": [{"id": "/a", "tas' }]) {
+      const broken = await marathon(() => bad);
+      const result = await fetchSnapshot([parseEndpoint(broken.url, {}), parseEndpoint(good.url, {})], fast);
+      expect(result.source).toBe(good.url);
+    }
+  });
+
+  it("an HTML page or HAProxy's stats page says this is not Marathon's API, and is not retried", async () => {
+    const stats = await marathon(() => ({
+      body: "<html><head><title>Statistics Report for HAProxy</title></head></html>",
+      headers: { "content-type": "text/html" },
+    }));
+    const error = await failure(fetchSnapshot([parseEndpoint(stats.url, {})], fast));
+    expect(error.exitCode).toBe(ExitCode.marathonData);
+    expect(error.message).toContain(
+      `${stats.url} (this is not Marathon's API (it answered text/html: "Statistics Report for HAProxy")`,
+    );
+    expect(error.message).not.toContain("leader election");
+    expect(stats.requests).toHaveLength(1);
+  });
+
+  it("mentions leader election only when Marathon itself answered the 5xx", async () => {
+    const proxy = await marathon(() => ({ status: 503, body: "<html>Service Unavailable</html>" }));
+    const proxied = await failure(fetchSnapshot([parseEndpoint(proxy.url, {})], { ...fast, retries: 0 }));
+    expect(proxied.message).toBe(`Marathon unreachable: ${proxy.url} (HTTP 503)`);
+    const electing = await marathon(() => json({ message: "Could not determine the current leader" }, 503));
+    const fromMarathon = await failure(
+      fetchSnapshot([parseEndpoint(electing.url, {})], { ...fast, retries: 0 }),
+    );
+    expect(fromMarathon.message).toContain(
+      "HTTP 503 from Marathon (it answers 502/503 during leader election)",
+    );
+  });
+
+  it("says each retry on stderr without --verbose: waiting for Marathon at …: attempt 2 of 4", async () => {
+    let calls = 0;
+    const m = await marathon(() => (++calls === 1 ? { status: 502, body: "" } : json(body)));
+    const url = m.url.replace("http://", "http://alice:s3cret@");
+    const result = await runMhc(["render", url, "--retries", "3"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe(`mhc: waiting for Marathon at ${m.url}: attempt 2 of 4 (last: HTTP 502)\n`);
+  });
+
+  it("an attempt slower than 2 s is said once while it waits", async () => {
+    const m = await marathon(() => ({ ...json(body), delayMs: 2_600 }));
+    const result = await runMhc(["render", m.url]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe(`mhc: waiting for Marathon at ${m.url}: attempt 1 of 4\n`);
   });
 });
 
