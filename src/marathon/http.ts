@@ -202,13 +202,17 @@ function bodyReader(res: IncomingMessage, signal: AbortSignal, timeoutMs: number
     new Promise<void>((resolve, reject) => {
       let settled = false;
       let received = false;
+      const onAbort = () => fail(failureFrom(new Error("aborted"), signal, timeoutMs));
       const fail = (failure: HttpFailure) => {
         if (settled) return;
         settled = true;
+        signal.removeEventListener("abort", onAbort);
         close();
         decoder?.destroy();
         reject(failure);
       };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort);
       res.on("end", () => {
         received = true;
       });
@@ -233,6 +237,7 @@ function bodyReader(res: IncomingMessage, signal: AbortSignal, timeoutMs: number
       source.on("end", () => {
         if (settled) return;
         settled = true;
+        signal.removeEventListener("abort", onAbort);
         resolve();
       });
       if (decoder) res.pipe(decoder);

@@ -9,6 +9,8 @@ export interface Reply {
   delayMs?: number;
   /** Send the headers and the first part of the body, then cut the connection. */
   truncateAt?: number;
+  /** Send the headers and the first part of the body, then go silent (connection kept open). */
+  stallAt?: number;
 }
 
 export interface RecordedRequest {
@@ -38,6 +40,10 @@ export async function startMarathon(
     if (res.destroyed) return;
     const body = reply.body ?? "";
     res.writeHead(reply.status ?? 200, { "content-type": "application/json", ...reply.headers });
+    if (reply.stallAt !== undefined) {
+      res.write(body.slice(0, reply.stallAt));
+      return;
+    }
     if (reply.truncateAt !== undefined) {
       res.write(body.slice(0, reply.truncateAt));
       res.socket?.destroy();

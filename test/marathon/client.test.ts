@@ -195,6 +195,25 @@ describe("Marathon answers that must not take mhc down", () => {
     );
   });
 
+  it("--max-response through the CLI: a bigger answer is exit 5, a usage error names the flag", async () => {
+    const m = await marathon(() => json(body));
+    const small = await runMhc(["render", m.url, "--max-response", "100b"]);
+    expect(small.code).toBe(ExitCode.marathonData);
+    expect(small.stderr).toContain("answered more than 100 bytes; raise --max-response");
+    const bad = await runMhc(["render", m.url, "--max-response", "lots"]);
+    expect(bad.code).toBe(ExitCode.usage);
+    expect(bad.stderr).toContain('--max-response must be a size such as 64m or 1g, not "lots"');
+  });
+
+  it("--timeout bounds the body too: a Marathon that stalls mid-answer is cut (exit 3)", async () => {
+    const m = await marathon(() => ({ body: JSON.stringify(body), stallAt: 10 }));
+    const started = Date.now();
+    const result = await runMhc(["render", m.url, "--timeout", "0.5", "--retries", "0"]);
+    expect(result.code, result.stderr).toBe(ExitCode.marathonUnreachable);
+    expect(result.stderr).toContain("(no answer within 0.5 s)");
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it("a garbage or truncated 200 from the first address tries the next address", async () => {
     const good = await marathon(() => json(body));
     for (const bad of [{ body: "<html>proxy error</html>" }, { body: '{"apps": [{"id": "/a", "tas' }]) {
