@@ -141,7 +141,7 @@ function readEvents(response: HttpResponse, options: EventStreamOptions): Promis
   const parser = new SseParser(options.maxEventChars);
   const watched = new Set<string>(watchedEventTypes);
   return new Promise<string>((resolve) => {
-    let linesAtLastCheck = 0;
+    let lastLineAt = Date.now();
     let idle: ReturnType<typeof setTimeout>;
     const finish = (reason: string) => {
       clearTimeout(idle);
@@ -150,15 +150,11 @@ function readEvents(response: HttpResponse, options: EventStreamOptions): Promis
       resolve(reason);
     };
     const onStop = () => finish("stopped");
+    // One timer, re-armed for the rest of the period when a line completed meanwhile.
     const watchdog = () => {
-      idle = setTimeout(() => {
-        if (parser.lines === linesAtLastCheck)
-          return finish(
-            `no event or keep-alive for ${formatDuration(options.idleTimeoutMs)} (stream stalled)`,
-          );
-        linesAtLastCheck = parser.lines;
-        watchdog();
-      }, options.idleTimeoutMs);
+      const left = lastLineAt + options.idleTimeoutMs - Date.now();
+      if (left > 0) idle = setTimeout(watchdog, left);
+      else finish(`no event or keep-alive for ${formatDuration(options.idleTimeoutMs)} (stream stalled)`);
     };
     watchdog();
     if (options.signal.aborted) return onStop();
@@ -167,12 +163,14 @@ function readEvents(response: HttpResponse, options: EventStreamOptions): Promis
     response
       .read((chunk) => {
         let events: SseEvent[];
+        const linesBefore = parser.lines;
         try {
           events = parser.push(decoder.decode(chunk, { stream: true }));
         } catch (error) {
           if (error instanceof SseEventTooLarge) oversized = `${error.message} (a broken stream?)`;
           throw error;
         }
+        if (parser.lines > linesBefore) lastLineAt = Date.now();
         for (const event of events) {
           const type = eventTypeOf(event);
           if (watched.has(type)) options.onEvent(type);
