@@ -248,7 +248,7 @@ function bodyReader(res: IncomingMessage, signal: AbortSignal, timeoutMs: number
 const noAnswerWithin = (timeoutMs: number) => `no answer within ${timeoutMs / 1000} s`;
 
 /** Whatever failed, as an HttpFailure: the abort reason when aborted, else the innermost cause. */
-export function failureFrom(error: unknown, signal: AbortSignal, timeoutMs: number): HttpFailure {
+function failureFrom(error: unknown, signal: AbortSignal, timeoutMs: number): HttpFailure {
   if (error instanceof HttpFailure) return error;
   if (signal.aborted) {
     const reason = signal.reason as unknown;

@@ -5,7 +5,7 @@ export interface SseEvent {
 }
 
 /** Bound on one event (16 Mi characters): far above any Marathon event with light deployment plans. */
-export const defaultMaxEventChars = 16 * 2 ** 20;
+const defaultMaxEventChars = 16 * 2 ** 20;
 
 /** Thrown when one event grows past the parser's bound: a broken or hostile stream. */
 export class SseEventTooLarge extends Error {}

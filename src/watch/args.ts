@@ -23,7 +23,7 @@ export const watchArgs = {
   },
   "idle-timeout": {
     type: "string",
-    description: "With --watch: reconnect the event stream after this long without a byte",
+    description: "With --watch: reconnect the event stream after this long without an event or keep-alive",
     default: "60s",
     valueHint: "duration",
   },
