@@ -5,7 +5,7 @@ import { checkReplacement } from "../core/gates.ts";
 import type { Model, RenderOptions } from "../core/model.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
-import { runCommand, splitCommandLine } from "../io/command.ts";
+import { runAfterChange, splitCommandLine } from "../io/command.ts";
 import { readIfExists, writeFileAtomic } from "../io/files.ts";
 import { log } from "../log.ts";
 import { loadSnapshot } from "../marathon/connection.ts";
@@ -44,11 +44,10 @@ interface Gates {
 /**
  * Writes the rendered config to the -o file and runs --exec when it changed. Replacing an existing
  * file passes the same safety gates as sync: an empty or gutted render (Marathon mid leader election)
- * never overwrites a working config, unattended or not. A failed --exec runs again on the next call
- * even if the file is unchanged by then, so a reload is never lost.
+ * never overwrites a working config, unattended or not. A failed or interrupted --exec runs again on
+ * the next call, also of a later mhc, even if the file is unchanged by then, so a reload is never lost.
  */
 function fileWriter(output: string, exec: string[] | undefined, options: RenderOptions, gates: Gates) {
-  let execPending = false;
   return async (model: Model, appsInSnapshot: number): Promise<{ written: boolean; message: string }> => {
     const config = render(model, options);
     const current = await readIfExists(output);
@@ -63,10 +62,9 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
     }
     const written = (await writeFileAtomic(output, config, current)) === "written";
     const message = `${output}: ${written ? "written" : "unchanged"} (${model.services.length} services)`;
-    if (!exec || !(written || execPending)) return { written, message };
-    execPending = true;
-    const said = await runCommand(exec, "--exec");
-    execPending = false;
+    if (!exec) return { written, message };
+    const said = await runAfterChange(output, written, exec, "--exec");
+    if (said === undefined) return { written, message };
     if (said) log.debug(`--exec said: ${said}`);
     return { written, message: `${message}; ran ${exec[0]}` };
   };
