@@ -1,9 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import process from "node:process";
 import { createGzip } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
@@ -14,6 +10,7 @@ import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
 import { runMhc } from "../helpers/cli.ts";
 import { json, type MarathonServer, startMarathon } from "../helpers/marathon.ts";
 import { freePort } from "../helpers/net.ts";
+import { makeCertificates } from "../helpers/tls.ts";
 
 const body = snapshotOf(hostApp("/web", [10000], [task({ ports: [4000] })]));
 const fast = { timeoutMs: 2_000, retries: 2, backoffMs: 20, maxResponseBytes: 2 ** 30 };
@@ -237,6 +234,17 @@ describe("Marathon answers that must not take mhc down", () => {
     expect(stats.requests).toHaveLength(1);
   });
 
+  it("every address failing: exit 5 when one answered with something unusable, else 3", async () => {
+    const stats = await marathon(() => ({ body: "<html></html>", headers: { "content-type": "text/html" } }));
+    const dead = await freePort();
+    const endpoints = [parseEndpoint(stats.url, {}), parseEndpoint(`127.0.0.1:${dead}`, {})];
+    const error = await failure(fetchSnapshot(endpoints, { ...fast, retries: 0 }));
+    expect(error.exitCode).toBe(ExitCode.marathonData);
+    expect(error.message).toMatch(
+      /^no usable answer from Marathon: .*this is not Marathon's API.*, http:\/\/127\.0\.0\.1:\d+ \(/,
+    );
+  });
+
   it("mentions leader election only when Marathon itself answered the 5xx", async () => {
     const proxy = await marathon(() => ({ status: 503, body: "<html>Service Unavailable</html>" }));
     const proxied = await failure(fetchSnapshot([parseEndpoint(proxy.url, {})], { ...fast, retries: 0 }));
@@ -268,58 +276,6 @@ describe("Marathon answers that must not take mhc down", () => {
 });
 
 describe("TLS with a private CA (--ca-file)", () => {
-  function makeCertificates() {
-    const dir = mkdtempSync(join(tmpdir(), "mhc-tls-"));
-    const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-    run(
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      "ca.key",
-      "-out",
-      "ca.pem",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=mhc test CA",
-    );
-    run(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      "server.key",
-      "-out",
-      "server.csr",
-      "-subj",
-      "/CN=127.0.0.1",
-    );
-    execFileSync("sh", ["-c", "printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf"], { cwd: dir });
-    run(
-      "x509",
-      "-req",
-      "-in",
-      "server.csr",
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      "server.pem",
-      "-days",
-      "2",
-      "-extfile",
-      "ext.cnf",
-    );
-    const read = (name: string) => readFileSync(join(dir, name), "utf8");
-    return { ca: read("ca.pem"), key: read("server.key"), cert: read("server.pem") };
-  }
-
   it("verifies Marathon's certificate against the given CA, and refuses it without", async () => {
     const { ca, key, cert } = makeCertificates();
     const server = createServer({ key, cert }, (_req, res) => {

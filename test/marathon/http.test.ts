@@ -1,8 +1,11 @@
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseEndpoint } from "../../src/marathon/address.ts";
 import { get, HttpFailure } from "../../src/marathon/http.ts";
 import { type MarathonServer, startMarathon } from "../helpers/marathon.ts";
+import { makeCertificates } from "../helpers/tls.ts";
 
 const servers: MarathonServer[] = [];
 async function marathon(handler: Parameters<typeof startMarathon>[0]) {
@@ -60,5 +63,34 @@ describe("HTTP layer shared by the Marathon client and the event stream", () => 
     const follower = await marathon(() => ({ status: 307, headers: { location: `${leader.url}/v2/apps` } }));
     expect(await text(follower.url, "tok3n")).toBe('{"apps":[]}');
     expect(leader.requests[0]?.headers.authorization).toBe("token=tok3n");
+  });
+
+  it("never follows a redirect from https to plain http with credentials", async () => {
+    const plain = await marathon(() => ({ body: '{"apps":[]}' }));
+    const { ca, key, cert } = makeCertificates();
+    const tls = createServer({ key, cert }, (_req, res) => {
+      res.writeHead(307, { location: `${plain.url}/v2/apps` }).end();
+    });
+    await new Promise<void>((r) => tls.listen(0, "127.0.0.1", () => r()));
+    try {
+      const endpoint = parseEndpoint(`https://127.0.0.1:${(tls.address() as AddressInfo).port}`, {
+        basic: "alice:s3cret",
+      });
+      const error = await get(endpoint, "/v2/apps", {
+        accept: "application/json",
+        timeoutMs: 2_000,
+        ca,
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((error as HttpFailure).message).toBe(
+        `refusing to send credentials to ${plain.url} over plain http`,
+      );
+      expect(plain.requests).toHaveLength(0);
+    } finally {
+      tls.closeAllConnections();
+      tls.close();
+    }
   });
 });
