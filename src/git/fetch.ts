@@ -125,3 +125,32 @@ async function fetchAndRead(git: Git, { repo, ref, path }: FetchRequest): Promis
     );
   return { commit, content: blob.stdout };
 }
+
+/** How much history `deploy --status` fetches to count the commits a host is behind. */
+const behindDepth = 200;
+
+/**
+ * How many commits `to` (the remote branch) has that `from` (the installed commit) lacks, counted in
+ * the deploy cache after deepening `ref` to `behindDepth` commits. Undefined when `from` is not among
+ * them (further behind, or not an ancestor: the branch was rewritten).
+ */
+export async function commitsBehind(
+  request: Pick<FetchRequest, "repo" | "ref" | "workdir" | "gitTimeoutMs">,
+  from: string,
+  to: string,
+): Promise<number | undefined> {
+  if (from === to) return 0;
+  const git = gitIn(request.workdir, { timeoutMs: request.gitTimeoutMs });
+  const { repo, ref } = request;
+  await git.git([
+    "fetch",
+    `--depth=${behindDepth}`,
+    "--no-tags",
+    "--force",
+    "--",
+    repo,
+    `+${ref}:refs/mhc/status`,
+  ]);
+  if (!(await git.run(["merge-base", "--is-ancestor", from, to])).ok) return undefined;
+  return Number((await git.git(["rev-list", "--count", `${from}..${to}`])).trim());
+}

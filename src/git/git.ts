@@ -204,20 +204,3 @@ function runGit(
     }
   });
 }
-
-/** `--git-timeout SECONDS`, checked once. */
-export function gitTimeoutFromFlag(value: string | undefined): number {
-  const seconds = Number(value);
-  if (
-    value === undefined ||
-    value.trim() === "" ||
-    !Number.isFinite(seconds) ||
-    seconds <= 0 ||
-    seconds > 3600
-  )
-    throw new MhcError(
-      `--git-timeout must be a number of seconds from 0 to 3600, not "${value}"`,
-      ExitCode.usage,
-    );
-  return seconds * 1000;
-}

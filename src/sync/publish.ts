@@ -18,7 +18,7 @@ import {
   remoteBranchHead,
   resolveTarget,
 } from "../git/repo.ts";
-import { checkConfig, firstAlert, haproxyVersion } from "../io/haproxy.ts";
+import { checkConfig, firstAlert, haproxyVersion } from "../haproxy/binary.ts";
 import { log } from "../log.ts";
 
 export interface SyncRequest {
