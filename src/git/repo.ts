@@ -279,7 +279,8 @@ export async function commitFile(git: Git, path: string, content: string, messag
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, content);
   } catch (error) {
-    throw folderError(`cannot write ${file}`, "--workdir", error);
+    const option = existsSync(join(git.dir, workdirMarker)) ? "--workdir" : "--repo";
+    throw folderError(`cannot write ${file}`, option, error);
   }
   const before = await git.run(["rev-parse", "--verify", "--quiet", "HEAD"]);
   await git.git(["add", "--", path]);
