@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gitIn } from "../../src/git/git.ts";
+import { gitIn, gitReason } from "../../src/git/git.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
 import { runMhc, startMhc } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/git.ts";
@@ -131,5 +131,21 @@ describe("every git operation has a deadline", () => {
     const git = gitIn(tempDir());
     const text = "x".repeat(1_000_000);
     expect((await git.git(["hash-object", "--stdin"], text)).trim()).toMatch(/^[0-9a-f]{40}$/);
+  });
+});
+
+describe("gitReason picks git's most telling line, without credentials", () => {
+  it.each([
+    ["hint: a\nfatal: repository not found\n", "fatal: repository not found"],
+    ["Cloning...\nerror: cannot lock ref\n", "error: cannot lock ref"],
+    [" ! [rejected] HEAD -> main (fetch first)\n", "! [rejected] HEAD -> main (fetch first)"],
+    [
+      "fatal: unable to access 'https://u:secret@h/r.git/'\n",
+      "fatal: unable to access 'https://***@h/r.git/'",
+    ],
+    ["just text\n", "just text"],
+    ["", "unknown error"],
+  ])("%j → %j", (output, reason) => {
+    expect(gitReason(output)).toBe(reason);
   });
 });

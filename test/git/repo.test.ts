@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFile
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateSnapshot } from "../../scripts/bench/generate.ts";
+import { resolveTarget } from "../../src/git/repo.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
 import { repoRoot, runMhc } from "../helpers/cli.ts";
 import { bareRepo, commits, fileAt, git, tempDir } from "../helpers/git.ts";
@@ -241,4 +242,27 @@ describe("the commit message goes to git through stdin", () => {
     expect(commits(remote)).toHaveLength(1);
     expect(Number(git(remote, "cat-file", "-s", `main:${path}`))).toBeGreaterThan(1_000_000);
   }, 180_000);
+});
+
+describe("what --repo names", () => {
+  const bare = bareRepo();
+  const file = join(tempDir(), "file");
+  writeFileSync(file, "x");
+  it.each([
+    ["https://git.example/ops/cfg.git", false, "remote"],
+    ["ssh://git@git.example/ops/cfg.git", false, "remote"],
+    ["git@git.example:ops/cfg.git", false, "remote"],
+    [bare, false, "remote"],
+    [join(tempDir(), "new"), true, "local"],
+  ])("%s (--init %s) is a %s target", (repo, init, kind) => {
+    expect(resolveTarget(repo, init).kind).toBe(kind);
+  });
+
+  it.each([
+    [join(tempDir(), "missing"), "does not exist: pass --init"],
+    [tempDir(), "is an empty folder: pass --init"],
+    [file, "is a file, not a git repository"],
+  ])("%s without --init is a usage error", (repo, message) => {
+    expect(() => resolveTarget(repo, false)).toThrow(message);
+  });
 });
