@@ -268,30 +268,38 @@ async function checkWritablePath(root: string, path: string): Promise<void> {
 }
 
 /**
- * Writes `content` to `path` and commits only that path (anything else staged in a person's
- * working repo stays as it was). The message goes through stdin: it can be megabytes long.
- * Returns the new commit, after checking it holds exactly `content`.
+ * Writes `files` (paths relative to the repo) and commits only those paths as one commit (anything
+ * else staged in a person's working repo stays as it was). The message goes through stdin: it can
+ * be megabytes long. Returns the new commit, after checking it holds exactly these contents.
  */
-export async function commitFile(git: Git, path: string, content: string, message: string): Promise<string> {
-  await checkWritablePath(git.dir, path);
-  const file = join(git.dir, path);
-  try {
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, content);
-  } catch (error) {
-    const option = existsSync(join(git.dir, workdirMarker)) ? "--workdir" : "--repo";
-    throw folderError(`cannot write ${file}`, option, error);
+export async function commitFiles(
+  git: Git,
+  files: { path: string; content: string }[],
+  message: string,
+): Promise<string> {
+  const paths = files.map((f) => f.path);
+  for (const path of paths) await checkWritablePath(git.dir, path);
+  for (const { path, content } of files) {
+    const file = join(git.dir, path);
+    try {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, content);
+    } catch (error) {
+      const option = existsSync(join(git.dir, workdirMarker)) ? "--workdir" : "--repo";
+      throw folderError(`cannot write ${file}`, option, error);
+    }
   }
   const before = await git.run(["rev-parse", "--verify", "--quiet", "HEAD"]);
-  await git.git(["add", "--", path]);
+  await git.git(["add", "--", ...paths]);
   await git.git(
-    ["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-F", "-", "--only", "--", path],
+    ["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-F", "-", "--only", "--", ...paths],
     message,
   );
   const commit = (await git.git(["rev-parse", "HEAD"])).trim();
-  if ((before.ok && before.stdout.trim() === commit) || (await committedFile(git, path)) !== content)
+  const committed = await Promise.all(paths.map((path) => committedFile(git, path)));
+  if ((before.ok && before.stdout.trim() === commit) || files.some((f, i) => committed[i] !== f.content))
     throw new MhcError(
-      `git commit did not record the rendered config at ${path}; nothing pushed`,
+      `git commit did not record the rendered files ${paths.join(", ")}; nothing pushed`,
       ExitCode.git,
     );
   return commit;

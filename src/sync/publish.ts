@@ -9,7 +9,7 @@ import { type Changes, commitBody, commitSubject, compareConfigs, summariseConfi
 import { ExitCode, MhcError } from "../errors.ts";
 import {
   type Checkout,
-  commitFile,
+  commitFiles,
   committedFile,
   type Identity,
   identityEnv,
@@ -198,7 +198,11 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
       }
       // The review branch is replaced, but only if nobody moved it since we looked (force-with-lease).
       const lease = gate ? await reviewBranchLease(checkout, request.reviewBranch as string) : undefined;
-      const commit = await commitFile(checkout.git, request.path, request.config, summary);
+      const commit = await commitFiles(
+        checkout.git,
+        [{ path: request.path, content: request.config }],
+        summary,
+      );
       if (!checkout.pushUrl) {
         return { ...base, commit, message: `committed ${commit.slice(0, 12)} to ${request.branch}` };
       }
