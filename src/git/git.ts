@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import process from "node:process";
 import { ExitCode, MhcError } from "../errors.ts";
 import { redact } from "../log.ts";
@@ -182,9 +183,11 @@ function runGit(
       done();
       reject(
         new MhcError(
-          error.code === "ENOENT"
-            ? "git is not installed (not found on PATH)"
-            : `cannot run git: ${error.message}`,
+          error.code !== "ENOENT"
+            ? `cannot run git: ${error.message}`
+            : existsSync(dir)
+              ? "git is not installed (not found on PATH)"
+              : `cannot run git in ${dir}: the folder does not exist`,
           ExitCode.git,
           { cause: error },
         ),

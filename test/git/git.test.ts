@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import process from "node:process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gitIn, gitReason } from "../../src/git/git.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
@@ -147,5 +148,20 @@ describe("gitReason picks git's most telling line, without credentials", () => {
     ["", "unknown error"],
   ])("%j → %j", (output, reason) => {
     expect(gitReason(output)).toBe(reason);
+  });
+});
+
+describe("git that cannot run", () => {
+  it("says git is missing when it is not on PATH, and names a missing folder", async () => {
+    const saved = process.env.PATH;
+    process.env.PATH = tempDir();
+    try {
+      await expect(gitIn(tempDir()).git(["--version"])).rejects.toThrow(
+        "git is not installed (not found on PATH)",
+      );
+    } finally {
+      process.env.PATH = saved;
+    }
+    await expect(gitIn(join(tempDir(), "gone")).git(["status"])).rejects.toThrow("the folder does not exist");
   });
 });
