@@ -1,12 +1,14 @@
 import process from "node:process";
 import { defineCommand } from "citty";
+import { parseDuration, parsePositiveDuration } from "../args/duration.ts";
+import { gitTimeoutMs } from "../args/values.ts";
 import { type DeployOptions, deploy } from "../deploy/deploy.ts";
 import { deployStatus, formatStatus } from "../deploy/status.ts";
 import { watchDeploy } from "../deploy/watch.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { reloadStrategies } from "../haproxy/reload/registry.ts";
 import type { Reloader } from "../haproxy/reload/strategy.ts";
-import { parseDuration, parsePositiveDuration } from "../watch/duration.ts";
+import { gitArgs } from "./_shared.ts";
 
 export default defineCommand({
   meta: {
@@ -68,6 +70,7 @@ export default defineCommand({
       description:
         "Write Prometheus metrics here after every run (atomically, for node_exporter's textfile collector)",
     },
+    ...gitArgs,
     "retry-failed": {
       type: "boolean",
       description: "Try again a commit that failed to load (otherwise held until a newer commit)",
@@ -92,6 +95,7 @@ export default defineCommand({
         ref: args.ref,
         path: args.path,
         workdir: args.workdir,
+        gitTimeoutMs: gitTimeoutMs(args["git-timeout"]),
       });
       process.stdout.write(args.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
       process.exitCode = status.exitCode;
@@ -108,6 +112,7 @@ export default defineCommand({
       workdir: args.workdir,
       retryFailed: args["retry-failed"] === true,
       metricsFile: args["metrics-file"] || undefined,
+      gitTimeoutMs: gitTimeoutMs(args["git-timeout"]),
       runtime:
         args.runtime === false
           ? undefined

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ExitCode, type ExitCodeValue, errorMessage, MhcError } from "../errors.ts";
+import { checkRef, defaultDeployCache, fetchConfig, normaliseRepo } from "../git/fetch.ts";
 import { checkConfig, firstAlert } from "../haproxy/binary.ts";
 import { fileDescriptorNeed } from "../haproxy/config.ts";
 import { showProc } from "../haproxy/master-cli.ts";
@@ -11,7 +12,6 @@ import { readIfExists, readTextFile, writeTarget } from "../io/files.ts";
 import { acquireLock } from "../io/lock.ts";
 import { openFilesLimit } from "../io/processes.ts";
 import { log, redact } from "../log.ts";
-import { checkRef, defaultWorkdir, fetchConfig, normaliseRepo } from "./fetch.ts";
 import { discard, installCandidate, restoreBackup, writeCandidate } from "./install.ts";
 import { writeDeployMetrics } from "./metrics.ts";
 import {
@@ -47,6 +47,8 @@ export interface DeployOptions {
   runtime?: RuntimeSettings;
   /** Prometheus text file rewritten after every run (--metrics-file). */
   metricsFile?: string;
+  /** Deadline of each git call (`--git-timeout`). */
+  gitTimeoutMs?: number;
 }
 
 /** What a run did: nothing (`none`: the commit was installed already), runtime changes or a reload. */
@@ -113,7 +115,8 @@ async function deployLocked(
     repo,
     ref,
     path: options.path,
-    workdir: options.workdir ? resolve(options.workdir) : defaultWorkdir(repo, config),
+    workdir: options.workdir ? resolve(options.workdir) : defaultDeployCache(repo, config),
+    gitTimeoutMs: options.gitTimeoutMs,
   });
   run.remoteCommit = commit;
   const short = commit.slice(0, 12);

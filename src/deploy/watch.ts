@@ -1,10 +1,10 @@
 import { tmpdir } from "node:os";
 import process from "node:process";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
-import { gitClient } from "../git/git.ts";
+import { checkRef, normaliseRepo } from "../git/fetch.ts";
+import { gitIn, gitReason } from "../git/git.ts";
 import { log, redact } from "../log.ts";
 import { type DeployOptions, type DeployOutcome, deploy } from "./deploy.ts";
-import { checkRef, normaliseRepo } from "./fetch.ts";
 
 export interface WatchOptions {
   /** Between two `ls-remote` calls; each wait is jittered by ±20 % so a fleet does not ask in step. */
@@ -43,7 +43,7 @@ export async function watchDeploy(options: DeployOptions, watch: WatchOptions): 
   let handled: string | undefined;
   try {
     while (!stop.signal.aborted) {
-      const remoteCommit = await remoteHead(repo, ref).catch((error) => {
+      const remoteCommit = await remoteHead(repo, ref, options.gitTimeoutMs).catch((error) => {
         log.warn(`${errorMessage(error)}; asking again in ${watch.intervalMs / 1000} s`);
         return undefined;
       });
@@ -77,18 +77,16 @@ async function attempt(options: DeployOptions, watch: WatchOptions, remoteCommit
 }
 
 /** The commit `ref` points to on the remote: a branch, else a tag (peeled). */
-export async function remoteHead(repo: string, ref: string): Promise<string> {
-  let listing: string;
-  try {
-    listing = await gitClient(tmpdir(), {}, 30_000).raw(["ls-remote", "--", repo, ref]);
-  } catch (error) {
+export async function remoteHead(repo: string, ref: string, timeoutMs?: number): Promise<string> {
+  const listed = await gitIn(tmpdir(), { timeoutMs }).run(["ls-remote", "--", repo, ref]);
+  if (!listed.ok) {
     throw new MhcError(
-      `cannot list ${ref} of ${redact(repo)}: ${firstLine(errorMessage(error))}`,
+      `cannot list ${ref} of ${redact(repo)}: ${gitReason(listed.stderr || listed.stdout)}`,
       ExitCode.git,
     );
   }
   const refs = new Map(
-    listing
+    listed.stdout
       .split("\n")
       .map((line) => line.split("\t"))
       .filter((fields) => fields.length === 2)
@@ -102,14 +100,6 @@ export async function remoteHead(repo: string, ref: string): Promise<string> {
   if (!commit) throw new MhcError(`${ref} does not exist in ${redact(repo)}`, ExitCode.git);
   return commit;
 }
-
-const firstLine = (text: string) =>
-  text
-    .split("\n")
-    .map((l) => l.trim())
-    .find((l) => /^(fatal|error):/.test(l)) ??
-  text.split("\n")[0] ??
-  "";
 
 /** ±20 %: a fleet started at once spreads out instead of asking the git server in step. */
 const jittered = (ms: number) => Math.round(ms * (0.8 + Math.random() * 0.4));
