@@ -36,24 +36,36 @@ interface Section {
 const sectionKeyword =
   /^(global|defaults|frontend|backend|listen|resolvers|peers|userlist|program|mailers|http-errors|ring|cache|fcgi-app)\b/;
 
-function sections(text: string): Section[] {
-  const found: Section[] = [];
-  let current: Section = { header: "", lines: [], servers: [] };
-  found.push(current);
+/** The config's lines cut into sections, as written: a section starts at an unindented keyword. */
+function rawSections(text: string): string[][] {
+  const found: string[][] = [[]];
   for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (line === "") continue;
-    if (!/^\s/.test(raw) && sectionKeyword.test(line)) {
-      current = { header: line.replace(/\s+/g, " "), lines: [], servers: [] };
-      found.push(current);
-    } else if (/^server\s/.test(line) && !line.includes("#") && /^(backend|listen) /.test(current.header)) {
-      current.servers.push(line);
-    } else {
-      current.lines.push(line.replace(/\s+/g, " "));
-    }
+    const first = raw.charCodeAt(0);
+    if (first !== 32 && first !== 9 && raw !== "" && sectionKeyword.test(raw)) found.push([raw]);
+    else (found.at(-1) as string[]).push(raw);
   }
   return found;
 }
+
+function parseSection(raw: string[]): Section {
+  const first = raw[0] ?? "";
+  const section: Section = { header: parseHeader(first), lines: [], servers: [] };
+  const hasHeader = section.header !== "";
+  const holdsServers = /^(backend|listen) /.test(section.header);
+  for (const [i, text] of raw.entries()) {
+    const line = text.trim();
+    if (line === "" || (hasHeader && i === 0)) continue;
+    if (holdsServers && /^server\s/.test(line) && !line.includes("#")) section.servers.push(line);
+    else section.lines.push(line.replace(/\s+/g, " "));
+  }
+  return section;
+}
+
+function sections(text: string): Section[] {
+  return rawSections(text).map(parseSection);
+}
+
+const sameLines = (a: string[], b: string[]) => a.length === b.length && a.every((line, i) => line === b[i]);
 
 /** `server NAME HOST:PORT [options]` → its parts; undefined for forms mhc does not change at runtime. */
 function parseServer(backend: string, line: string): ServerLine | undefined {
@@ -96,17 +108,25 @@ export function configServers(text: string): Map<string, ServerLine> {
  * `default-server` may carry settings, because servers added at runtime do not inherit them.
  */
 export function planServerChanges(installed: string, candidate: string): ServerPlan {
-  const before = sections(installed);
-  const after = sections(candidate);
+  const before = rawSections(installed);
+  const after = rawSections(candidate);
   const reload = (reason: string): ServerPlan => ({ runtime: false, reason });
-  if (before.length !== after.length || before.some((s, i) => s.header !== after[i]?.header)) {
-    return reload("sections were added, removed or renamed");
+  const header = (raw: string[]) => parseHeader(raw[0] ?? "");
+  if (before.length !== after.length || before.some((raw, i) => raw[0] !== after[i]?.[0])) {
+    if (before.length !== after.length || before.some((raw, i) => header(raw) !== header(after[i] ?? []))) {
+      return reload("sections were added, removed or renamed");
+    }
   }
   const changes: ServerChange[] = [];
   const backends = new Map<string, ServerLine[]>();
   let inheritsDefaults = false;
-  for (const [i, old] of before.entries()) {
-    const next = after[i] as Section;
+  for (const [i, oldRaw] of before.entries()) {
+    const nextRaw = after[i] as string[];
+    // Most sections are byte for byte the same: only the others are parsed.
+    const unchanged = sameLines(oldRaw, nextRaw);
+    if (unchanged && !nextRaw[0]?.startsWith("defaults")) continue;
+    const old = parseSection(oldRaw);
+    const next = unchanged ? old : parseSection(nextRaw);
     if (old.lines.join("\n") !== next.lines.join("\n")) {
       return reload(`settings other than servers changed in "${next.header || "the top"}"`);
     }
@@ -129,6 +149,9 @@ export function planServerChanges(installed: string, candidate: string): ServerP
   }
   return { runtime: true, changes, backends };
 }
+
+const parseHeader = (first: string) =>
+  first !== "" && !/^\s/.test(first) && sectionKeyword.test(first) ? first.trim().replace(/\s+/g, " ") : "";
 
 /** `default-server` lines with more than `init-addr`, which only matters for host names. */
 function hasDefaultServerSettings(lines: string[]): boolean {
