@@ -3,7 +3,10 @@
  * Prints a markdown table (figure, median, target, pass/fail), writes .tmp/bench/results.json, and
  * exits 1 when a target fails so it can gate a release. Network: 127.0.0.1 only.
  *
- *   bun scripts/bench.ts [--runs N]     (default 5 measured runs per figure, after 1 warm-up)
+ *   bun scripts/bench.ts [--runs N] [--only cluster|host]
+ *
+ * --runs: measured runs per figure (default 5, after 1 warm-up). --only host: just the host figures
+ * (runtime change against reload in a 10,000-app HAProxy, propagation end to end).
  */
 import { execFileSync } from "node:child_process";
 import {
@@ -20,8 +23,10 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { buildHistory } from "./bench/history.ts";
+import { measureHostChange } from "./bench/host.ts";
 import { startSnapshotServer } from "./bench/marathon.ts";
-import { gnuTime, type Run, type Series, series, summarise, timedRun } from "./bench/measure.ts";
+import { gnuTime, median, type Run, type Series, series, summarise, timedRun } from "./bench/measure.ts";
+import { measurePropagation } from "./bench/propagation.ts";
 import { compile } from "./compile.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -35,6 +40,9 @@ const historyCommits = 1_000;
 const runsArg = process.argv.indexOf("--runs");
 const runs = runsArg > 0 ? Math.max(1, Number.parseInt(process.argv[runsArg + 1] ?? "", 10) || 5) : 5;
 const startupRuns = 20;
+const onlyArg = process.argv.indexOf("--only");
+const only = onlyArg > 0 ? process.argv[onlyArg + 1] : undefined;
+const propagationEvents = 20;
 
 const MB = 1024 * 1024;
 const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
@@ -277,6 +285,62 @@ async function startupFigure(): Promise<void> {
   });
 }
 
+/** A one-server change in a 10,000-app HAProxy: `mhc deploy` over the Runtime API, then by reload. */
+async function hostFigures(size: Scale): Promise<void> {
+  log(`host: ${size.apps} apps installed in a real HAProxy, one server moved, runtime then reload`);
+  const rendered: string[] = [];
+  for (const [name, file] of [
+    ["base", size.file],
+    ["one-moved", size.oneMoved.file],
+  ] as const) {
+    const out = join(work, `host-${name}-${size.apps}.cfg`);
+    const result = await mhcRun(["render", "--from", file, "--stats-port", "0", "-o", out]);
+    if (result.code !== 0) throw new Error(`render for the host figure: ${result.stderr}`);
+    rendered.push(readFileSync(out, "utf8"));
+  }
+  const host = await measureHostChange({
+    mhc,
+    dir: join(work, "host"),
+    base: rendered[0] as string,
+    oneMoved: rendered[1] as string,
+    runs,
+    timedRun: (args) => mhcRun(args),
+  });
+  const label = `${size.apps.toLocaleString("en")} apps (${host.servers.toLocaleString("en")} servers)`;
+  rows.push({
+    figure: `mhc deploy, one server moved, ${label} in HAProxy: Runtime API (worker pid ${host.workerKept ? "unchanged" : "CHANGED"}; ulimit -n ${host.fdLimit ?? "unknown"})`,
+    series: host.runtime,
+    target: {
+      text: "< 200 ms, worker pid unchanged",
+      pass: host.runtime.medianMs < 200 && host.workerKept && host.allRuntime,
+    },
+  });
+  rows.push({ figure: "  the same change by reload (--no-runtime)", series: host.reload });
+}
+
+/** Marathon stand-in → sync --watch → git → deploy --watch → HAProxy under load, 20 scale events. */
+async function propagationFigure(): Promise<void> {
+  log(`propagation: ${propagationEvents} scale events end to end`);
+  const dir = join(work, "propagation");
+  rmSync(dir, { recursive: true, force: true });
+  const result = await measurePropagation({
+    mhc: { cmd: mhc, args: [] },
+    events: propagationEvents,
+    dir,
+    log,
+  });
+  const worst = Math.max(...result.delaysMs);
+  const medianMs = median(result.delaysMs);
+  rows.push({
+    figure: `propagation, ${propagationEvents} scale events, Marathon → sync --watch → git → deploy --watch → HAProxy (worst ${ms(worst)}; ${result.requestsOk.toLocaleString("en")} requests, ${result.requestsFailed} failed; ${result.reloads} reloads)`,
+    series: summarise(result.delaysMs.map((wallMs): Run => ({ wallMs, code: 0, stdout: "", stderr: "" }))),
+    target: {
+      text: "median < 4 s, worst < 8 s, 0 failed requests, 0 reloads",
+      pass: medianMs < 4_000 && worst < 8_000 && result.requestsFailed === 0 && result.reloads === 0,
+    },
+  });
+}
+
 const ms = (value: number) => `${value < 100 ? value.toFixed(1) : Math.round(value).toLocaleString("en")} ms`;
 const mb = (bytes?: number) => (bytes === undefined ? "n/a" : `${(bytes / MB).toFixed(0)} MB`);
 
@@ -316,13 +380,21 @@ const host = machine();
 log(`${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB; bun ${host.bun}; ${runs} runs per figure`);
 if ((loadavg()[0] ?? 0) > 0.5)
   log(`load average ${loadavg()[0]?.toFixed(2)}: other work is running, figures will be noisy`);
-const small = scale(1_000);
-await renderFigures(small);
-await syncFigures(small);
+const small = only === "host" ? undefined : scale(1_000);
+if (small) {
+  await renderFigures(small);
+  await syncFigures(small);
+}
 const large = scale(10_000);
-await renderFigures(large);
-await diffFigure(large);
-await startupFigure();
+if (only !== "host") {
+  await renderFigures(large);
+  await diffFigure(large);
+  await startupFigure();
+}
+if (only !== "cluster") {
+  await hostFigures(large);
+  await propagationFigure();
+}
 
 const output = table();
 process.stdout.write(`${output}\n`);
@@ -331,7 +403,7 @@ const results = {
   seed,
   tasksPerApp,
   runs,
-  snapshots: { [small.apps]: small.bytes, [large.apps]: large.bytes },
+  snapshots: { ...(small ? { [small.apps]: small.bytes } : {}), [large.apps]: large.bytes },
   figures: rows.map((row) => ({
     figure: row.figure.trim(),
     ...(row.measures === "rss"
@@ -349,8 +421,9 @@ const results = {
     ...(row.target ? { target: row.target.text, pass: row.target.pass } : {}),
   })),
 };
-writeFileSync(join(work, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-log(`results written to ${join(work, "results.json")}`);
+const resultsFile = join(work, only ? `results-${only}.json` : "results.json");
+writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+log(`results written to ${resultsFile}`);
 const failed = rows.filter((row) => row.target && !row.target.pass);
 if (failed.length > 0) {
   log(`${failed.length} target(s) not met: ${failed.map((r) => r.figure.trim()).join("; ")}`);
