@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import process from "node:process";
 
@@ -93,6 +93,20 @@ export function openFilesLimit(pid: number | "self"): number | undefined {
     .find((l) => l.startsWith("Max open files"));
   const hard = Number(line?.split(/\s{2,}/)[2]);
   return Number.isFinite(hard) ? hard : undefined;
+}
+
+/** Live processes whose argv matches, from /proc (none without it). */
+export function processesWhere(matches: (argv: string[]) => boolean): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => pid !== process.pid && matches(commandLine(pid)) && isAlive(pid));
 }
 
 /** A process's argv, or an empty list when it cannot be read. */

@@ -1,3 +1,4 @@
+import process from "node:process";
 import { describe, expect, it } from "vitest";
 import { showProc } from "../../src/haproxy/master-cli.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
@@ -55,6 +56,39 @@ describe.skipIf(!haproxyAvailable())("reload strategies other than --pid-file", 
     expect(await answers(portA, "alpha")).toBe(true);
     expect((await showProc(fixture.masterSocket))?.masterPid).toBe(master);
   });
+
+  it("--master-socket never starts a second HAProxy while the master does not answer (as while it re-executes): it waits", async () => {
+    fixture = newFixture();
+    const mode = ["--master-socket", fixture.masterSocket];
+    const [portA, portB] = [await freePort(), await freePort()];
+    fixture.commit(haproxyConfig([{ port: portA, servers: [alpha().port] }]));
+    expect((await fixture.deploy(mode)).code).toBe(0);
+    await waitForPort(portA);
+    const master = (await showProc(fixture.masterSocket))?.masterPid as number;
+
+    fixture.commit(
+      haproxyConfig([
+        { port: portA, servers: [alpha().port] },
+        { port: portB, servers: [beta().port] },
+      ]),
+    );
+    process.kill(master, "SIGSTOP");
+    let deploy: ReturnType<DeployFixture["startDeploy"]>;
+    try {
+      deploy = fixture.startDeploy(mode);
+      // Longer than the CLI requests before the reload may take (5 s each for the file-descriptor
+      // limit, the state dump and `show proc`): without the wait mhc would start another master.
+      await new Promise((r) => setTimeout(r, 17_000));
+    } finally {
+      process.kill(master, "SIGCONT");
+    }
+    const done = await deploy.exited;
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr).not.toContain("started HAProxy master");
+    expect(done.stderr).toContain(`reloaded HAProxy master ${master}: new worker`);
+    expect((await showProc(fixture.masterSocket))?.masterPid).toBe(master);
+    expect(await answers(portB, "beta")).toBe(true);
+  }, 60_000);
 
   it("--reload-cmd runs the command without a shell and rolls back when it fails", async () => {
     fixture = newFixture();

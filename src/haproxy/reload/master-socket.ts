@@ -1,4 +1,4 @@
-import { commandLine, startedAtMs } from "../../io/processes.ts";
+import { commandLine, processesWhere, startedAtMs } from "../../io/processes.ts";
 import { firstAlert, startDaemon } from "../binary.ts";
 import { type ProcState, showProc } from "../master-cli.ts";
 import { socketCommand } from "../socket.ts";
@@ -41,8 +41,24 @@ async function probe(socket: string): Promise<RunningHaproxy | undefined> {
   };
 }
 
+/**
+ * HAProxy processes started with `-S SOCKET`: a master that does not answer on its CLI is still
+ * there (re-executing for a reload refuses connections for seconds with a large config).
+ */
+const mastersOn = (socket: string) =>
+  processesWhere((argv) => argv.some((arg, i) => argv[i - 1] === "-S" && arg.split(",")[0] === socket));
+
 async function reload(socket: string, { haproxy, config }: ReloadContext): Promise<string> {
-  const before = await showProc(socket);
+  let before = await showProc(socket);
+  if (!before && mastersOn(socket).length > 0) {
+    // Starting another master now would put two HAProxies on the same ports.
+    before = await pollProc(socket, () => true);
+    if (!before) {
+      throw reloadFailed(
+        `HAProxy (pid ${mastersOn(socket).join(" ")}) runs with master CLI ${socket} but it does not answer; not starting another`,
+      );
+    }
+  }
   if (!before) {
     const result = await startDaemon(haproxy, ["-W", "-D", "-S", `${socket},mode,600`, "-f", config]);
     if (result.code !== 0) throw reloadFailed(`HAProxy did not start: ${firstAlert(result.output)}`);
