@@ -7,7 +7,7 @@ import { fileDescriptorNeed } from "../haproxy/config.ts";
 import { showProc } from "../haproxy/master-cli.ts";
 import { unbindableListeners } from "../haproxy/preflight.ts";
 import type { Reloader } from "../haproxy/reload/strategy.ts";
-import { planServerChanges } from "../haproxy/server-changes.ts";
+import { planServerChanges, type ServerPlan } from "../haproxy/server-changes.ts";
 import { readIfExists, readTextFile, writeTarget } from "../io/files.ts";
 import { acquireLock } from "../io/lock.ts";
 import { openFilesLimit } from "../io/processes.ts";
@@ -166,10 +166,10 @@ async function deployLocked(
   };
   let applied: DeployOutcome["applied"] = "runtime";
   try {
-    await checkFileDescriptors(target, content, short);
     const reason = await deployAtRuntime(target, content, installed, previous, next);
     if (reason !== undefined) {
       applied = "reload";
+      await checkFileDescriptors(target, content, short);
       await checkCandidate(target, content, installed, short);
       await install(target, content, installed, { ...next, applied: "reload", appliedBecause: reason });
     }
@@ -245,6 +245,8 @@ async function deployAtRuntime(
   if (!socket) {
     return "no Runtime API socket (give --runtime-socket, or a `stats socket … level admin` in the config)";
   }
+  // Fewer or as many checks as before cannot need more file descriptors (a large config takes tens of ms to count).
+  if (addedChecks(plan) > 0) await checkFileDescriptors(target, content, next.commit.slice(0, 12));
   const outcome = await applyAtRuntime(socket, plan, options.runtime.drainTimeoutMs);
   if (!outcome.applied) {
     log.warn(`${outcome.reason}; reloading instead`);
@@ -267,6 +269,17 @@ async function deployAtRuntime(
   });
   log.info(`applied commit ${next.commit.slice(0, 12)} over the Runtime API (${outcome.summary}); no reload`);
   return undefined;
+}
+
+/** Health and agent checks the plan adds, less those it removes. */
+function addedChecks(plan: Extract<ServerPlan, { runtime: true }>): number {
+  const checks = (options: string[]) =>
+    (options.includes("check") ? 1 : 0) + (options.includes("agent-check") ? 1 : 0);
+  return plan.changes.reduce(
+    (sum, { kind, server }) =>
+      sum + (kind === "add" ? checks(server.options) : kind === "remove" ? -checks(server.options) : 0),
+    0,
+  );
 }
 
 /** `haproxy -c`, then a test bind of the listeners the running config does not have yet. */
