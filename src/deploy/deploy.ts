@@ -361,7 +361,7 @@ async function completePendingReload(target: Target): Promise<void> {
 async function reloadHaproxy(target: Target, loading: string, running: string | undefined): Promise<void> {
   const { options, config } = target;
   if (options.runtime && running !== undefined) {
-    await dumpServerState(runtimeSocket(options.runtime, options.reloader, running), loading);
+    await dumpServerState(runtimeSocket(options.runtime, options.reloader, running), loading, running);
   }
   log.info(await options.reloader.reload({ haproxy: options.haproxy, config, runningConfig: running }));
   target.tally.reloads++;

@@ -7,7 +7,7 @@ import {
   removeDrained,
   runtimeMismatch,
 } from "../haproxy/runtime-api.ts";
-import { configServers, type ServerPlan } from "../haproxy/server-changes.ts";
+import { configServers, type ServerLine, type ServerPlan } from "../haproxy/server-changes.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { log } from "../log.ts";
 
@@ -88,25 +88,34 @@ const verbs: Record<string, string> = {
  * loaded names, so health, weights and maintenance survive the reload. Best effort: a failure is
  * logged and the reload goes on.
  */
-export async function dumpServerState(socket: string | undefined, configText: string): Promise<void> {
+export async function dumpServerState(
+  socket: string | undefined,
+  configText: string,
+  runningText: string,
+): Promise<void> {
   const file = serverStateFile(configText);
   if (!file || !socket) return;
   try {
     const api = await openRuntimeApi(socket);
     const state = await api.run("show servers state");
     if (!/^# be_id/m.test(state)) throw new Error(state.split("\n")[0] || "no answer");
-    await writeFileAtomic(file, `${keepUnchangedServers(state, configText)}\n`);
+    await writeFileAtomic(file, `${keepUnchangedServers(state, configText, runningText)}\n`);
   } catch (error) {
     log.debug(`server state not saved to ${file} before the reload: ${errorMessage(error)}`);
   }
 }
 
 /**
- * HAProxy 2.6 applies a saved port even when the config moved the server elsewhere, so only the
- * lines of servers whose address and port the new config keeps are saved; the others start afresh.
+ * Only servers at the same address and port in the running config's file and in the one to load
+ * keep their state; the others start afresh from the file. HAProxy 2.6 would apply a saved port
+ * even where the new file moved the server, and a server only added at runtime by a run that did
+ * not finish could keep the maintenance it was added in.
  */
-function keepUnchangedServers(state: string, configText: string): string {
-  const servers = configServers(configText);
+function keepUnchangedServers(state: string, configText: string, runningText: string): string {
+  const loading = configServers(configText);
+  const running = configServers(runningText);
+  const same = (a?: ServerLine, b?: ServerLine) =>
+    a !== undefined && b !== undefined && a.host === b.host && a.port === b.port;
   const lines = state.split("\n");
   const columns = (lines.find((l) => l.startsWith("# be_id")) ?? "").slice(2).split(" ");
   const at = (fields: string[], name: string) => fields[columns.indexOf(name)] ?? "";
@@ -114,9 +123,14 @@ function keepUnchangedServers(state: string, configText: string): string {
     .filter((line) => {
       if (!/^\d+ /.test(line) || line.split(" ").length < 5) return true;
       const fields = line.split(" ");
-      const server = servers.get(`${at(fields, "be_name")}/${at(fields, "srv_name")}`);
+      const key = `${at(fields, "be_name")}/${at(fields, "srv_name")}`;
+      const server = loading.get(key);
       const host = at(fields, "srv_fqdn") === "-" ? at(fields, "srv_addr") : at(fields, "srv_fqdn");
-      return server !== undefined && server.host === host && String(server.port) === at(fields, "srv_port");
+      return (
+        same(server, running.get(key)) &&
+        server?.host === host &&
+        String(server.port) === at(fields, "srv_port")
+      );
     })
     .join("\n");
 }

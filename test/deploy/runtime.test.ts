@@ -134,6 +134,29 @@ describe.skipIf(!haproxyAvailable())("deploy applies server-only changes over th
     expect(await answers(portB, "alpha")).toBe(true);
   });
 
+  it("a run stopped after its runtime changes but before the install is completed by a reload on the next run", async () => {
+    const fixture = newFixture();
+    const mode = ["--master-socket", fixture.masterSocket];
+    const port = await freePort();
+    fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
+    expect((await fixture.deploy(mode)).code).toBe(0);
+    await waitForPort(port);
+    // What the stopped run had done: the new server added at runtime, the file not yet installed.
+    const api = await openRuntimeApi(fixture.masterSocket);
+    expect(await api.run(`add server be_${port}/s1 127.0.0.1:${beta().port}`)).toContain(
+      "New server registered",
+    );
+    const both = haproxyConfig([{ port, servers: [alpha().port, beta().port] }]);
+    fixture.commit(both);
+    const next = await fixture.deploy(mode);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toContain("Already exists");
+    expect(next.stderr).toContain("reloading instead");
+    expect(record(fixture)).toMatchObject({ applied: "reload" });
+    expect(fixture.installed()).toBe(both);
+    expect(await answers(port, "beta")).toBe(true);
+  });
+
   it("reloads when the config's admin stats socket is missing, and uses it when it is there", async () => {
     const fixture = newFixture();
     const mode = ["--pid-file", fixture.pidFile];
