@@ -51,12 +51,6 @@ export interface DeployOptions {
   gitTimeoutMs?: number;
 }
 
-/** What a run did: nothing (`none`: the commit was installed already), runtime changes or a reload. */
-export interface DeployOutcome {
-  commit: string;
-  applied: "none" | "runtime" | "reload";
-}
-
 /** The installed config as mhc sees it: the path given, the file written (a symlink's target). */
 interface Target {
   options: DeployOptions;
@@ -71,7 +65,7 @@ interface Target {
  * pre-flight → atomic install with backup → reload → check → record. Every failure after the install
  * puts the previous config back and reloads it; a commit that failed to load is not tried again.
  */
-export async function deploy(options: DeployOptions): Promise<DeployOutcome> {
+export async function deploy(options: DeployOptions): Promise<void> {
   const config = resolve(options.config);
   const repo = normaliseRepo(options.repo);
   const ref = checkRef(options.ref);
@@ -82,9 +76,8 @@ export async function deploy(options: DeployOptions): Promise<DeployOutcome> {
   const run: RunResult = { ok: false, tally: emptyTally() };
   try {
     const target: Target = { options, config, file: await writeTarget(config), tally: run.tally };
-    const outcome = await deployLocked(target, repo, ref, run);
+    await deployLocked(target, repo, ref, run);
     run.ok = true;
-    return outcome;
   } finally {
     await finishRun(options, config, run);
     await release();
@@ -102,12 +95,7 @@ async function finishRun(options: DeployOptions, config: string, run: RunResult)
   }
 }
 
-async function deployLocked(
-  target: Target,
-  repo: string,
-  ref: string,
-  run: RunResult,
-): Promise<DeployOutcome> {
+async function deployLocked(target: Target, repo: string, ref: string, run: RunResult): Promise<void> {
   const { options, config } = target;
   // Before the fetch: a remote outage must not keep HAProxy on a config it has not loaded.
   await completePendingReload(target);
@@ -145,7 +133,7 @@ async function deployLocked(
         previousCommit: previous?.previousCommit ?? null,
       });
     }
-    return { commit, applied: "none" };
+    return;
   }
 
   const failure = await readFailure(config);
@@ -164,11 +152,9 @@ async function deployLocked(
     previousCommit:
       previous && installed !== undefined && previous.sha256 === sha256(installed) ? previous.commit : null,
   };
-  let applied: DeployOutcome["applied"] = "runtime";
   try {
     const reason = await deployAtRuntime(target, content, installed, previous, next);
     if (reason !== undefined) {
-      applied = "reload";
       await checkFileDescriptors(target, content, short);
       await checkCandidate(target, content, installed, short);
       await install(target, content, installed, { ...next, applied: "reload", appliedBecause: reason });
@@ -187,8 +173,6 @@ async function deployLocked(
     throw error;
   }
   await clearFailure(config);
-  if (applied === "runtime") target.tally.runtimeApplies++;
-  return { commit, applied };
 }
 
 /** Failures that are the candidate's own: trying the same commit again would fail the same way. */
@@ -267,6 +251,7 @@ async function deployAtRuntime(
     appliedBecause: `only servers changed (${outcome.summary})`,
     reloadedAt: previous.reloadedAt,
   });
+  target.tally.runtimeApplies++;
   log.info(`applied commit ${next.commit.slice(0, 12)} over the Runtime API (${outcome.summary}); no reload`);
   return undefined;
 }

@@ -4,18 +4,12 @@ import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { checkRef, normaliseRepo } from "../git/fetch.ts";
 import { gitIn, gitReason } from "../git/git.ts";
 import { log, redact } from "../log.ts";
-import { type DeployOptions, type DeployOutcome, deploy } from "./deploy.ts";
+import { type DeployOptions, deploy } from "./deploy.ts";
 
 export interface WatchOptions {
   /** Between two `ls-remote` calls; each wait is jittered by ±20 % so a fleet does not ask in step. */
   intervalMs: number;
-  /** After each deploy attempt (also a failed one), e.g. for the metrics file. */
-  onAttempt?: (attempt: WatchAttempt) => Promise<void>;
 }
-
-export type WatchAttempt =
-  | { ok: true; outcome: DeployOutcome; remoteCommit: string }
-  | { ok: false; error: unknown; remoteCommit: string };
 
 /**
  * `mhc deploy --watch`: asks the remote for the branch's commit every interval (`git ls-remote`,
@@ -48,7 +42,7 @@ export async function watchDeploy(options: DeployOptions, watch: WatchOptions): 
         return undefined;
       });
       if (remoteCommit !== undefined && remoteCommit !== handled) {
-        handled = await attempt(options, watch, remoteCommit);
+        handled = await attempt(options, remoteCommit);
       }
       await sleep(jittered(watch.intervalMs), stop.signal);
     }
@@ -60,14 +54,12 @@ export async function watchDeploy(options: DeployOptions, watch: WatchOptions): 
 }
 
 /** One deploy; returns the remote commit when it is done with (deployed or refused), else undefined to retry. */
-async function attempt(options: DeployOptions, watch: WatchOptions, remoteCommit: string) {
+async function attempt(options: DeployOptions, remoteCommit: string): Promise<string | undefined> {
   try {
-    const outcome = await deploy(options);
-    await watch.onAttempt?.({ ok: true, outcome, remoteCommit });
+    await deploy(options);
     return remoteCommit;
   } catch (error) {
     log.error(errorMessage(error));
-    await watch.onAttempt?.({ ok: false, error, remoteCommit });
     // A refused candidate is held until a newer commit; anything else (git, lock, files) is retried.
     const refused =
       error instanceof MhcError &&

@@ -19,7 +19,7 @@ export async function openRuntimeApi(socket: string): Promise<RuntimeApi> {
   return { socket, run: (command) => ask(master ? `@1 ${command}` : command) };
 }
 
-export class RuntimeApiError extends Error {}
+class RuntimeApiError extends Error {}
 
 /** A server's runtime state, from `show servers state` (format 1). */
 export interface RuntimeServer {
