@@ -1,11 +1,14 @@
+import { existsSync } from "node:fs";
 import process from "node:process";
 import { defineCommand, type ParsedArgs } from "citty";
+import { parseDuration } from "../args/duration.ts";
 import { maxDropPercent } from "../args/values.ts";
 import { checkReplacement } from "../core/gates.ts";
 import type { Model, RenderOptions } from "../core/model.ts";
 import { render } from "../core/render.ts";
+import { applyChangeAtRuntime } from "../deploy/runtime.ts";
 import { ExitCode, MhcError } from "../errors.ts";
-import { runAfterChange, splitCommandLine } from "../io/command.ts";
+import { pendingCommandPath, runAfterChange, splitCommandLine } from "../io/command.ts";
 import { readIfExists, writeFileAtomic } from "../io/files.ts";
 import { log } from "../log.ts";
 import { loadSnapshot } from "../marathon/connection.ts";
@@ -33,6 +36,18 @@ const renderCommandArgs = {
     description: "With -o: run CMD after each change of FILE, e.g. a reload (split into argv, no shell)",
     valueHint: "cmd",
   },
+  "runtime-socket": {
+    type: "string",
+    description:
+      "With -o and --exec: apply server-only changes over HAProxy's Runtime API on SOCKET (master CLI or admin stats socket) instead of running CMD",
+    valueHint: "socket",
+  },
+  "drain-timeout": {
+    type: "string",
+    description: "With --runtime-socket: how long a removed server may finish its sessions",
+    default: "30s",
+    valueHint: "duration",
+  },
   ...watchArgs,
 } as const;
 
@@ -41,13 +56,25 @@ interface Gates {
   maxDropPercent: number;
 }
 
+/** --runtime-socket and its --drain-timeout. */
+interface RuntimeTarget {
+  socket: string;
+  drainTimeoutMs: number;
+}
+
 /**
  * Writes the rendered config to the -o file and runs --exec when it changed. Replacing an existing
  * file passes the same safety gates as sync: an empty or gutted render (Marathon mid leader election)
  * never overwrites a working config, unattended or not. A failed or interrupted --exec runs again on
  * the next call, also of a later mhc, even if the file is unchanged by then, so a reload is never lost.
  */
-function fileWriter(output: string, exec: string[] | undefined, options: RenderOptions, gates: Gates) {
+function fileWriter(
+  output: string,
+  exec: string[] | undefined,
+  options: RenderOptions,
+  gates: Gates,
+  runtime?: RuntimeTarget,
+) {
   return async (model: Model, appsInSnapshot: number): Promise<{ written: boolean; message: string }> => {
     const config = render(model, options);
     const current = await readIfExists(output);
@@ -59,6 +86,24 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
           ExitCode.gateRefused,
         );
       }
+    }
+    // Server-only changes go to HAProxy at once; a pending --exec (it failed before) still runs.
+    if (
+      runtime &&
+      exec &&
+      current !== undefined &&
+      current !== config &&
+      !existsSync(pendingCommandPath(output))
+    ) {
+      const outcome = await applyChangeAtRuntime(current, config, runtime.socket, runtime.drainTimeoutMs);
+      if (outcome.applied) {
+        await writeFileAtomic(output, config, current);
+        return {
+          written: true,
+          message: `${output}: written, applied over the Runtime API (${outcome.summary})`,
+        };
+      }
+      log.info(`${outcome.reason}; running ${exec[0]}`);
     }
     const written = (await writeFileAtomic(output, config, current)) === "written";
     const message = `${output}: ${written ? "written" : "unchanged"} (${model.services.length} services)`;
@@ -77,6 +122,19 @@ const gatesFrom = (args: RenderArgValues): Gates => ({
   maxDropPercent: maxDropPercent(args["max-drop"]),
 });
 
+function runtimeFrom(args: RenderArgValues): RuntimeTarget | undefined {
+  if (!args["runtime-socket"]) return undefined;
+  if (args.exec === undefined)
+    throw new MhcError(
+      "--runtime-socket applies what fits and leaves the rest to --exec; give --exec CMD",
+      ExitCode.usage,
+    );
+  return {
+    socket: args["runtime-socket"],
+    drainTimeoutMs: parseDuration(args["drain-timeout"], "drain-timeout"),
+  };
+}
+
 /** `--watch`: keep -o FILE up to date on coalesced Marathon events and every --resync, until a signal. */
 async function watchRender(
   args: RenderArgValues,
@@ -87,7 +145,7 @@ async function watchRender(
 ) {
   // Without -o the refusal below stops before the writer is used.
   const output = args.output ?? "";
-  const write = fileWriter(output, exec, options, gatesFrom(args));
+  const write = fileWriter(output, exec, options, gatesFrom(args), runtimeFrom(args));
   const warned = new Set<string>();
   await watchCommand({
     command: "render",
@@ -121,7 +179,15 @@ export default defineCommand({
     const model = normaliseWithWarnings(snapshot, options);
     if (args.output) {
       log.info(
-        (await fileWriter(args.output, exec, options, gatesFrom(args))(model, snapshot.apps.length)).message,
+        (
+          await fileWriter(
+            args.output,
+            exec,
+            options,
+            gatesFrom(args),
+            runtimeFrom(args),
+          )(model, snapshot.apps.length)
+        ).message,
       );
     }
     if (args.json) process.stdout.write(`${JSON.stringify(model, null, 2)}\n`);
