@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { ExitCode, type ExitCodeValue, errorMessage, MhcError } from "../errors.ts";
 import { checkRef, defaultDeployCache, fetchConfig, normaliseRepo } from "../git/fetch.ts";
@@ -236,6 +237,8 @@ async function deployAtRuntime(
     log.warn(`${outcome.reason}; reloading instead`);
     return outcome.reason;
   }
+  // Records from before runtime deploys lack reloadedAt: the running HAProxy loaded the file then.
+  const reloadedAt = previous.reloadedAt ?? (await stat(target.file)).mtime.toISOString();
   // A run stopped before this point leaves the old file: the next run's runtime changes then
   // collide with the servers already there, and it reloads.
   const candidate = await writeCandidate(target.file, content);
@@ -249,7 +252,7 @@ async function deployAtRuntime(
     deployedAt: new Date().toISOString(),
     applied: "runtime",
     appliedBecause: `only servers changed (${outcome.summary})`,
-    reloadedAt: previous.reloadedAt,
+    reloadedAt,
   });
   target.tally.runtimeApplies++;
   log.info(`applied commit ${next.commit.slice(0, 12)} over the Runtime API (${outcome.summary}); no reload`);

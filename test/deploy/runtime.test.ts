@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { showProc } from "../../src/haproxy/master-cli.ts";
@@ -155,6 +155,22 @@ describe.skipIf(!haproxyAvailable())("deploy applies server-only changes over th
     expect(record(fixture)).toMatchObject({ applied: "reload" });
     expect(fixture.installed()).toBe(both);
     expect(await answers(port, "beta")).toBe(true);
+  });
+
+  it("a runtime deploy after a record from an older mhc (no reloadedAt) still reports HAProxy as current", async () => {
+    const fixture = newFixture();
+    const mode = ["--master-socket", fixture.masterSocket];
+    const port = await freePort();
+    fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
+    expect((await fixture.deploy(mode)).code).toBe(0);
+    await waitForPort(port);
+    const { applied: _a, appliedBecause: _b, reloadedAt: _r, ...older } = record(fixture);
+    writeFileSync(`${fixture.config}.mhc-deploy.json`, JSON.stringify(older));
+    fixture.commit(haproxyConfig([{ port, servers: [alpha().port, beta().port] }]));
+    const runtime = await fixture.deploy(mode);
+    expect(runtime.stderr).toContain("no reload");
+    const status = await fixture.deploy(mode, ["--status", "--json"]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: "current", haproxy: { loadedInstalled: true } });
   });
 
   it("reloads when the config's admin stats socket is missing, and uses it when it is there", async () => {
