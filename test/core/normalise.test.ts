@@ -337,7 +337,7 @@ describe("groups and labels", () => {
     ["HAPROXY_0_PORT", "70000", "is not a port number"],
     ["HAPROXY_0_BIND_ADDR", "0.0.0.0 ssl crt /x", "is not an IP address"],
     ["HAPROXY_0_BALANCE", "roundrobin\nserver x", "contains a line break"],
-    ["HAPROXY_0_BALANCE", "magic", "not a supported balance algorithm"],
+    ["HAPROXY_0_BALANCE", "magic", "is not a valid balance"],
     ["HAPROXY_0_BACKEND_WEIGHT", "heavy", "is not an integer"],
     ["HAPROXY_0_ENABLED", "maybe", "is not true or false"],
     ["HAPROXY_0_GROUP", "ext ernal", "invalid group name"],
@@ -346,8 +346,11 @@ describe("groups and labels", () => {
     const model = run(json);
     expect(model.services.map((s) => s.name)).toEqual(["bad_10001", "good_11000", "good_11001"]);
     expect(model.warnings).toHaveLength(1);
-    expect(model.warnings[0]).toContain(`app /bad port index 0 skipped: label ${name}`);
+    expect(model.warnings[0]).toContain(`app /bad port index 0 skipped: ${name} ${JSON.stringify(value)}`);
     expect(model.warnings[0]).toContain(reason);
+    expect(model.dropped).toEqual([
+      { appId: "/bad", portIndex: 0, reason: model.warnings[0]?.split("skipped: ")[1] },
+    ]);
   });
 
   it("an app id that is not Marathon's shape (it would reach the config) drops the app", () => {
@@ -366,14 +369,19 @@ describe("groups and labels", () => {
   it("a bad HAPROXY_GROUP drops the whole app", () => {
     const model = run(snapshotOf(app("/bad", { HAPROXY_GROUP: "a\nb" }), app("/good", {}, 11000)));
     expect(model.services.map((s) => s.appId)).toEqual(["/good", "/good"]);
-    expect(model.warnings).toEqual(["app /bad skipped: label HAPROXY_GROUP contains a line break"]);
+    expect(model.warnings).toEqual(['app /bad skipped: HAPROXY_GROUP "a\\nb" contains a line break']);
+    expect(model.dropped).toEqual([
+      { appId: "/bad", portIndex: null, reason: 'HAPROXY_GROUP "a\\nb" contains a line break' },
+    ]);
   });
 
   it("a health-check path that could break the config drops that port", () => {
     const hc = { protocol: "HTTP", path: "/ok\n  server x 1.2.3.4:1", portIndex: 0 };
     const model = run(snapshotOf(hostApp("/hp", [10000], [task()], { healthChecks: [hc] })));
     expect(model.services).toEqual([]);
-    expect(model.warnings[0]).toContain("health check path contains a line break");
+    expect(model.warnings[0]).toContain(
+      'health check path "/ok\\n  server x 1.2.3.4:1" contains a line break',
+    );
   });
 
   it("marathon-lb labels mhc does not implement are reported once each", () => {
