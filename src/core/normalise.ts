@@ -48,8 +48,9 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     const problem = shapeProblem(app);
     if (problem === undefined) apps.push(app);
     else {
-      const id = typeof app?.id === "string" ? app.id : "(no id)";
-      drop(validAppId.test(id) ? id : JSON.stringify(id), null, `wrong JSON type: ${problem}`);
+      const id = (app as { id?: unknown } | null)?.id;
+      const shownId = typeof id !== "string" ? "(no id)" : validAppId.test(id) ? id : JSON.stringify(id);
+      drop(shownId, null, `wrong JSON type: ${problem}`);
     }
   }
   apps.sort((a, b) => compare(a.id, b.id));

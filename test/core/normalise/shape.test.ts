@@ -1,0 +1,147 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { defaultRenderOptions } from "../../../src/core/model.ts";
+import { shapeProblem } from "../../../src/core/normalise/shape.ts";
+import { normalise } from "../../../src/core/normalise.ts";
+import { render } from "../../../src/core/render.ts";
+import { snapshotFromJson } from "../../../src/core/snapshot.ts";
+import { haproxyAvailable } from "../../helpers/haproxy.ts";
+
+/** A real-shaped app using every field mhc reads (both port shapes, health checks, task details). */
+const richApp = (id: string, port: number, network = "host") => ({
+  id,
+  instances: 2,
+  labels: { HAPROXY_GROUP: "external", HAPROXY_0_VHOST: "rich.example.com", HAPROXY_0_BALANCE: "leastconn" },
+  ports: [port],
+  portDefinitions: [{ port, protocol: "tcp" }],
+  requirePorts: false,
+  networks: [{ mode: network }],
+  ipAddress: { discovery: { ports: [{ number: 8080 }] } },
+  container: {
+    portMappings: [{ containerPort: 8080, hostPort: 0, servicePort: port }],
+    docker: { network: "HOST", portMappings: [{ containerPort: 8080, hostPort: 0, servicePort: port }] },
+  },
+  healthChecks: [
+    {
+      protocol: "HTTP",
+      path: "/health",
+      portIndex: 0,
+      intervalSeconds: 10,
+      timeoutSeconds: 5,
+      maxConsecutiveFailures: 3,
+    },
+  ],
+  tasks: [
+    {
+      id: `${id}.1`,
+      host: "10.0.0.1",
+      state: "TASK_RUNNING",
+      startedAt: "2026-01-01T00:00:00.000Z",
+      ports: [31000],
+      ipAddresses: [{ ipAddress: "9.0.0.1", protocol: "IPv4" }],
+      healthCheckResults: [{ alive: true }],
+    },
+  ],
+});
+
+/** Every path into the app (objects and lists, leaves included), as key lists. */
+function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+  if (typeof value !== "object" || value === null) return [];
+  const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
+  return entries.flatMap(([key, child]) => [[...prefix, key], ...paths(child, [...prefix, key])]);
+}
+
+function withValue(app: Record<string, unknown>, path: (string | number)[], value: unknown) {
+  const copy = structuredClone(app);
+  let node: Record<string | number, unknown> = copy;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  node[path.at(-1) as string | number] = value;
+  return copy;
+}
+
+const wrongValues: unknown[] = [{}, [], 5, -1.5, "x", true, [{}], [5], ["x"]];
+/** Host networking reads ports and host ports; container networking reads mappings and task IPs. */
+const networks = ["host", "container", "container/bridge"];
+const walked = paths(richApp("/rich", 10000));
+const cases = networks.flatMap((network) =>
+  walked.flatMap((path) => wrongValues.map((value) => ({ network, path, value }))),
+);
+const control = richApp("/control", 11000);
+
+describe("wrong JSON types anywhere in an app (one bad app never breaks the rest)", () => {
+  it(`walks ${walked.length} fields × ${wrongValues.length} wrong values × ${networks.length} network modes: render never crashes, only that app is dropped`, () => {
+    const crashes: string[] = [];
+    for (const { network, path, value } of cases) {
+      try {
+        const json = { apps: [withValue(richApp("/rich", 10000, network), path, value), control] };
+        const model = normalise(snapshotFromJson(json, "t"), defaultRenderOptions);
+        render(model, defaultRenderOptions);
+        const controlServices = model.services.filter((s) => s.appId === "/control");
+        expect(controlServices.map((s) => s.servers.map((x) => x.name))).toEqual([["10.0.0.1_31000"]]);
+        expect(model.dropped.filter((d) => d.appId === "/control")).toEqual([]);
+      } catch (error) {
+        crashes.push(
+          `${network}: ${path.join(".")} = ${JSON.stringify(value)}: ${(error as Error).message.split("\n")[0]}`,
+        );
+      }
+    }
+    expect(crashes).toEqual([]);
+  });
+
+  it.skipIf(!haproxyAvailable())("all those apps rendered together pass haproxy -c", () => {
+    const apps = cases.map(({ network, path, value }, i) =>
+      withValue(richApp(`/case-${i}`, 20000 + i, network), path, value),
+    );
+    const model = normalise(snapshotFromJson({ apps: [...apps, control] }, "t"), defaultRenderOptions);
+    const file = join(mkdtempSync(join(tmpdir(), "mhc-shape-")), "haproxy.cfg");
+    writeFileSync(file, render(model, defaultRenderOptions));
+    const output = execFileSync("haproxy", ["-c", "-f", file], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    expect(output).toContain("Configuration file is valid");
+  });
+
+  it.each([
+    [{ id: "/a", healthChecks: {} }, "healthChecks is an object, not a list"],
+    [{ id: "/a", tasks: {} }, "tasks is an object, not a list"],
+    [{ id: "/a", tasks: [{ host: 5 }] }, "tasks[0].host is a number, not a string"],
+    [{ id: "/a", healthChecks: [{ protocol: 5 }] }, "healthChecks[0].protocol is a number, not a string"],
+    [{ id: "/a", labels: [] }, "labels is a list, not an object"],
+    [
+      { id: "/a", container: { docker: { network: 1 } } },
+      "container.docker.network is a number, not a string",
+    ],
+    [{ id: "/a", portDefinitions: [{ port: "80" }] }, "portDefinitions[0].port is a string, not a number"],
+    [{ id: 5 }, "id is a number, not a string"],
+    ["app", "the entry is a string, not an app object"],
+    [{ id: "/a", tasks: [null], healthChecks: null, labels: null }, undefined],
+  ])("%j: %s", (app, problem) => {
+    expect(shapeProblem(app)).toBe(problem);
+  });
+
+  it("the dropped app's reason names the field", () => {
+    const model = normalise(
+      snapshotFromJson({ apps: [{ id: "/bad", healthChecks: {} }, control] }, "t"),
+      defaultRenderOptions,
+    );
+    expect(model.dropped).toEqual([
+      { appId: "/bad", portIndex: null, reason: "wrong JSON type: healthChecks is an object, not a list" },
+    ]);
+    expect(model.services.map((s) => s.appId)).toEqual(["/control"]);
+  });
+
+  it("groups nested 50,000 deep do not overflow the stack", () => {
+    let json = '{"id":"/","apps":[],"groups":[]}';
+    for (let i = 0; i < 50_000; i++) json = `{"id":"/g","apps":[],"groups":[${json}]}`;
+    const deep = JSON.parse(json);
+    let innermost = deep;
+    while (innermost.groups.length > 0) innermost = innermost.groups[0];
+    innermost.apps.push(control);
+    const model = normalise(snapshotFromJson(deep, "t"), defaultRenderOptions);
+    expect(model.services.map((s) => s.appId)).toEqual(["/control"]);
+  });
+});
