@@ -455,3 +455,103 @@ describe("determinism", () => {
     expect(addresses(a)).toEqual(["10.0.0.1:1", "10.0.0.1:2", "10.0.0.9:1"]);
   });
 });
+
+describe("fail closed and nothing ignored silently", () => {
+  const app = (id: string, labels: Record<string, string>, port = 10000) =>
+    hostApp(id, [port, port + 1], [task({ ports: [30000, 30001] })], { labels });
+
+  it.each([
+    ["HAPROXY_0_AUTH", "realm:user:password"],
+    ["HAPROXY_1_REDIRECT_TO_HTTPS", "true"],
+    ["HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL", "10.0.0.0/8"],
+    ["HAPROXY_0_USE_HSTS", "true"],
+    ["HAPROXY_0_SSL_CERT", "/etc/ssl/x.pem"],
+    ["HAPROXY_0_BIND_OPTIONS", "ssl crt /x verify required"],
+    ["HAPROXY_0_HTTP_BACKEND_NETWORK_ALLOWED_ACL", "  http-request deny"],
+  ])("an app labelled %s is left out entirely, with the reason", (name, value) => {
+    const model = run(snapshotOf(app("/guarded", { [name]: value }), app("/open", {}, 11000)));
+    expect(model.services.map((s) => s.appId)).toEqual(["/open", "/open"]);
+    const reason = `${name} is not implemented by mhc; the app is left out rather than served without it`;
+    expect(model.dropped).toEqual([{ appId: "/guarded", portIndex: null, reason }]);
+    expect(model.warnings).toContain(`app /guarded skipped: ${reason}`);
+    // The value (a password, for AUTH) never reaches a warning.
+    expect(model.warnings.join("\n")).not.toContain(value);
+  });
+
+  it("an app with a refusing label that --group leaves out is not reported", () => {
+    const model = run(snapshotOf(app("/guarded", { HAPROXY_GROUP: "internal", HAPROXY_0_AUTH: "r:u:p" })), {
+      groups: ["external"],
+    });
+    expect(model.dropped).toEqual([]);
+  });
+
+  it("app-level and per-port labels mhc does not know are reported; the app renders", () => {
+    const model = run(
+      snapshotOf(
+        app("/a", {
+          HAPROXY_DEPLOYMENT_GROUP: "blue",
+          HAPROXY_APP_ID: "/a",
+          HAPROXY_0_TYPO: "x",
+          HAPROXY_MYSTERY: "y",
+        }),
+        app("/b", { HAPROXY_DEPLOYMENT_GROUP: "blue" }, 11000),
+      ),
+    );
+    expect(model.services).toHaveLength(4);
+    expect(model.warnings).toEqual([
+      "label HAPROXY_APP_ID is not supported by mhc and was ignored (1 app)",
+      "label HAPROXY_DEPLOYMENT_GROUP is not supported by mhc and was ignored (2 apps)",
+      "label HAPROXY_MYSTERY is not known to mhc and was ignored (1 app)",
+      "label HAPROXY_{n}_TYPO is not known to mhc and was ignored (1 app)",
+    ]);
+  });
+});
+
+describe("--group", () => {
+  const grouped = (id: string, group: string, port: number) =>
+    hostApp(id, [port], [task()], { labels: { HAPROXY_GROUP: group } });
+
+  it("--group that matches no app warns, listing the groups that exist", () => {
+    const model = run(snapshotOf(grouped("/a", "external", 10000), grouped("/b", "internal,edge", 11000)), {
+      groups: ["extrenal"],
+    });
+    expect(model.services).toEqual([]);
+    expect(model.warnings).toEqual([
+      "--group extrenal matched no app; groups in Marathon: edge, external, internal",
+    ]);
+  });
+
+  it("--group with no group labels in Marathon says so", () => {
+    const model = run(snapshotOf(hostApp("/a", [10000], [task()])), { groups: ["external"] });
+    expect(model.warnings).toEqual(["--group external matched no app; no app has a HAPROXY_GROUP label"]);
+  });
+
+  it("--group that matches an app whose ports are all disabled does not warn", () => {
+    const model = run(
+      snapshotOf(
+        hostApp("/a", [10000], [task()], { labels: { HAPROXY_GROUP: "x", HAPROXY_0_ENABLED: "false" } }),
+      ),
+      { groups: ["x"] },
+    );
+    expect(model.warnings).toEqual([]);
+  });
+});
+
+describe("incumbents", () => {
+  it("an existing service keeps its port; the newcomer is left out with the reason in dropped", () => {
+    const json = snapshotOf(
+      hostApp("/a-newcomer", [10000], [task()]),
+      hostApp("/z-incumbent", [10000], [task()]),
+    );
+    const model = run(json, { incumbents: new Map([["*:10000", "/z-incumbent"]]) });
+    expect(model.services.map((s) => s.appId)).toEqual(["/z-incumbent"]);
+    expect(model.dropped).toEqual([
+      {
+        appId: "/a-newcomer",
+        portIndex: 0,
+        reason:
+          "*:10000 is already bound by app /z-incumbent port index 0, which holds it in the published config",
+      },
+    ]);
+  });
+});
