@@ -5,7 +5,7 @@ import { isIP } from "node:net";
  * `2001:DB8::1` → `2001:db8::1`), so two spellings of one address are seen as one bind.
  */
 export function canonicalAddress(address: string): string {
-  if (isIP(address) !== 6) return address;
+  if (!address.includes(":") || isIP(address) !== 6) return address;
   return new URL(`http://[${address}]/`).hostname.slice(1, -1);
 }
 

@@ -2,7 +2,7 @@ import type { Dropped, ExcludedTask, Model, RenderOptions, Service } from "./mod
 import { resolveBindConflicts } from "./normalise/conflicts.ts";
 import { portSpecs } from "./normalise/ports.ts";
 import { hostChecks, serversFor, taskExclusion } from "./normalise/servers.ts";
-import { readLabels, serviceFor } from "./normalise/services.ts";
+import { type AppLabels, readLabels, serviceFor } from "./normalise/services.ts";
 import { shapeProblem } from "./normalise/shape.ts";
 import type { MarathonApp, Snapshot } from "./snapshot.ts";
 
@@ -18,6 +18,15 @@ const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** Marathon's own id rules (path segments of letters, digits, dots and dashes), since ids reach the config. */
 const validAppId = /^(\/[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)+$/;
 
+/** Collects group names for the "--group matched no app" warning (only needed until one matches). */
+function noteGroups(seen: Set<string>, appGroups: string[], labels: AppLabels) {
+  for (const group of appGroups) seen.add(group);
+  for (const ofPort of labels.ports.values()) {
+    const groups = ofPort.get("GROUP");
+    if (typeof groups === "string") for (const g of groups.split(",")) if (g.trim()) seen.add(g.trim());
+  }
+}
+
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
 export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
@@ -32,6 +41,7 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
   const ignored = new Map<string, number>();
   const unknown = new Map<string, number>();
   const count = (counts: Map<string, number>, names: string[]) => {
+    if (names.length === 0) return;
     for (const name of new Set(names)) counts.set(name, (counts.get(name) ?? 0) + 1);
   };
   const groupsSeen = new Set<string>();
@@ -72,12 +82,7 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
       continue;
     }
     const appGroups = labels.groups.value ?? [];
-    for (const group of appGroups) groupsSeen.add(group);
-    for (const ofPort of labels.ports.values()) {
-      const portGroups = ofPort.get("GROUP");
-      if (typeof portGroups === "string")
-        for (const g of portGroups.split(",")) if (g.trim()) groupsSeen.add(g.trim());
-    }
+    if (!groupMatched && options.groups.length > 0) noteGroups(groupsSeen, appGroups, labels);
     const taskExclusions = (app.tasks ?? []).map((task) => (task ? taskExclusion(task, options) : undefined));
     const services: Service[] = [];
     const portDrops: [number, string][] = [];

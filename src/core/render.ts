@@ -36,6 +36,7 @@ function routingWeight(service: Service): number {
 const wordsPerLine = 50;
 
 function chunks(words: string[]): string[] {
+  if (words.length <= wordsPerLine) return words.length === 0 ? [] : [words.join(" ")];
   const lines: string[] = [];
   for (let i = 0; i < words.length; i += wordsPerLine) lines.push(words.slice(i, i + wordsPerLine).join(" "));
   return lines;
@@ -45,10 +46,10 @@ function hostAcl(vhosts: string[]): string[] {
   const exact = vhosts.filter((h) => !h.startsWith("*."));
   const suffixes = vhosts.filter((h) => h.startsWith("*.")).map((h) => h.slice(1));
   // field(1,:) strips a port from the Host header; -i makes the match case-insensitive.
-  return [
-    ...chunks(exact).map((hosts) => `req.hdr(host),field(1,:) -i ${hosts}`),
-    ...chunks(suffixes).map((hosts) => `req.hdr(host),field(1,:) -i -m end ${hosts}`),
-  ];
+  const lines: string[] = [];
+  for (const hosts of chunks(exact)) lines.push(`req.hdr(host),field(1,:) -i ${hosts}`);
+  for (const hosts of chunks(suffixes)) lines.push(`req.hdr(host),field(1,:) -i -m end ${hosts}`);
+  return lines;
 }
 
 /** Vhost routes (with or without a path) before path-only routes: a path alone never takes a vhost's traffic. */

@@ -108,6 +108,7 @@ export function serversFor(
   candidates.sort(compareServers);
   const servers: Server[] = [];
   const names = new Set<string>();
+  if (candidates.length === 1) return candidates;
   for (let i = 0; i < candidates.length; i++) {
     const server = candidates[i] as Server;
     if (i > 0 && compareServers(candidates[i - 1] as Server, server) === 0) continue;
