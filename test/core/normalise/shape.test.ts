@@ -145,3 +145,19 @@ describe("wrong JSON types anywhere in an app (one bad app never breaks the rest
     expect(model.services.map((s) => s.appId)).toEqual(["/control"]);
   });
 });
+
+describe("what is not Marathon's at all", () => {
+  it("a response where no app has a string id is not Marathon's (exit 5)", () => {
+    expect(() => snapshotFromJson({ apps: [{ id: 5 }, { name: "x" }] }, "t")).toThrow(
+      expect.objectContaining({ exitCode: 5, message: expect.stringContaining("not Marathon's shape") }),
+    );
+  });
+
+  it("one entry without a string id among apps is dropped; the rest render", () => {
+    const model = normalise(snapshotFromJson({ apps: [{ id: 5 }, control] }, "t"), defaultRenderOptions);
+    expect(model.dropped).toEqual([
+      { appId: "(no id)", portIndex: null, reason: "wrong JSON type: id is a number, not a string" },
+    ]);
+    expect(model.services.map((s) => s.appId)).toEqual(["/control"]);
+  });
+});
