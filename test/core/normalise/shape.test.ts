@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -63,20 +63,36 @@ function withValue(app: Record<string, unknown>, path: (string | number)[], valu
 }
 
 const wrongValues: unknown[] = [{}, [], 5, -1.5, "x", true, [{}], [5], ["x"]];
+/** Marathon's own example app (fixtures/app.json) with a real task of its docs, running. */
+const marathonExample = (id: string, port: number) => {
+  const app = JSON.parse(readFileSync("fixtures/app.json", "utf8"));
+  const [task] = JSON.parse(readFileSync("fixtures/app_tasks.json", "utf8")).tasks;
+  app.container.docker.portMappings[0].servicePort = port;
+  // An IP, not the docs' host name: haproxy -c would try to resolve it once per app.
+  return { ...app, id, tasks: [{ ...task, host: "10.0.0.7", state: "TASK_RUNNING", ports: [31000, 31001] }] };
+};
+
 /** Host networking reads ports and host ports; container networking reads mappings and task IPs. */
-const networks = ["host", "container", "container/bridge"];
-const walked = paths(richApp("/rich", 10000));
-const cases = networks.flatMap((network) =>
-  walked.flatMap((path) => wrongValues.map((value) => ({ network, path, value }))),
+const bases: [string, (id: string, port: number) => Record<string, unknown>][] = [
+  ...["host", "container", "container/bridge"].map(
+    (network): [string, (id: string, port: number) => Record<string, unknown>] => [
+      network,
+      (id, port) => richApp(id, port, network),
+    ],
+  ),
+  ["fixtures/app.json", marathonExample],
+];
+const cases = bases.flatMap(([base, make]) =>
+  paths(make("/rich", 10000)).flatMap((path) => wrongValues.map((value) => ({ base, make, path, value }))),
 );
 const control = richApp("/control", 11000);
 
 describe("wrong JSON types anywhere in an app (one bad app never breaks the rest)", () => {
-  it(`walks ${walked.length} fields × ${wrongValues.length} wrong values × ${networks.length} network modes: render never crashes, only that app is dropped`, () => {
+  it(`walks every field of real apps with ${wrongValues.length} wrong values each (${cases.length} cases): render never crashes, only that app is dropped`, () => {
     const crashes: string[] = [];
-    for (const { network, path, value } of cases) {
+    for (const { base, make, path, value } of cases) {
       try {
-        const json = { apps: [withValue(richApp("/rich", 10000, network), path, value), control] };
+        const json = { apps: [withValue(make("/rich", 10000), path, value), control] };
         const model = normalise(snapshotFromJson(json, "t"), defaultRenderOptions);
         render(model, defaultRenderOptions);
         const controlServices = model.services.filter((s) => s.appId === "/control");
@@ -92,8 +108,8 @@ describe("wrong JSON types anywhere in an app (one bad app never breaks the rest
   });
 
   it.skipIf(!haproxyAvailable())("all those apps rendered together pass haproxy -c", () => {
-    const apps = cases.map(({ network, path, value }, i) =>
-      withValue(richApp(`/case-${i}`, 20000 + i, network), path, value),
+    const apps = cases.map(({ make, path, value }, i) =>
+      withValue(make(`/case-${i}`, 20000 + i), path, value),
     );
     const model = normalise(snapshotFromJson({ apps: [...apps, control] }, "t"), defaultRenderOptions);
     const file = join(mkdtempSync(join(tmpdir(), "mhc-shape-")), "haproxy.cfg");
