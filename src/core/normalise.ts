@@ -86,7 +86,8 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     const taskExclusions = (app.tasks ?? []).map((task) => (task ? taskExclusion(task, options) : undefined));
     const services: Service[] = [];
     const portDrops: [number, string][] = [];
-    for (const spec of portSpecs(app)) {
+    const specs = portSpecs(app);
+    for (const spec of specs) {
       const outcome = serviceFor(app, spec, labels, appGroups, options, markGroupMatched);
       if (outcome.kind === "dropped") portDrops.push([spec.index, outcome.reason]);
       if (outcome.kind !== "service") continue;
@@ -108,6 +109,12 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
       continue;
     }
     for (const [index, reason] of portDrops) drop(app.id, index, reason);
+    for (const [index, ofPort] of labels.ports) {
+      if (index >= specs.length) {
+        const names = [...ofPort.keys()].map((name) => `HAPROXY_${index}_${name}`).join(", ");
+        warn(`app ${app.id}: ${names} ignored: the app has no port index ${index}`);
+      }
+    }
     candidates.push(...services);
     // Tasks left out whatever the port are reported once, for apps that are rendered at all.
     if (services.length > 0) {

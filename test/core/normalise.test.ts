@@ -555,3 +555,13 @@ describe("incumbents", () => {
     ]);
   });
 });
+
+describe("labels for a port the app does not have", () => {
+  it("are reported, not ignored silently", () => {
+    const model = run(
+      snapshotOf(hostApp("/one", [10000], [task()], { labels: { HAPROXY_3_VHOST: "a.example" } })),
+    );
+    expect(model.services).toHaveLength(1);
+    expect(model.warnings).toEqual(["app /one: HAPROXY_3_VHOST ignored: the app has no port index 3"]);
+  });
+});
