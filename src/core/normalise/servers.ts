@@ -80,9 +80,11 @@ function compareServers(a: Server, b: Server): number {
 }
 
 /**
- * The servers of one service port: sorted by address, one per address:port, names unique within
- * the backend (two spellings can sanitise to one name; the later one gets `_2`, `_3`, …).
- * Tasks without an address for this port are recorded in `excluded`.
+ * The servers of one service port: sorted by address, one per address:port. Names are unique
+ * without a check: usable hosts are IPv4, IPv6 without a zone id, or host names of letters, digits,
+ * dots and dashes, so sanitising (only IPv6's `:` becomes `_`) never maps two hosts to one prefix,
+ * and the port after the last `_` is digits only. Tasks without an address for this port are
+ * recorded in `excluded`.
  */
 export function serversFor(
   app: MarathonApp,
@@ -106,16 +108,5 @@ export function serversFor(
     candidates.push(server);
   }
   candidates.sort(compareServers);
-  const servers: Server[] = [];
-  const names = new Set<string>();
-  if (candidates.length === 1) return candidates;
-  for (let i = 0; i < candidates.length; i++) {
-    const server = candidates[i] as Server;
-    if (i > 0 && compareServers(candidates[i - 1] as Server, server) === 0) continue;
-    let name = server.name;
-    for (let suffix = 2; names.has(name); suffix++) name = `${server.name}_${suffix}`;
-    names.add(name);
-    servers.push(name === server.name ? server : { ...server, name });
-  }
-  return servers;
+  return candidates.filter((s, i) => i === 0 || compareServers(candidates[i - 1] as Server, s) !== 0);
 }

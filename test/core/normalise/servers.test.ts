@@ -49,7 +49,7 @@ describe("servers pass", () => {
     expect(typeof server === "string" ? server : server.name).toBe(expected);
   });
 
-  it("servers are sorted by address, one per address:port, and names stay unique in a backend", () => {
+  it("servers are sorted by address, one per address:port", () => {
     const app: MarathonApp = {
       id: "/a",
       tasks: [
@@ -59,33 +59,16 @@ describe("servers pass", () => {
         { id: "t4", host: "10.0.0.3", ports: [1] },
       ],
     };
-    // A host check that gives every host one name prefix: the names must still differ.
-    const samePrefix = () => ({ usable: true as const, namePrefix: "h" });
-    const excluded = new Map<string, ExcludedTask>();
-    const servers = serversFor(
-      app,
-      hostPort,
-      [undefined, undefined, undefined, undefined],
-      samePrefix,
-      excluded,
-    );
-    expect(servers.map((s) => [`${s.host}:${s.port}`, s.name])).toEqual([
-      ["10.0.0.1:9", "h_9"],
-      ["10.0.0.2:2", "h_2"],
-      ["10.0.0.3:1", "h_1"],
-    ]);
-    const clash: MarathonApp = {
-      id: "/b",
-      tasks: [
-        { host: "x", ports: [1] },
-        { host: "y", ports: [1] },
-        { host: "z", ports: [1] },
-      ],
-    };
-    expect(serversFor(clash, hostPort, [], samePrefix, excluded).map((s) => s.name)).toEqual([
-      "h_1",
-      "h_1_2",
-      "h_1_3",
-    ]);
+    const servers = serversFor(app, hostPort, [], hostChecks(), new Map<string, ExcludedTask>());
+    expect(servers.map((s) => `${s.host}:${s.port}`)).toEqual(["10.0.0.1:9", "10.0.0.2:2", "10.0.0.3:1"]);
+  });
+
+  it("server names are unique in a backend, whatever the spellings of the hosts", () => {
+    const hosts = ["fe80::1%1", "fe80::1:1", "fe80::1", "fe80:0::1", "::1", "0::1", "::1:1", "1::", "1::1"];
+    hosts.push("10.0.0.1", "a-1.example", "A-1.example", "a.1", "::ffff:10.0.0.1", "1:2:3:4:5:6:7:8");
+    const tasks = hosts.flatMap((host) => [1, 11, 111].map((port) => ({ host, ports: [port] })));
+    const servers = serversFor({ id: "/a", tasks }, hostPort, [], hostChecks(), new Map());
+    expect(servers).toHaveLength((hosts.length - 1) * 3); // all but the zone id
+    expect(new Set(servers.map((s) => s.name)).size).toBe(servers.length);
   });
 });

@@ -100,7 +100,7 @@ describe("wrong JSON types anywhere in an app (one bad app never breaks the rest
         expect(model.dropped.filter((d) => d.appId === "/control")).toEqual([]);
       } catch (error) {
         crashes.push(
-          `${network}: ${path.join(".")} = ${JSON.stringify(value)}: ${(error as Error).message.split("\n")[0]}`,
+          `${base}: ${path.join(".")} = ${JSON.stringify(value)}: ${(error as Error).message.split("\n")[0]}`,
         );
       }
     }
