@@ -3,7 +3,7 @@ import { resolveBindConflicts } from "./normalise/conflicts.ts";
 import { portSpecs } from "./normalise/ports.ts";
 import { hostChecks, serversFor, taskExclusion } from "./normalise/servers.ts";
 import { type AppLabels, readLabels, serviceFor } from "./normalise/services.ts";
-import { shapeProblem } from "./normalise/shape.ts";
+import { shapeProblem, taskShapeProblem } from "./normalise/shape.ts";
 import type { MarathonApp, Snapshot } from "./snapshot.ts";
 
 /**
@@ -83,7 +83,18 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     }
     const appGroups = labels.groups.value ?? [];
     if (!groupMatched && options.groups.length > 0) noteGroups(groupsSeen, appGroups, labels);
-    const taskExclusions = (app.tasks ?? []).map((task) => (task ? taskExclusion(task, options) : undefined));
+    const tasks = app.tasks ?? [];
+    const taskExclusions: (string | undefined)[] = new Array(tasks.length);
+    let taskProblem: string | undefined;
+    for (let i = 0; i < tasks.length && taskProblem === undefined; i++) {
+      const task = tasks[i];
+      taskProblem = taskShapeProblem(task, i);
+      if (task && taskProblem === undefined) taskExclusions[i] = taskExclusion(task, options);
+    }
+    if (taskProblem !== undefined) {
+      drop(app.id, null, `wrong JSON type: ${taskProblem}`);
+      continue;
+    }
     const services: Service[] = [];
     const portDrops: [number, string][] = [];
     const specs = portSpecs(app);

@@ -48,9 +48,10 @@ export function readLabels(app: MarathonApp): AppLabels {
     ignored: [],
     unknown: [],
   };
-  for (const [key, value] of Object.entries(labels)) {
+  for (const key in labels) {
     const label = classifyLabel(key);
     if (!label) continue;
+    const value = labels[key];
     const entry = label.entry;
     if (!entry) result.unknown.push(label.level === "app" ? key : `HAPROXY_{n}_${label.name}`);
     else if (entry.support === "refused") result.refused.push(key);
@@ -160,6 +161,8 @@ export type ServiceOutcome =
   | { kind: "dropped"; reason: string };
 
 const hidden: ServiceOutcome = { kind: "hidden" };
+const noLabels: PortLabelValues = {};
+const selectionLabels: readonly PortLabelName[] = ["GROUP", "ENABLED"];
 
 /** One service (app × service port) from its labels and health check. `groupMatched` learns whether --group selected it. */
 export function serviceFor(
@@ -172,15 +175,21 @@ export function serviceFor(
 ): ServiceOutcome {
   const n = spec.index;
   const raw = labels.ports.get(n);
-  // GROUP and ENABLED first: the other labels of a port that is not rendered are not read at all.
-  const group = parsePortLabels(raw, n, ["GROUP", "ENABLED"]);
-  if (!group.ok) return { kind: "dropped", reason: group.reason };
-  if (!matchesGroups(options.groups, group.value.GROUP ?? appGroups)) return hidden;
-  groupMatched();
-  if (group.value.ENABLED === false) return hidden;
-  const parsed = parsePortLabels(raw, n);
-  if (!parsed.ok) return { kind: "dropped", reason: parsed.reason };
-  const values = parsed.value;
+  let values: PortLabelValues = noLabels;
+  if (raw) {
+    // GROUP and ENABLED first: the other labels of a port that is not rendered are not read at all.
+    const group = parsePortLabels(raw, n, selectionLabels);
+    if (!group.ok) return { kind: "dropped", reason: group.reason };
+    if (!matchesGroups(options.groups, group.value.GROUP ?? appGroups)) return hidden;
+    groupMatched();
+    if (group.value.ENABLED === false) return hidden;
+    const parsed = parsePortLabels(raw, n);
+    if (!parsed.ok) return { kind: "dropped", reason: parsed.reason };
+    values = parsed.value;
+  } else {
+    if (!matchesGroups(options.groups, appGroups)) return hidden;
+    groupMatched();
+  }
 
   const bindPort = values.PORT ?? spec.servicePort;
   if (!bindPort) return hidden; // no service port: nothing to bind, like the original script

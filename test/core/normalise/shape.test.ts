@@ -4,7 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultRenderOptions } from "../../../src/core/model.ts";
-import { shapeProblem } from "../../../src/core/normalise/shape.ts";
+import {
+  appFieldsFit,
+  appFieldsSchema,
+  mismatch,
+  shapeProblem,
+  taskFits,
+  taskSchema,
+  taskShapeProblem,
+} from "../../../src/core/normalise/shape.ts";
 import { normalise } from "../../../src/core/normalise.ts";
 import { render } from "../../../src/core/render.ts";
 import { snapshotFromJson } from "../../../src/core/snapshot.ts";
@@ -107,6 +115,23 @@ describe("wrong JSON types anywhere in an app (one bad app never breaks the rest
     expect(crashes).toEqual([]);
   });
 
+  it("the fast checks and the schema agree on every one of those cases", () => {
+    const disagreements: string[] = [];
+    for (const { base, make, path, value } of cases) {
+      const app = withValue(make("/rich", 10000), path, value) as Record<string, unknown>;
+      const where = `${base}: ${path.join(".")} = ${JSON.stringify(value)}`;
+      if (appFieldsFit(app) !== (mismatch(app, appFieldsSchema, "") === undefined))
+        disagreements.push(`app ${where}`);
+      const tasks = Array.isArray(app.tasks) ? app.tasks : [];
+      for (const task of tasks) {
+        if (task == null || typeof task !== "object" || Array.isArray(task)) continue;
+        if (taskFits(task) !== (mismatch(task, taskSchema, "") === undefined))
+          disagreements.push(`task ${where}`);
+      }
+    }
+    expect(disagreements).toEqual([]);
+  });
+
   it.skipIf(!haproxyAvailable())("all those apps rendered together pass haproxy -c", () => {
     const apps = cases.map(({ make, path, value }, i) =>
       withValue(make(`/case-${i}`, 20000 + i), path, value),
@@ -124,7 +149,6 @@ describe("wrong JSON types anywhere in an app (one bad app never breaks the rest
   it.each([
     [{ id: "/a", healthChecks: {} }, "healthChecks is an object, not a list"],
     [{ id: "/a", tasks: {} }, "tasks is an object, not a list"],
-    [{ id: "/a", tasks: [{ host: 5 }] }, "tasks[0].host is a number, not a string"],
     [{ id: "/a", healthChecks: [{ protocol: 5 }] }, "healthChecks[0].protocol is a number, not a string"],
     [{ id: "/a", labels: [] }, "labels is a list, not an object"],
     [
@@ -137,6 +161,22 @@ describe("wrong JSON types anywhere in an app (one bad app never breaks the rest
     [{ id: "/a", tasks: [null], healthChecks: null, labels: null }, undefined],
   ])("%j: %s", (app, problem) => {
     expect(shapeProblem(app)).toBe(problem);
+  });
+
+  it.each([
+    [{ host: 5 }, "tasks[3].host is a number, not a string"],
+    [{ ports: {} }, "tasks[3].ports is an object, not a list"],
+    [{ ports: ["31000"] }, "tasks[3].ports[0] is a string, not a number"],
+    [
+      { healthCheckResults: [{ alive: "yes" }] },
+      "tasks[3].healthCheckResults[0].alive is a string, not a boolean",
+    ],
+    [{ ipAddresses: [5] }, "tasks[3].ipAddresses[0] is a number, not an object"],
+    ["task", "tasks[3] is a string, not an object"],
+    [null, undefined],
+    [{ host: "a", ports: [null, 1], ipAddresses: null }, undefined],
+  ])("task %j: %s", (task, problem) => {
+    expect(taskShapeProblem(task, 3)).toBe(problem);
   });
 
   it("the dropped app's reason names the field", () => {
