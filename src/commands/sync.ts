@@ -1,26 +1,17 @@
 import process from "node:process";
 import { type ArgsDef, defineCommand, type ParsedArgs } from "citty";
 import pkg from "../../package.json" with { type: "json" };
+import { gitTimeoutMs, maxDropPercent } from "../args/values.ts";
 import type { RenderOptions } from "../core/model.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { log, redact } from "../log.ts";
+import { type LoadedSnapshot, loadSnapshot } from "../marathon/connection.ts";
 import { publish, type SyncRequest, type SyncResult } from "../sync/publish.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
-import { watchUntilSignalled } from "../watch/run.ts";
-import { StatusFile } from "../watch/status.ts";
-import {
-  fetchFromConnection,
-  gateArgs,
-  type LoadedSnapshot,
-  loadSnapshot,
-  marathonArgs,
-  marathonConnection,
-  maxDropPercent,
-  normaliseWithWarnings,
-  renderArgs,
-  renderOptionsFrom,
-} from "./_shared.ts";
+import { watchCommand } from "../watch/run.ts";
+import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
+import { gateArgs, gitArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
 export const syncArgs = {
   ...marathonArgs,
@@ -30,12 +21,17 @@ export const syncArgs = {
     description: "Git repo to publish to: URL (ssh, https, file), bare repo, or local working repo",
     required: true,
   },
+  init: {
+    type: "boolean",
+    description: "Create --repo as a new local repo when the folder is missing or empty",
+  },
   path: { type: "string", description: "Path of the config inside the repo", default: "haproxy/haproxy.cfg" },
   branch: { type: "string", description: "Branch to publish to", default: "main" },
   workdir: {
     type: "string",
-    description: "Where the clone is kept (default: ~/.cache/mhc/sync/<hash of repo>)",
+    description: "Where the clone is kept, a folder mhc creates (default: ~/.cache/mhc/sync/<hash of repo>)",
   },
+  ...gitArgs,
   author: {
     type: "string",
     description: "Commit author and committer",
@@ -94,8 +90,12 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
   const identity = parseIdentity(args.author);
   const options = await renderOptionsFrom(args, rawArgs);
   const path = args.path.replace(/^\/+/, "");
-  if (path === "" || path.split("/").includes(".."))
-    throw new MhcError(`--path must be a file path inside the repo, not "${args.path}"`, ExitCode.usage);
+  const parts = path.split("/");
+  if (path === "" || parts.includes("..") || parts.some((p) => p.toLowerCase() === ".git"))
+    throw new MhcError(
+      `--path must be a file path inside the repo (not in .git), not "${args.path}"`,
+      ExitCode.usage,
+    );
   return {
     options,
     settings: {
@@ -103,6 +103,8 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
       path,
       branch: args.branch,
       ...(args.workdir ? { workdir: args.workdir } : {}),
+      init: args.init === true,
+      gitTimeoutMs: gitTimeoutMs(args["git-timeout"]),
       identity,
       maxDropPercent: maxDropPercent(args["max-drop"]),
       force: args.force === true,
@@ -136,33 +138,33 @@ const jsonResult = (result: SyncResult, plan: SyncPlan) => {
 
 /** `--watch`: sync at start, on coalesced Marathon events and every --resync, until a signal. */
 async function watchSync(plan: SyncPlan, settings: WatchSettings, args: SyncArgValues, rawArgs: string[]) {
-  if (plan.settings.dryRun)
-    throw new MhcError(
-      "--watch publishes; preview with a one-off mhc sync --dry-run instead",
-      ExitCode.usage,
-    );
-  if (args.from !== undefined)
-    throw new MhcError("--watch follows Marathon's event stream; it cannot watch --from", ExitCode.usage);
-  const connection = await marathonConnection(args, args._, rawArgs);
-  const status = new StatusFile(settings.statusFile, { command: "sync", target: plan.settings.repo });
   const warned = new Set<string>();
-  await watchUntilSignalled(settings, connection, status, async (reason) => {
-    const at = new Date().toISOString();
-    let result: SyncResult;
-    try {
-      result = await syncOnce(plan, await fetchFromConnection(connection), warned);
-    } catch (error) {
-      const exitCode = error instanceof MhcError ? error.exitCode : ExitCode.usage;
-      if (args.json) printJsonLine({ at, trigger: reason, exitCode, message: errorMessage(error) });
-      throw error;
-    }
-    if (args.json) printJsonLine({ at, trigger: reason, ...jsonResult(result, plan) });
-    return {
-      ok: result.exitCode === ExitCode.ok,
-      changed: result.commit !== undefined,
-      message: result.message,
-      ...(result.commit && result.exitCode === ExitCode.ok ? { commit: result.commit } : {}),
-    };
+  await watchCommand({
+    command: "sync",
+    target: plan.settings.repo,
+    settings,
+    marathon: { args, positionals: args._, rawArgs },
+    refusals: [
+      [plan.settings.dryRun, "--watch publishes; preview with a one-off mhc sync --dry-run instead"],
+    ],
+    sync: async (load, reason) => {
+      const at = new Date().toISOString();
+      let result: SyncResult;
+      try {
+        result = await syncOnce(plan, await load(), warned);
+      } catch (error) {
+        const exitCode = error instanceof MhcError ? error.exitCode : ExitCode.usage;
+        if (args.json) printJsonLine({ at, trigger: reason, exitCode, message: errorMessage(error) });
+        throw error;
+      }
+      if (args.json) printJsonLine({ at, trigger: reason, ...jsonResult(result, plan) });
+      return {
+        ok: result.exitCode === ExitCode.ok,
+        changed: result.commit !== undefined,
+        message: result.message,
+        ...(result.commit && result.exitCode === ExitCode.ok ? { commit: result.commit } : {}),
+      };
+    },
   });
 }
 
