@@ -1,6 +1,6 @@
 import type { Dropped, ExcludedTask, Model, RenderOptions, Service } from "./model.ts";
 import { resolveBindConflicts } from "./normalise/conflicts.ts";
-import { portSpecs } from "./normalise/ports.ts";
+import { type PortSpec, portSpecs } from "./normalise/ports.ts";
 import { hostChecks, serversFor, taskExclusion } from "./normalise/servers.ts";
 import { type AppLabels, readLabels, serviceFor } from "./normalise/services.ts";
 import { shapeProblem, taskShapeProblem } from "./normalise/shape.ts";
@@ -25,6 +25,22 @@ function noteGroups(seen: Set<string>, appGroups: string[], labels: AppLabels) {
     const groups = ofPort.get("GROUP");
     if (typeof groups === "string") for (const g of groups.split(",")) if (g.trim()) seen.add(g.trim());
   }
+}
+
+/**
+ * Each task's reason to be left out whatever the port (undefined: it may serve), or the first task
+ * field with a wrong JSON type. Tasks are checked here, where they are read, for speed.
+ */
+function readTasks(app: MarathonApp, options: RenderOptions): (string | undefined)[] | string {
+  const tasks = app.tasks ?? [];
+  const exclusions: (string | undefined)[] = new Array(tasks.length);
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i];
+    const problem = taskShapeProblem(task, i);
+    if (problem !== undefined) return problem;
+    if (task) exclusions[i] = taskExclusion(task, options);
+  }
+  return exclusions;
 }
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
@@ -83,18 +99,6 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     }
     const appGroups = labels.groups.value ?? [];
     if (!groupMatched && options.groups.length > 0) noteGroups(groupsSeen, appGroups, labels);
-    const tasks = app.tasks ?? [];
-    const taskExclusions: (string | undefined)[] = new Array(tasks.length);
-    let taskProblem: string | undefined;
-    for (let i = 0; i < tasks.length && taskProblem === undefined; i++) {
-      const task = tasks[i];
-      taskProblem = taskShapeProblem(task, i);
-      if (task && taskProblem === undefined) taskExclusions[i] = taskExclusion(task, options);
-    }
-    if (taskProblem !== undefined) {
-      drop(app.id, null, `wrong JSON type: ${taskProblem}`);
-      continue;
-    }
     const services: Service[] = [];
     const portDrops: [number, string][] = [];
     const specs = portSpecs(app);
@@ -103,7 +107,6 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
       if (outcome.kind === "dropped") portDrops.push([spec.index, outcome.reason]);
       if (outcome.kind !== "service") continue;
       if (outcome.warning) warn(outcome.warning);
-      outcome.service.servers = serversFor(app, spec, taskExclusions, checkHost, excluded);
       services.push(outcome.service);
     }
     if (services.length === 0 && portDrops.length === 0) continue;
@@ -119,6 +122,15 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
       );
       continue;
     }
+    const tasks = readTasks(app, options);
+    if (typeof tasks === "string") {
+      drop(app.id, null, `wrong JSON type: ${tasks}`);
+      continue;
+    }
+    for (const service of services) {
+      const spec = specs[service.portIndex] as PortSpec;
+      service.servers = serversFor(app, spec, tasks, checkHost, excluded);
+    }
     for (const [index, reason] of portDrops) drop(app.id, index, reason);
     for (const [index, ofPort] of labels.ports) {
       if (index >= specs.length) {
@@ -129,7 +141,7 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     candidates.push(...services);
     // Tasks left out whatever the port are reported once, for apps that are rendered at all.
     if (services.length > 0) {
-      taskExclusions.forEach((reason, i) => {
+      tasks.forEach((reason, i) => {
         if (reason === undefined) return;
         const taskId = app.tasks?.[i]?.id ?? "(no id)";
         excluded.set(`${app.id}\u0000${taskId}\u0000${reason}`, { appId: app.id, taskId, reason });

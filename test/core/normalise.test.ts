@@ -521,6 +521,13 @@ describe("--group", () => {
     ]);
   });
 
+  it("an app --group leaves out is not reported for a wrong task type, nor are its tasks excluded", () => {
+    const broken = hostApp("/other", [10000], [{ host: 5 }], { labels: { HAPROXY_GROUP: "internal" } });
+    const model = run(snapshotOf(broken, grouped("/a", "external", 11000)), { groups: ["external"] });
+    expect(model.dropped).toEqual([]);
+    expect(model.services.map((s) => s.appId)).toEqual(["/a"]);
+  });
+
   it("--group with no group labels in Marathon says so", () => {
     const model = run(snapshotOf(hostApp("/a", [10000], [task()])), { groups: ["external"] });
     expect(model.warnings).toEqual(["--group external matched no app; no app has a HAPROXY_GROUP label"]);
