@@ -2,7 +2,7 @@ import process from "node:process";
 import { defineCommand, type ParsedArgs } from "citty";
 import { maxDropPercent } from "../args/values.ts";
 import { checkReplacement } from "../core/gates.ts";
-import type { Model, RenderOptions } from "../core/model.ts";
+import { type Model, modelJson, type RenderOptions } from "../core/model.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { runAfterChange, splitCommandLine } from "../io/command.ts";
@@ -124,7 +124,7 @@ export default defineCommand({
         (await fileWriter(args.output, exec, options, gatesFrom(args))(model, snapshot.apps.length)).message,
       );
     }
-    if (args.json) process.stdout.write(`${JSON.stringify(model, null, 2)}\n`);
+    if (args.json) process.stdout.write(`${JSON.stringify(modelJson(model), null, 2)}\n`);
     else if (!args.output) process.stdout.write(render(model, options));
   },
 });

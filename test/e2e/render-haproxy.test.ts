@@ -144,6 +144,7 @@ describe.skipIf(!haproxyAvailable())("one bad app never breaks the rest (real HA
   let haproxy: RunningHaproxy | undefined;
   const ports = { vhosted: 0, catchAll: 0, http: 0, stats: 0 };
   let result: Awaited<ReturnType<typeof runMhc>>;
+  let snapshotFile = "";
 
   beforeAll(async () => {
     const [vhosted, catchAll, hostile] = await Promise.all([
@@ -154,9 +155,9 @@ describe.skipIf(!haproxyAvailable())("one bad app never breaks the rest (real HA
     backends.push(vhosted, catchAll, hostile);
     for (const key of Object.keys(ports) as (keyof typeof ports)[]) ports[key] = await freePort();
     const dir = mkdtempSync(join(tmpdir(), "mhc-e2e-routes-"));
-    const snapshot = join(dir, "apps.json");
+    snapshotFile = join(dir, "apps.json");
     writeFileSync(
-      snapshot,
+      snapshotFile,
       JSON.stringify(
         snapshotOf(
           hostApp("/shop", [ports.vhosted], [task({ ports: [vhosted.port] })], {
@@ -181,7 +182,7 @@ describe.skipIf(!haproxyAvailable())("one bad app never breaks the rest (real HA
     result = await runMhc([
       "render",
       "--from",
-      snapshot,
+      snapshotFile,
       "--http-port",
       String(ports.http),
       "--stats-port",
@@ -207,6 +208,32 @@ describe.skipIf(!haproxyAvailable())("one bad app never breaks the rest (real HA
     );
     expect(result.stderr).toContain("app /guarded skipped: HAPROXY_0_AUTH is not implemented by mhc");
     expect(result.stderr).not.toContain("secret");
+  });
+
+  it("render --json has schema 1, stable keys and the structured dropped list", async () => {
+    const json = await runMhc(["render", "--from", snapshotFile, "--json"]);
+    expect(json.code).toBe(0);
+    const model = JSON.parse(json.stdout);
+    expect(Object.keys(model)).toEqual(["schema", "services", "excluded", "dropped", "warnings"]);
+    expect(model.schema).toBe(1);
+    expect(model.services.map((s: { healthCheck: unknown }) => s.healthCheck)).toEqual([null, null]);
+    expect(model.dropped).toEqual([
+      {
+        appId: "/broken-balance",
+        portIndex: 0,
+        reason: 'HAPROXY_0_BALANCE "random(0)" is not a valid balance',
+      },
+      {
+        appId: "/broken-types",
+        portIndex: null,
+        reason: "wrong JSON type: healthChecks is an object, not a list",
+      },
+      {
+        appId: "/guarded",
+        portIndex: null,
+        reason: "HAPROXY_0_AUTH is not implemented by mhc; the app is left out rather than served without it",
+      },
+    ]);
   });
 
   it("a path-only route (HAPROXY_0_PATH=/) does not capture another app's vhost traffic", async () => {
