@@ -142,7 +142,7 @@ describe.skipIf(!haproxyAvailable())("unresolvable agent host names", () => {
 describe.skipIf(!haproxyAvailable())("one bad app never breaks the rest (real HAProxy, real traffic)", () => {
   const backends: Backend[] = [];
   let haproxy: RunningHaproxy | undefined;
-  const ports = { vhosted: 0, catchAll: 0, http: 0, stats: 0 };
+  const ports = { vhosted: 0, catchAll: 0, guarded: 0, http: 0, stats: 0 };
   let result: Awaited<ReturnType<typeof runMhc>>;
   let snapshotFile = "";
 
@@ -170,10 +170,10 @@ describe.skipIf(!haproxyAvailable())("one bad app never breaks the rest (real HA
           // Wrong JSON types and values HAProxy rejects: each left out, the rest published.
           hostApp("/broken-types", [20001], [task({ ports: [hostile.port] })], { healthChecks: {} }),
           hostApp("/broken-balance", [20002], [task({ ports: [hostile.port] })], {
-            labels: { HAPROXY_0_BALANCE: "random(0)", HAPROXY_0_VHOST: "shop.example.com" },
+            labels: { HAPROXY_0_BALANCE: "random(0)", HAPROXY_0_VHOST: "broken.example.com" },
           }),
-          hostApp("/guarded", [20003], [task({ ports: [hostile.port] })], {
-            labels: { HAPROXY_0_AUTH: "realm:user:secret", HAPROXY_0_VHOST: "shop.example.com" },
+          hostApp("/guarded", [ports.guarded], [task({ ports: [hostile.port] })], {
+            labels: { HAPROXY_0_AUTH: "realm:user:secret", HAPROXY_0_VHOST: "guarded.example.com" },
           }),
         ),
       ),
@@ -244,8 +244,13 @@ describe.skipIf(!haproxyAvailable())("one bad app never breaks the rest (real HA
     expect((await httpGet(ports.http, "/x", "other.example.com")).body).toMatch(/^catch-all /);
   });
 
-  it("no request reaches an app that was left out", async () => {
-    for (let i = 0; i < 4; i++)
-      expect((await httpGet(ports.http, "/", "shop.example.com")).body).not.toMatch(/^hostile/);
+  it("no request reaches an app that was left out (an AUTH app is not served without its auth)", async () => {
+    for (const host of ["guarded.example.com", "broken.example.com", "shop.example.com"]) {
+      const response = await httpGet(ports.http, "/", host);
+      expect(response.body).not.toMatch(/^hostile/);
+    }
+    expect((await httpGet(ports.http, "/", "guarded.example.com")).body).toMatch(/^catch-all /);
+    // Nor on its own service port: nothing listens there.
+    await expect(httpGet(ports.guarded, "/")).rejects.toThrow(/ECONNREFUSED/);
   });
 });
