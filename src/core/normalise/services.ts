@@ -30,8 +30,11 @@ export interface AppLabels {
   unknown: string[];
 }
 
+/** A value as a warning quotes it: strings quoted and cut at 60 characters; other JSON by its type. */
 const shown = (value: unknown) => {
-  const text = JSON.stringify(value) ?? String(value);
+  if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
+  if (typeof value !== "string") return Array.isArray(value) ? "(a list)" : "(an object)";
+  const text = JSON.stringify(value);
   return text.length > 60 ? `${text.slice(0, 57)}…"` : text;
 };
 

@@ -217,3 +217,16 @@ describe("what is not Marathon's at all", () => {
     expect(model.services.map((s) => s.appId)).toEqual(["/control"]);
   });
 });
+
+describe("deep values where mhc quotes them", () => {
+  it("a label value nested 50,000 deep is refused without overflowing the stack", () => {
+    let deep: unknown = [];
+    for (let i = 0; i < 50_000; i++) deep = [deep];
+    const app = { ...richApp("/deep", 10000), labels: { HAPROXY_0_VHOST: deep, HAPROXY_GROUP: deep } };
+    const model = normalise(snapshotFromJson({ apps: [app, control] }, "t"), defaultRenderOptions);
+    expect(model.dropped).toEqual([
+      { appId: "/deep", portIndex: null, reason: "HAPROXY_GROUP (a list) is not a string" },
+    ]);
+    expect(JSON.stringify(model)).toContain("/control");
+  });
+});
