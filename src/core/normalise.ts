@@ -157,8 +157,10 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
   const wanted = options.groups;
   if (wanted.length > 0 && !wanted.includes("*") && !groupMatched) {
     const seen = [...groupsSeen].sort(compare);
+    const listed =
+      seen.length > 20 ? `${seen.slice(0, 20).join(", ")} and ${seen.length - 20} more` : seen.join(", ");
     warn(
-      `--group ${wanted.join(",")} matched no app; ${seen.length > 0 ? `groups in Marathon: ${seen.join(", ")}` : "no app has a HAPROXY_GROUP label"}`,
+      `--group ${wanted.join(",")} matched no app; ${seen.length > 0 ? `groups in Marathon: ${listed}` : "no app has a HAPROXY_GROUP label"}`,
     );
   }
   const services = resolveBindConflicts(candidates, options, (service, reason) =>

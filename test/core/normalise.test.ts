@@ -528,6 +528,14 @@ describe("--group", () => {
     expect(model.services.map((s) => s.appId)).toEqual(["/a"]);
   });
 
+  it("--group that matches no app lists at most 20 groups, then a count", () => {
+    const apps = Array.from({ length: 25 }, (_, i) =>
+      grouped(`/g${i}`, `group-${String(i).padStart(2, "0")}`, 10000 + i),
+    );
+    const [warning] = run(snapshotOf(...apps), { groups: ["nope"] }).warnings;
+    expect(warning).toMatch(/groups in Marathon: group-00, .*, group-19 and 5 more$/);
+  });
+
   it("--group with no group labels in Marathon says so", () => {
     const model = run(snapshotOf(hostApp("/a", [10000], [task()])), { groups: ["external"] });
     expect(model.warnings).toEqual(["--group external matched no app; no app has a HAPROXY_GROUP label"]);
