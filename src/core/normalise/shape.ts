@@ -2,6 +2,7 @@
  * Pass 0: the JSON types of every app field mhc reads. Marathon's JSON is trusted only after this:
  * an app with a wrong type anywhere (`healthChecks: {}`, `host: 5`) is left out with the field named,
  * instead of crashing the render for every app. `null` is absent everywhere, as Marathon emits it.
+ * Tasks are checked one by one as normalise reads them (`taskShapeProblem`), for speed.
  */
 
 export type Schema =
