@@ -161,20 +161,29 @@ export function appFieldsFit(app: Rec): boolean {
   );
 }
 
-const ipAddressItem = (a: unknown) => isRecord(a) && isText(a.ipAddress);
-const healthResultItem = (r: unknown) => isRecord(r) && isFlag(r.alive);
-
-/** `taskSchema`, fast. */
+/** `taskSchema`, fast: written out in full, since it runs for every task (100,000 at 10,000 apps). */
 export function taskFits(task: Rec): boolean {
-  return (
-    isText(task.id) &&
-    isText(task.host) &&
-    isText(task.state) &&
-    isText(task.startedAt) &&
-    eachFits(task.ports, numberItem) &&
-    eachFits(task.ipAddresses, ipAddressItem) &&
-    eachFits(task.healthCheckResults, healthResultItem)
-  );
+  if (!isText(task.id) || !isText(task.host) || !isText(task.state) || !isText(task.startedAt)) return false;
+  const { ports, ipAddresses, healthCheckResults } = task;
+  if (ports != null) {
+    if (!Array.isArray(ports)) return false;
+    for (let i = 0; i < ports.length; i++) if (ports[i] != null && typeof ports[i] !== "number") return false;
+  }
+  if (ipAddresses != null) {
+    if (!Array.isArray(ipAddresses)) return false;
+    for (let i = 0; i < ipAddresses.length; i++) {
+      const a = ipAddresses[i];
+      if (a != null && (!isRecord(a) || !isText(a.ipAddress))) return false;
+    }
+  }
+  if (healthCheckResults != null) {
+    if (!Array.isArray(healthCheckResults)) return false;
+    for (let i = 0; i < healthCheckResults.length; i++) {
+      const r = healthCheckResults[i];
+      if (r != null && (!isRecord(r) || !isFlag(r.alive))) return false;
+    }
+  }
+  return true;
 }
 
 /** Why an app entry cannot be read (a wrong JSON type, named by its field), or undefined. Tasks: see below. */
