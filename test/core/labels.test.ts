@@ -77,6 +77,7 @@ describe("values HAProxy 2.6 accepts", () => {
   it("bind keys are canonical", () => {
     expect(bindKey("0:0:0:0:0:0:0:1", 80)).toBe("::1:80");
     expect(bindKey("*", 10000)).toBe("*:10000");
+    expect(bindKey("[2001:DB8::1]", 443)).toBe("2001:db8::1:443");
     expect(canonicalAddress("10.0.0.1")).toBe("10.0.0.1");
   });
 });
