@@ -43,6 +43,22 @@ function readTasks(app: MarathonApp, options: RenderOptions): (string | undefine
   return exclusions;
 }
 
+/**
+ * Whether --group could select an app mhc cannot read, judging by whatever group labels it has:
+ * an app another load balancer serves is not reported as dropped here.
+ */
+function mayBeSelected(app: unknown, wanted: string[]): boolean {
+  if (wanted.length === 0 || wanted.includes("*")) return true;
+  const labels = (app as { labels?: unknown } | null)?.labels;
+  if (typeof labels !== "object" || labels === null) return false;
+  return Object.entries(labels).some(
+    ([key, value]) =>
+      /^HAPROXY_(\d+_)?GROUP$/.test(key) &&
+      typeof value === "string" &&
+      value.split(",").some((group) => wanted.includes(group.trim())),
+  );
+}
+
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
 export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
@@ -73,7 +89,8 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
   for (const app of snapshot.apps) {
     const problem = shapeProblem(app);
     if (problem === undefined) apps.push(app);
-    else {
+    else if (mayBeSelected(app, options.groups)) {
+      markGroupMatched();
       const id = (app as { id?: unknown } | null)?.id;
       const shownId = typeof id !== "string" ? "(no id)" : validAppId.test(id) ? id : JSON.stringify(id);
       drop(shownId, null, `wrong JSON type: ${problem}`);

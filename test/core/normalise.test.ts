@@ -536,6 +536,15 @@ describe("--group", () => {
     expect(warning).toMatch(/groups in Marathon: group-00, .*, group-19 and 5 more$/);
   });
 
+  it("an app with a wrong JSON type is reported only when --group could select it", () => {
+    const broken = (id: string, group: string) =>
+      hostApp(id, [10000], [task()], { labels: { HAPROXY_GROUP: group }, healthChecks: {} });
+    const model = run(snapshotOf(broken("/other-lb", "internal"), broken("/ours", "external")), {
+      groups: ["external"],
+    });
+    expect(model.dropped.map((d) => d.appId)).toEqual(["/ours"]);
+  });
+
   it("--group with no group labels in Marathon says so", () => {
     const model = run(snapshotOf(hostApp("/a", [10000], [task()])), { groups: ["external"] });
     expect(model.warnings).toEqual(["--group external matched no app; no app has a HAPROXY_GROUP label"]);
