@@ -122,13 +122,21 @@ export function parseVhosts(value: unknown): LabelResult<string[]> {
 
 const pathToken = /^\/[A-Za-z0-9._~!$&()*+,;=:@%/-]*$/;
 
-/** Space-separated path prefixes (marathon-lb passes them to `path_beg`); `-i` is tolerated and ignored. */
-export function parsePaths(value: unknown): LabelResult<string[]> {
+/** Path prefixes for `path_beg`, and whether they match case-insensitively. */
+export interface PathMatch {
+  paths: string[];
+  ignoreCase: boolean;
+}
+
+/** Space-separated path prefixes (marathon-lb passes them to `path_beg`); a leading `-i` matches case-insensitively. */
+export function parsePaths(value: unknown): LabelResult<PathMatch> {
   return parsed(value, (text) => {
-    const paths = text.split(/\s+/).filter((p) => p !== "" && p !== "-i");
+    const words = text.split(/\s+/).filter((p) => p !== "");
+    const ignoreCase = words[0] === "-i";
+    const paths = ignoreCase ? words.slice(1) : words;
     if (paths.length === 0) return fail("is empty");
     const bad = paths.find((p) => !pathToken.test(p));
-    return bad === undefined ? ok(paths) : fail(`has an invalid path "${bad}"`);
+    return bad === undefined ? ok({ paths, ignoreCase }) : fail(`has an invalid path "${bad}"`);
   });
 }
 
@@ -175,7 +183,7 @@ export const portLabels = {
   },
   PATH: {
     parse: parsePaths,
-    doc: "Space-separated path prefixes (`path_beg`). With a VHOST both must match; without one, the path routes requests that no VHOST route claims.",
+    doc: "Space-separated path prefixes (`path_beg`); a leading `-i` makes them case-insensitive (`-i /api /v1`). With a VHOST both must match; without one, the path routes requests that no VHOST route claims.",
   },
   BACKEND_WEIGHT: {
     parse: parseWeight,

@@ -10,6 +10,8 @@ export interface HealthCheck {
   intervalSeconds: number;
   timeoutSeconds: number;
   fall: number;
+  /** Marathon's check was given by absolute `port`: HAProxy checks that port on the server's host. */
+  port?: number;
 }
 
 export interface Server {
@@ -32,6 +34,8 @@ export interface Service {
   balance: string;
   vhosts: string[];
   paths: string[];
+  /** PATH was given with `-i`: prefixes match whatever the case. */
+  pathsIgnoreCase: boolean;
   backendWeight: number;
   healthCheck?: HealthCheck;
   servers: Server[];
@@ -65,8 +69,12 @@ export interface RenderOptions {
   httpBindAddress: string;
   statsPort: number;
   statsBindAddress: string;
-  /** Keep TASK_UNREACHABLE tasks as servers (HAProxy's checks decide) instead of excluding them. */
+  /** Keep TASK_UNREACHABLE and TASK_LOST tasks as servers (HAProxy's checks decide) instead of excluding them. */
   keepUnreachable: boolean;
+  /** marathon-lb's strict mode: only ports labelled `HAPROXY_{n}_ENABLED=true` are rendered. */
+  strictMode: boolean;
+  /** Range of service ports given to IP-per-task apps that have none (marathon-lb's defaults). */
+  ipPerTaskPorts: { min: number; max: number };
   /** Replaces the built-in global/defaults section. */
   head?: string;
   /**
@@ -83,6 +91,8 @@ export const defaultRenderOptions: RenderOptions = {
   statsPort: 9090,
   statsBindAddress: "127.0.0.1",
   keepUnreachable: false,
+  strictMode: false,
+  ipPerTaskPorts: { min: 10050, max: 10100 },
 };
 
 /**
@@ -103,8 +113,9 @@ export function modelJson(model: Model) {
       balance: s.balance,
       vhosts: s.vhosts,
       paths: s.paths,
+      pathsIgnoreCase: s.pathsIgnoreCase,
       backendWeight: s.backendWeight,
-      healthCheck: s.healthCheck ?? null,
+      healthCheck: s.healthCheck ? { ...s.healthCheck, port: s.healthCheck.port ?? null } : null,
       servers: s.servers,
     })),
     excluded: model.excluded,

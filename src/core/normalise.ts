@@ -1,6 +1,12 @@
 import type { Dropped, ExcludedTask, Model, RenderOptions, Service } from "./model.ts";
 import { resolveBindConflicts } from "./normalise/conflicts.ts";
-import { type PortSpec, portSpecs } from "./normalise/ports.ts";
+import {
+  assignServicePorts,
+  networkMode,
+  type PortRequest,
+  type PortSpec,
+  portSpecs,
+} from "./normalise/ports.ts";
 import { hostChecks, serversFor, taskExclusion } from "./normalise/servers.ts";
 import { type AppLabels, readLabels, serviceFor } from "./normalise/services.ts";
 import { shapeProblem, taskShapeProblem } from "./normalise/shape.ts";
@@ -59,6 +65,43 @@ function mayBeSelected(app: unknown, wanted: string[]): boolean {
   );
 }
 
+/**
+ * Port specs of every app, IP-per-task apps without service ports given ports from the range
+ * (stable through the published config's binds, which `incumbents` carries).
+ */
+function specsOf(apps: MarathonApp[], options: RenderOptions) {
+  const specs = new Map<MarathonApp, PortSpec[]>();
+  const requests: PortRequest[] = [];
+  const needing: [MarathonApp, PortSpec[]][] = [];
+  for (const app of apps) {
+    const mode = networkMode(app);
+    const ofApp = portSpecs(app, mode);
+    specs.set(app, ofApp);
+    const needsPorts = ofApp.length > 0 && ofApp.every((spec) => spec.servicePort === 0);
+    if (mode === "container" && needsPorts && validAppId.test(app.id)) {
+      requests.push({
+        appId: app.id,
+        keys: ofApp.map((spec) => String(spec.containerPort ?? `#${spec.index}`)),
+      });
+      needing.push([app, ofApp]);
+    }
+  }
+  const exhausted: [string, number][] = [];
+  if (requests.length === 0) return { specs, exhausted };
+  const held = new Map<number, string>();
+  for (const [key, appId] of options.incumbents ?? [])
+    held.set(Number(key.slice(key.lastIndexOf(":") + 1)), appId);
+  const assigned = assignServicePorts(requests, options.ipPerTaskPorts, held);
+  for (const [app, ofApp] of needing) {
+    const ports = assigned.get(app.id) ?? [];
+    for (const spec of ofApp) {
+      spec.servicePort = ports[spec.index] ?? 0;
+      if (spec.servicePort === 0) exhausted.push([app.id, spec.index]);
+    }
+  }
+  return { specs, exhausted };
+}
+
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
 export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
@@ -97,6 +140,15 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     }
   }
   apps.sort((a, b) => compare(a.id, b.id));
+  const { specs: allSpecs, exhausted } = specsOf(apps, options);
+  const { min, max } = options.ipPerTaskPorts;
+  for (const [appId, index] of exhausted) {
+    drop(
+      appId,
+      index,
+      `no free service port for an IP-per-task app in ${min}-${max} (--min/max-serv-port-ip-per-task)`,
+    );
+  }
   for (const app of apps) {
     if (!validAppId.test(app.id)) {
       drop(JSON.stringify(app.id), null, "not a valid Marathon app id");
@@ -118,7 +170,7 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     if (!groupMatched && options.groups.length > 0) noteGroups(groupsSeen, appGroups, labels);
     const services: Service[] = [];
     const portDrops: [number, string][] = [];
-    const specs = portSpecs(app);
+    const specs = allSpecs.get(app) as PortSpec[];
     for (const spec of specs) {
       const outcome = serviceFor(app, spec, labels, appGroups, options, markGroupMatched);
       if (outcome.kind === "dropped") portDrops.push([spec.index, outcome.reason]);

@@ -78,7 +78,8 @@ function httpFrontend(services: Service[], options: RenderOptions): string[] {
     const hostLines = hostAcl(service.vhosts);
     for (const criterion of hostLines) lines.push(`  acl host_${service.name} ${criterion}`);
     if (hostLines.length > 0) conditions.push(`host_${service.name}`);
-    for (const paths of chunks(service.paths)) lines.push(`  acl path_${service.name} path_beg ${paths}`);
+    const pathMatch = service.pathsIgnoreCase ? "path_beg -i" : "path_beg";
+    for (const paths of chunks(service.paths)) lines.push(`  acl path_${service.name} ${pathMatch} ${paths}`);
     if (service.paths.length > 0) conditions.push(`path_${service.name}`);
     lines.push(`  use_backend ${service.name} if ${conditions.join(" ")}`);
   }
@@ -105,7 +106,8 @@ function serviceSections(service: Service): string {
   if (check) {
     if (check.kind === "http") text += `  option httpchk GET ${check.path}\n`;
     text += `  timeout check ${check.timeoutSeconds}s\n`;
-    serverCheck = `check inter ${check.intervalSeconds}s fall ${check.fall}${check.tls ? " check-ssl verify none" : ""}`;
+    const checkPort = check.port === undefined ? "" : ` port ${check.port}`;
+    serverCheck = `check inter ${check.intervalSeconds}s fall ${check.fall}${checkPort}${check.tls ? " check-ssl verify none" : ""}`;
   }
   for (const server of service.servers) {
     const host = server.host.includes(":") ? `[${server.host}]` : server.host;

@@ -15,7 +15,10 @@ export function taskExclusion(
 ): string | undefined {
   // Marathon before 1.3 reported no state; a started task it listed was running.
   const state = task.state ?? (task.startedAt ? "TASK_RUNNING" : "unknown");
-  const running = state === "TASK_RUNNING" || (options.keepUnreachable && state === "TASK_UNREACHABLE");
+  // TASK_LOST is what Marathon before 1.4 reported for an unreachable agent: one policy for both.
+  const running =
+    state === "TASK_RUNNING" ||
+    (options.keepUnreachable && (state === "TASK_UNREACHABLE" || state === "TASK_LOST"));
   if (!running) return `state ${state}`;
   // No results (a new task, or any task right after a Marathon leader failover) is not "unhealthy":
   // the server stays and HAProxy's own checks decide, so health data vanishing never empties a backend.

@@ -9,7 +9,7 @@ import {
 } from "../labels.ts";
 import type { HealthCheck, Mode, RenderOptions, Service } from "../model.ts";
 import type { MarathonApp, MarathonHealthCheck } from "../snapshot.ts";
-import type { PortSpec } from "./ports.ts";
+import { isPort, type PortSpec } from "./ports.ts";
 
 /**
  * Pass 2, services: an app's labels read against the label table, and one service per service
@@ -98,12 +98,16 @@ export function matchesGroups(wanted: string[], groups: string[]): boolean {
   return groups.some((g) => wanted.includes(g));
 }
 
+/**
+ * The check of port index n: one given by `portIndex` (a missing index means 0), else one given by
+ * an absolute `port`, which Marathon runs against that port of the task's host whatever the index.
+ */
 export function healthCheckFor(app: MarathonApp, portIndex: number): MarathonHealthCheck | undefined {
-  return (app.healthChecks ?? []).find((check) => {
-    if (!check) return false;
-    const index = check.portIndex ?? (check.port == null ? 0 : undefined);
-    return index === portIndex;
-  });
+  const checks = app.healthChecks ?? [];
+  const byIndex = checks.find((check) => check && check.port == null && (check.portIndex ?? 0) === portIndex);
+  return (
+    byIndex ?? checks.find((check) => check && check.port != null && check.portIndex == null) ?? undefined
+  );
 }
 
 /** HAProxy 2.6 keeps times in signed 32-bit milliseconds and counts in signed 32-bit integers. */
@@ -135,10 +139,15 @@ export function translateHealthCheck(
   for (const value of [intervalSeconds, timeoutSeconds, fall]) {
     if (typeof value === "string") return { ok: false, reason: value };
   }
-  const timing = { intervalSeconds, timeoutSeconds, fall } as Pick<
-    HealthCheck,
-    "intervalSeconds" | "timeoutSeconds" | "fall"
-  >;
+  if (check.port != null && !isPort(check.port)) {
+    return { ok: false, reason: `health check port ${check.port} is not a port number (1-65535)` };
+  }
+  const timing = {
+    intervalSeconds,
+    timeoutSeconds,
+    fall,
+    ...(check.port != null ? { port: check.port } : {}),
+  } as Pick<HealthCheck, "intervalSeconds" | "timeoutSeconds" | "fall" | "port">;
   if (protocol === "TCP" || protocol === "MESOS_TCP") {
     return { ok: true, value: { kind: "tcp", tls: false, path: "/", ...timing } };
   }
@@ -185,13 +194,14 @@ export function serviceFor(
     if (!group.ok) return { kind: "dropped", reason: group.reason };
     if (!matchesGroups(options.groups, group.value.GROUP ?? appGroups)) return hidden;
     groupMatched();
-    if (group.value.ENABLED === false) return hidden;
+    if (group.value.ENABLED === false || (options.strictMode && group.value.ENABLED !== true)) return hidden;
     const parsed = parsePortLabels(raw, n);
     if (!parsed.ok) return { kind: "dropped", reason: parsed.reason };
     values = parsed.value;
   } else {
     if (!matchesGroups(options.groups, appGroups)) return hidden;
     groupMatched();
+    if (options.strictMode) return hidden;
   }
 
   const bindPort = values.PORT ?? spec.servicePort;
@@ -200,7 +210,7 @@ export function serviceFor(
   if (!check.ok) return { kind: "dropped", reason: check.reason };
 
   let vhosts = values.VHOST ?? [];
-  let paths = values.PATH ?? [];
+  let paths = values.PATH?.paths ?? [];
   let warning: string | undefined;
   const routed = vhosts.length > 0 || paths.length > 0;
   const checkIsPlainHttp = check.value?.kind === "http" && !check.value.tls;
@@ -222,6 +232,7 @@ export function serviceFor(
     balance: values.BALANCE ?? "roundrobin",
     vhosts,
     paths,
+    pathsIgnoreCase: paths.length > 0 && values.PATH?.ignoreCase === true,
     backendWeight: values.BACKEND_WEIGHT ?? 0,
     ...(check.value ? { healthCheck: check.value } : {}),
     servers: [],
