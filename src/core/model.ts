@@ -20,6 +20,17 @@ export interface Server {
   host: string;
   port: number;
   taskId: string;
+  /** An old blue/green colour's task: in maintenance, so it takes no new connections. */
+  draining: boolean;
+}
+
+/** A blue/green deployment group rendered as one service. */
+export interface BlueGreen {
+  newApp: string;
+  newColour?: string;
+  oldApps: string[];
+  /** Servers from the new colour's tasks. */
+  newServers: number;
 }
 
 export interface Service {
@@ -38,6 +49,7 @@ export interface Service {
   pathsIgnoreCase: boolean;
   backendWeight: number;
   healthCheck?: HealthCheck;
+  blueGreen?: BlueGreen;
   servers: Server[];
 }
 
@@ -116,6 +128,7 @@ export function modelJson(model: Model) {
       pathsIgnoreCase: s.pathsIgnoreCase,
       backendWeight: s.backendWeight,
       healthCheck: s.healthCheck ? { ...s.healthCheck, port: s.healthCheck.port ?? null } : null,
+      blueGreen: s.blueGreen ? { newColour: null, ...s.blueGreen } : null,
       servers: s.servers,
     })),
     excluded: model.excluded,

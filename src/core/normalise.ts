@@ -7,6 +7,7 @@ import {
   type PortSpec,
   portSpecs,
 } from "./normalise/ports.ts";
+import { mergeDeploymentGroups } from "./normalise/deployments.ts";
 import { hostChecks, serversFor, taskExclusion } from "./normalise/servers.ts";
 import { type AppLabels, readLabels, serviceFor } from "./normalise/services.ts";
 import { shapeProblem, taskShapeProblem } from "./normalise/shape.ts";
@@ -78,7 +79,7 @@ function specsOf(apps: MarathonApp[], options: RenderOptions) {
     const ofApp = portSpecs(app, mode);
     specs.set(app, ofApp);
     const needsPorts = ofApp.length > 0 && ofApp.every((spec) => spec.servicePort === 0);
-    if (mode === "container" && needsPorts && validAppId.test(app.id)) {
+    if (mode === "container" && needsPorts) {
       requests.push({
         appId: app.id,
         keys: ofApp.map((spec) => String(spec.containerPort ?? `#${spec.index}`)),
@@ -140,25 +141,25 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     }
   }
   apps.sort((a, b) => compare(a.id, b.id));
-  const { specs: allSpecs, exhausted } = specsOf(apps, options);
-  const { min, max } = options.ipPerTaskPorts;
-  for (const [appId, index] of exhausted) {
-    drop(
-      appId,
-      index,
-      `no free service port for an IP-per-task app in ${min}-${max} (--min/max-serv-port-ip-per-task)`,
-    );
-  }
+  const readable: MarathonApp[] = [];
   for (const app of apps) {
     if (!validAppId.test(app.id)) {
       drop(JSON.stringify(app.id), null, "not a valid Marathon app id");
-      continue;
-    }
-    if (seenIds.has(app.id)) {
+    } else if (seenIds.has(app.id)) {
       warn(`app ${app.id} appears twice in the snapshot; the second copy is ignored`);
-      continue;
+    } else {
+      seenIds.add(app.id);
+      readable.push(app);
     }
-    seenIds.add(app.id);
+  }
+  const merged = mergeDeploymentGroups(readable);
+  for (const { appId, reason } of merged.problems) drop(appId, null, reason);
+  const { specs: allSpecs, exhausted } = specsOf(merged.apps, options);
+  const { min, max } = options.ipPerTaskPorts;
+  for (const [appId, index] of exhausted) {
+    drop(appId, index, `no free service port for an IP-per-task app in ${min}-${max} (--min/max-serv-port-ip-per-task)`);
+  }
+  for (const app of merged.apps) {
     const labels = readLabels(app);
     count(ignored, labels.ignored);
     count(unknown, labels.unknown);
@@ -196,9 +197,18 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
       drop(app.id, null, `wrong JSON type: ${tasks}`);
       continue;
     }
+    const deployment = merged.deployments.get(app);
     for (const service of services) {
       const spec = specs[service.portIndex] as PortSpec;
-      service.servers = serversFor(app, spec, tasks, checkHost, excluded);
+      service.servers = serversFor(app, spec, tasks, checkHost, excluded, deployment?.draining);
+      if (deployment) {
+        service.blueGreen = {
+          newApp: deployment.newApp,
+          ...(deployment.newColour ? { newColour: deployment.newColour } : {}),
+          oldApps: deployment.oldApps,
+          newServers: service.servers.filter((s) => deployment.newTasks.has(s.taskId)).length,
+        };
+      }
     }
     for (const [index, reason] of portDrops) drop(app.id, index, reason);
     for (const [index, ofPort] of labels.ports) {

@@ -87,6 +87,17 @@ function httpFrontend(services: Service[], options: RenderOptions): string[] {
   return lines;
 }
 
+const servers = (n: number) => `${n} server${n === 1 ? "" : "s"}`;
+
+/** What the commit summary reads back: `# blue/green: new /a-blue (blue) 1 server, old /a-green 3 servers, 1 draining`. */
+function blueGreenComment(service: Service, blueGreen: NonNullable<Service["blueGreen"]>): string {
+  const colour = blueGreen.newColour ? ` (${blueGreen.newColour})` : "";
+  const draining = service.servers.filter((s) => s.draining).length;
+  const old = service.servers.length - blueGreen.newServers;
+  const olds = blueGreen.oldApps.length > 0 ? `${blueGreen.oldApps.join(",")} ${servers(old)}` : "none";
+  return `  # blue/green: new ${blueGreen.newApp}${colour} ${servers(blueGreen.newServers)}, old ${olds}, ${draining} draining\n`;
+}
+
 /** The frontend and backend of one service, each line ending in a newline. */
 function serviceSections(service: Service): string {
   const check = service.healthCheck;
@@ -109,9 +120,11 @@ function serviceSections(service: Service): string {
     const checkPort = check.port === undefined ? "" : ` port ${check.port}`;
     serverCheck = `check inter ${check.intervalSeconds}s fall ${check.fall}${checkPort}${check.tls ? " check-ssl verify none" : ""}`;
   }
+  if (service.blueGreen) text += blueGreenComment(service, service.blueGreen);
   for (const server of service.servers) {
     const host = server.host.includes(":") ? `[${server.host}]` : server.host;
-    text += `  server ${server.name} ${host}:${server.port} ${serverCheck}\n`;
+    // As marathon-lb: `disabled` (maintenance) takes no new connections; established ones finish.
+    text += `  server ${server.name} ${host}:${server.port} ${serverCheck}${server.draining ? " disabled" : ""}\n`;
   }
   return `${text}\n`;
 }

@@ -73,7 +73,7 @@ export function taskServer(task: MarathonTask, spec: PortSpec, checkHost: HostCh
   if (!check.usable)
     return `invalid ${spec.containerPort !== undefined ? "IP address" : "host"} ${JSON.stringify(host)}`;
   if (!isPort(port)) return `no host port for port index ${spec.index}`;
-  return { name: `${check.namePrefix}_${port}`, host, port, taskId: task.id ?? "(no id)" };
+  return { name: `${check.namePrefix}_${port}`, host, port, taskId: task.id ?? "(no id)", draining: false };
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -95,6 +95,7 @@ export function serversFor(
   taskExclusions: readonly (string | undefined)[],
   checkHost: HostChecks,
   excluded: Map<string, ExcludedTask>,
+  draining?: ReadonlySet<MarathonTask>,
 ): Server[] {
   const candidates: Server[] = [];
   const tasks = app.tasks ?? [];
@@ -108,6 +109,7 @@ export function serversFor(
       if (!excluded.has(key)) excluded.set(key, { appId: app.id, taskId, reason: server });
       continue;
     }
+    if (draining?.has(task)) server.draining = true;
     candidates.push(server);
   }
   candidates.sort(compareServers);

@@ -60,6 +60,8 @@ export function readLabels(app: MarathonApp): AppLabels {
     else if (entry.support === "refused") result.refused.push(key);
     else if (entry.support === "ignored") result.ignored.push(entry.title);
     else if (label.level === "app") {
+      // Deployment labels are read by the deployments pass, before this one.
+      if (label.name !== "GROUP") continue;
       const groups = parseGroups(value);
       result.groups = groups.ok ? groups : { ok: false, reason: labelProblem(key, value, groups.reason) };
     } else {
