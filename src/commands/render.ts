@@ -2,6 +2,7 @@ import process from "node:process";
 import { defineCommand, type ParsedArgs } from "citty";
 import { checkReplacement } from "../core/gates.ts";
 import type { Model, RenderOptions } from "../core/model.ts";
+import { incumbentsOf, publishedModelOf, readConfigText } from "../core/published.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { runCommand, splitCommandLine } from "../io/command.ts";
@@ -53,15 +54,21 @@ interface Gates {
  * Writes the rendered config to the -o file and runs --exec when it changed. Replacing an existing
  * file passes the same safety gates as sync: an empty or gutted render (Marathon mid leader election)
  * never overwrites a working config, unattended or not. A failed --exec runs again on the next call
- * even if the file is unchanged by then, so a reload is never lost.
+ * even if the file is unchanged by then, so a reload is never lost. The existing file, read back,
+ * also names who owns each bind (the incumbent rule).
  */
 function fileWriter(output: string, exec: string[] | undefined, options: RenderOptions, gates: Gates) {
   let execPending = false;
-  return async (model: Model, appsInSnapshot: number): Promise<{ written: boolean; message: string }> => {
-    const config = render(model, options);
+  return async (
+    modelFor: (incumbents: ReadonlyMap<string, string>) => Model,
+    appsInSnapshot: number,
+  ): Promise<{ written: boolean; message: string; model: Model }> => {
     const current = await readIfExists(output);
+    const published = current === undefined ? undefined : readConfigText(current);
+    const model = modelFor(published ? incumbentsOf(published) : new Map());
+    const config = render(model, options);
     if (current !== undefined && current !== config && !gates.force) {
-      const verdict = checkReplacement(current, config, appsInSnapshot, gates.maxDropPercent);
+      const verdict = checkReplacement(current, publishedModelOf(model), appsInSnapshot, gates.maxDropPercent);
       if (verdict) {
         throw new MhcError(
           `refused by gate ${verdict.gate}: ${verdict.reason}; kept ${output} (--force writes anyway)`,
@@ -71,12 +78,12 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
     }
     const written = (await writeFileAtomic(output, config, current)) === "written";
     const message = `${output}: ${written ? "written" : "unchanged"} (${model.services.length} services)`;
-    if (!exec || !(written || execPending)) return { written, message };
+    if (!exec || !(written || execPending)) return { written, message, model };
     execPending = true;
     const said = await runCommand(exec, "--exec");
     execPending = false;
     if (said) log.debug(`--exec said: ${said}`);
-    return { written, message: `${message}; ran ${exec[0]}` };
+    return { written, message: `${message}; ran ${exec[0]}`, model };
   };
 }
 
@@ -106,7 +113,7 @@ async function watchRender(
   await watchUntilSignalled(settings, connection, status, async () => {
     const { snapshot } = await fetchFromConnection(connection);
     const { written, message } = await write(
-      normaliseWithWarnings(snapshot, options, warned),
+      (incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }, warned),
       snapshot.apps.length,
     );
     return { ok: true, changed: written, message };
@@ -124,12 +131,15 @@ export default defineCommand({
     const watch = watchSettingsFrom(args, rawArgs);
     if (watch) return watchRender(args, rawArgs, watch, options, exec);
     const { snapshot } = await loadSnapshot(args, args._, rawArgs);
-    const model = normaliseWithWarnings(snapshot, options);
+    let model: Model;
     if (args.output) {
-      log.info(
-        (await fileWriter(args.output, exec, options, gatesFrom(args))(model, snapshot.apps.length)).message,
+      const written = await fileWriter(args.output, exec, options, gatesFrom(args))(
+        (incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }),
+        snapshot.apps.length,
       );
-    }
+      log.info(written.message);
+      model = written.model;
+    } else model = normaliseWithWarnings(snapshot, options);
     if (args.json) process.stdout.write(`${JSON.stringify(model, null, 2)}\n`);
     else if (!args.output) process.stdout.write(render(model, options));
   },

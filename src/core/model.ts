@@ -43,9 +43,17 @@ export interface ExcludedTask {
   reason: string;
 }
 
+/** An app (portIndex null) or one of its ports left out of the config, and why. */
+export interface DroppedService {
+  appId: string;
+  portIndex: number | null;
+  reason: string;
+}
+
 export interface Model {
   services: Service[];
   excluded: ExcludedTask[];
+  dropped: DroppedService[];
   warnings: string[];
 }
 
@@ -60,6 +68,11 @@ export interface RenderOptions {
   keepUnreachable: boolean;
   /** Replaces the built-in global/defaults section. */
   head?: string;
+  /**
+   * Who owns each bind in the previously published config (`bindKey` → app id): an existing
+   * service keeps its port against a newcomer.
+   */
+  incumbents?: ReadonlyMap<string, string>;
 }
 
 export const defaultRenderOptions: RenderOptions = {

@@ -13,7 +13,10 @@ import {
   parseWeight,
   portLabelNames,
 } from "./labels.ts";
-import type { ExcludedTask, HealthCheck, Mode, Model, RenderOptions, Server, Service } from "./model.ts";
+import type {
+  DroppedService,
+  ExcludedTask,
+  HealthCheck, Mode, Model, RenderOptions, Server, Service } from "./model.ts";
 import type { MarathonApp, MarathonHealthCheck, MarathonTask, Snapshot } from "./snapshot.ts";
 
 /** Where a task's address for one service port comes from. */
@@ -198,6 +201,8 @@ interface AppContext {
   /** Why each of `app.tasks` is left out whatever the port (state, health), or undefined. */
   taskExclusions: (string | undefined)[];
   warn: (message: string) => void;
+  /** Records a port left out for a reason the commit message should give. */
+  drop: (portIndex: number, reason: string) => void;
   checkHost: HostChecks;
 }
 
@@ -231,6 +236,7 @@ function buildService(
   const n = spec.index;
   const refuse = (reason: string) => {
     warn(`app ${app.id} port index ${n} skipped: ${reason}`);
+    ctx.drop(n, reason);
     return undefined;
   };
   const labelsOfPort = ctx.portLabels.get(n);
@@ -330,6 +336,7 @@ function resolveBindConflicts(
   services: Service[],
   options: RenderOptions,
   warn: (m: string) => void,
+  drop: (dropped: DroppedService) => void,
 ): Service[] {
   // Binds taken so far, by port (only the same port can overlap), each list in the order taken.
   const reserved = new Map<number, { address: string; port: number; owner: string }[]>();
@@ -347,16 +354,14 @@ function resolveBindConflicts(
   for (const service of services) {
     const bind = { address: service.bindAddress, port: service.bindPort };
     const taken = reserved.get(bind.port)?.find((r) => bindsOverlap(r, bind));
-    if (taken) {
-      warn(
-        `app ${service.appId} port index ${service.portIndex} skipped: ${bind.address}:${bind.port} is already bound by ${taken.owner}`,
-      );
-      continue;
-    }
-    if (names.has(service.name)) {
-      warn(
-        `app ${service.appId} port index ${service.portIndex} skipped: name ${service.name} is already used`,
-      );
+    const conflict = taken
+      ? `${bind.address}:${bind.port} is already bound by ${taken.owner}`
+      : names.has(service.name)
+        ? `name ${service.name} is already used`
+        : undefined;
+    if (conflict) {
+      warn(`app ${service.appId} port index ${service.portIndex} skipped: ${conflict}`);
+      drop({ appId: service.appId, portIndex: service.portIndex, reason: conflict });
       continue;
     }
     names.add(service.name);
@@ -371,6 +376,7 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
   const warnings: string[] = [];
   const warn = (message: string) => warnings.push(message);
   const excluded = new Map<string, ExcludedTask>();
+  const dropped: DroppedService[] = [];
   const unsupported = new Map<string, number>();
   const candidates: Service[] = [];
   const seenIds = new Set<string>();
@@ -405,10 +411,12 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     const taskExclusions = (app.tasks ?? []).map((task) =>
       task ? exclusionReason(task, options) : undefined,
     );
-    const ctx: AppContext = { app, labels, portLabels, taskExclusions, warn, checkHost };
+    const drop = (portIndex: number, reason: string) => dropped.push({ appId: app.id, portIndex, reason });
+    const ctx: AppContext = { app, labels, portLabels, taskExclusions, warn, drop, checkHost };
     const appGroups = label(ctx, "HAPROXY_GROUP", parseGroups);
     if (!appGroups.ok) {
       warn(`app ${app.id} skipped: ${appGroups.reason}`);
+      dropped.push({ appId: app.id, portIndex: null, reason: appGroups.reason });
       continue;
     }
     let rendered = false;
@@ -429,9 +437,10 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
   for (const [name, count] of [...unsupported].sort(([a], [b]) => compare(a, b))) {
     warn(`label ${name} is not supported by mhc and was ignored (${count} app${count === 1 ? "" : "s"})`);
   }
-  const services = resolveBindConflicts(candidates, options, warn);
+  const services = resolveBindConflicts(candidates, options, warn, (d) => dropped.push(d));
   const excludedList = [...excluded.values()].sort(
     (a, b) => compare(a.appId, b.appId) || compare(a.taskId, b.taskId) || compare(a.reason, b.reason),
   );
-  return { services, excluded: excludedList, warnings };
+  dropped.sort((a, b) => compare(a.appId, b.appId) || (a.portIndex ?? -1) - (b.portIndex ?? -1));
+  return { services, excluded: excludedList, dropped, warnings };
 }

@@ -133,18 +133,21 @@ export async function committedFile(git: SimpleGit, path: string): Promise<strin
   }
 }
 
-export async function commitFile(
+/** Writes and commits `files` (paths relative to the repo) as one commit. */
+export async function commitFiles(
   git: SimpleGit,
   root: string,
-  path: string,
-  content: string,
+  files: { path: string; content: string }[],
   message: string,
 ): Promise<string> {
-  const file = join(root, path);
+  const paths = files.map((f) => f.path);
   try {
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, content);
-    await git.raw(["add", "--", path]);
+    for (const { path, content } of files) {
+      const file = join(root, path);
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, content);
+    }
+    await git.raw(["add", "--", ...paths]);
     // Only this path: anything else staged in a person's working repo stays as it was.
     await git.raw([
       "-c",
@@ -156,7 +159,7 @@ export async function commitFile(
       message,
       "--only",
       "--",
-      path,
+      ...paths,
     ]);
     return (await git.raw(["rev-parse", "HEAD"])).trim();
   } catch (error) {
