@@ -68,7 +68,12 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
     const model = modelFor(published ? incumbentsOf(published) : new Map());
     const config = render(model, options);
     if (current !== undefined && current !== config && !gates.force) {
-      const verdict = checkReplacement(current, publishedModelOf(model), appsInSnapshot, gates.maxDropPercent);
+      const verdict = checkReplacement(
+        current,
+        publishedModelOf(model),
+        appsInSnapshot,
+        gates.maxDropPercent,
+      );
       if (verdict) {
         throw new MhcError(
           `refused by gate ${verdict.gate}: ${verdict.reason}; kept ${output} (--force writes anyway)`,
@@ -133,10 +138,12 @@ export default defineCommand({
     const { snapshot } = await loadSnapshot(args, args._, rawArgs);
     let model: Model;
     if (args.output) {
-      const written = await fileWriter(args.output, exec, options, gatesFrom(args))(
-        (incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }),
-        snapshot.apps.length,
-      );
+      const written = await fileWriter(
+        args.output,
+        exec,
+        options,
+        gatesFrom(args),
+      )((incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }), snapshot.apps.length);
       log.info(written.message);
       model = written.model;
     } else model = normaliseWithWarnings(snapshot, options);

@@ -129,7 +129,8 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
 async function syncOnce(plan: SyncPlan, loaded: LoadedSnapshot, warned?: Set<string>): Promise<SyncResult> {
   return publish({
     ...plan.settings,
-    candidate: (incumbents) => normaliseWithWarnings(loaded.snapshot, { ...plan.options, incumbents }, warned),
+    candidate: (incumbents) =>
+      normaliseWithWarnings(loaded.snapshot, { ...plan.options, incumbents }, warned),
     appsInSnapshot: loaded.snapshot.apps.length,
     source: loaded.source,
     origin: plan.fromFile ? `snapshot ${loaded.source}` : `Marathon at ${loaded.source}`,
@@ -177,7 +178,11 @@ async function watchSync(plan: SyncPlan, settings: WatchSettings, args: SyncArgV
     } catch (error) {
       const exitCode = error instanceof MhcError ? error.exitCode : ExitCode.usage;
       if (args.json)
-        printJsonLine({ ...jsonResult(plan, { exitCode, message: errorMessage(error) }), at, trigger: reason });
+        printJsonLine({
+          ...jsonResult(plan, { exitCode, message: errorMessage(error) }),
+          at,
+          trigger: reason,
+        });
       throw error;
     }
     if (args.json) printJsonLine({ ...jsonResult(plan, result), at, trigger: reason });

@@ -44,9 +44,7 @@ export function checkGates({
   const after = new Map(candidate.services.map((s) => [s.name, s.servers.length]));
   const emptied = published.services.filter((b) => b.servers.length > 0 && after.get(b.name) === 0);
   if (emptied.length > 0) {
-    const names = emptied
-      .slice(0, 5)
-      .map((b) => `${b.name} (app ${b.appId}, ${b.servers.length} now)`);
+    const names = emptied.slice(0, 5).map((b) => `${b.name} (app ${b.appId}, ${b.servers.length} now)`);
     const more = emptied.length > 5 ? ` and ${emptied.length - 5} more` : "";
     verdicts.push({
       gate: "empty-backend",

@@ -16,7 +16,13 @@ import {
 import type {
   DroppedService,
   ExcludedTask,
-  HealthCheck, Mode, Model, RenderOptions, Server, Service } from "./model.ts";
+  HealthCheck,
+  Mode,
+  Model,
+  RenderOptions,
+  Server,
+  Service,
+} from "./model.ts";
 import type { MarathonApp, MarathonHealthCheck, MarathonTask, Snapshot } from "./snapshot.ts";
 
 /** Where a task's address for one service port comes from. */

@@ -70,6 +70,10 @@ export function decidePublish(input: DecisionInput): Decision {
       ...described,
     };
   if (!input.canPush)
-    return { kind: "refused", reason: `${refusal}; --review-branch needs a remote or bare repo`, ...described };
+    return {
+      kind: "refused",
+      reason: `${refusal}; --review-branch needs a remote or bare repo`,
+      ...described,
+    };
   return { kind: "review", branch: input.reviewBranch, ...described };
 }

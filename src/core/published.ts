@@ -98,10 +98,15 @@ export function parseModelFile(text: string): PublishedModel | undefined {
     typeof s.bindPort === "number" &&
     Array.isArray(s.servers) &&
     s.servers.every((v) => isRecord(v) && typeof v.host === "string" && typeof v.port === "number");
-  const droppedOk = (d: unknown) => isRecord(d) && typeof d.appId === "string" && typeof d.reason === "string";
+  const droppedOk = (d: unknown) =>
+    isRecord(d) && typeof d.appId === "string" && typeof d.reason === "string";
   const excludedOk = (e: unknown) =>
-    isRecord(e) && typeof e.appId === "string" && typeof e.taskId === "string" && typeof e.reason === "string";
-  if (!services.every(serviceOk) || !dropped.every(droppedOk) || !excluded.every(excludedOk)) return undefined;
+    isRecord(e) &&
+    typeof e.appId === "string" &&
+    typeof e.taskId === "string" &&
+    typeof e.reason === "string";
+  if (!services.every(serviceOk) || !dropped.every(droppedOk) || !excluded.every(excludedOk))
+    return undefined;
   return value as unknown as PublishedModel;
 }
 
@@ -129,7 +134,8 @@ export function readConfigText(text: string): PublishedModel {
   let current: PublishedService | undefined;
   let check: Partial<HealthCheck> | undefined;
   const finish = () => {
-    if (current && check) current.healthCheck = { kind: "tcp", tls: false, path: "/", ...check } as HealthCheck;
+    if (current && check)
+      current.healthCheck = { kind: "tcp", tls: false, path: "/", ...check } as HealthCheck;
     current = undefined;
     check = undefined;
   };

@@ -21,7 +21,8 @@ function sectionsByLine(config: string): { section: string; name: string; text: 
   let section = "";
   let name = "";
   return config.split("\n").map((text) => {
-    if (text !== "" && !/^\s/.test(text) && !text.startsWith("#")) [section = "", name = ""] = text.split(/\s+/);
+    if (text !== "" && !/^\s/.test(text) && !text.startsWith("#"))
+      [section = "", name = ""] = text.split(/\s+/);
     return { section, name, text };
   });
 }
@@ -51,7 +52,10 @@ export function blameServices(output: string, config: string, services: readonly
     if (at) {
       const where = lines[Number(at[1]) - 1];
       if (where?.section === "frontend" && where.name === "http_in") {
-        accuse(/^\s*(?:acl (?:host|path)_(\S+)|use_backend (\S+))/.exec(where.text)?.slice(1).find(Boolean), said);
+        accuse(
+          /^\s*(?:acl (?:host|path)_(\S+)|use_backend (\S+))/.exec(where.text)?.slice(1).find(Boolean),
+          said,
+        );
       } else if (where?.section === "frontend" || where?.section === "backend") accuse(where.name, said);
       else accuse(undefined, said);
       continue;

@@ -49,7 +49,9 @@ export const serverAddress = (s: PublishedServer) =>
   s.host.includes(":") ? `[${s.host}]:${s.port}` : `${s.host}:${s.port}`;
 
 const bindText = (s: PublishedService) =>
-  s.bindAddress === "*" ? `*:${s.bindPort}` : serverAddress({ name: "", host: s.bindAddress, port: s.bindPort });
+  s.bindAddress === "*"
+    ? `*:${s.bindPort}`
+    : serverAddress({ name: "", host: s.bindAddress, port: s.bindPort });
 
 function checkWords(s: PublishedService): Record<string, string> {
   const check = s.healthCheck;
@@ -78,14 +80,17 @@ function settingChanges(old: PublishedService, fresh: PublishedService): Setting
   const before = settingWords(old);
   const after = settingWords(fresh);
   for (const key of Object.keys(after)) {
-    if (key in before && before[key] !== after[key]) lines.push({ key, text: `${key} ${before[key]} → ${after[key]}` });
+    if (key in before && before[key] !== after[key])
+      lines.push({ key, text: `${key} ${before[key]} → ${after[key]}` });
   }
   for (const [word, a, b] of [
     ["vhost", old.vhosts, fresh.vhosts],
     ["path", old.paths, fresh.paths],
   ] as const) {
-    for (const v of sorted(b.filter((x) => !a.includes(x)))) lines.push({ key: word, text: `${word} + ${v}` });
-    for (const v of sorted(a.filter((x) => !b.includes(x)))) lines.push({ key: word, text: `${word} - ${v}` });
+    for (const v of sorted(b.filter((x) => !a.includes(x))))
+      lines.push({ key: word, text: `${word} + ${v}` });
+    for (const v of sorted(a.filter((x) => !b.includes(x))))
+      lines.push({ key: word, text: `${word} - ${v}` });
   }
   return lines;
 }
@@ -150,12 +155,14 @@ function appKinds(changes: Changes): Map<string, { kind: AppKind; weight: number
   const droppedApps = new Set(changes.dropped.map((d) => d.appId));
   const restoredApps = new Set(changes.restored.map((d) => d.appId));
   const perApp = new Map<string, BackendChange[]>();
-  for (const change of changes.backends) perApp.set(change.appId, [...(perApp.get(change.appId) ?? []), change]);
+  for (const change of changes.backends)
+    perApp.set(change.appId, [...(perApp.get(change.appId) ?? []), change]);
   const apps = new Map<string, { kind: AppKind; weight: number; text: string }>();
   for (const [app, list] of perApp) {
     const all = (kind: BackendChange["kind"]) => list.every((c) => c.kind === kind);
     const servers = list.reduce((n, c) => n + c.servers, 0);
-    if (all("added")) apps.set(app, { kind: restoredApps.has(app) ? "restored" : "new", weight: servers, text: app });
+    if (all("added"))
+      apps.set(app, { kind: restoredApps.has(app) ? "restored" : "new", weight: servers, text: app });
     else if (all("removed"))
       apps.set(app, { kind: droppedApps.has(app) ? "dropped" : "deleted", weight: servers, text: app });
     else {
@@ -168,7 +175,11 @@ function appKinds(changes: Changes): Map<string, { kind: AppKind; weight: number
       if (list.some((c) => c.kind !== "changed")) bits.push("ports changed");
       else if (settings.length === 1) bits.push(`${settings[0]} changed`);
       else if (settings.length > 1) bits.push("settings changed");
-      apps.set(app, { kind: "changed", weight: added + removed + settings.length, text: `${app} ${bits.join(" ")}` });
+      apps.set(app, {
+        kind: "changed",
+        weight: added + removed + settings.length,
+        text: `${app} ${bits.join(" ")}`,
+      });
     }
   }
   // Dropped or restored without a backend change (never published, or kept by quarantine).
@@ -216,12 +227,18 @@ export function commitSubject(changes: Changes): string {
     const members = [...apps.entries()].filter(([, a]) => a.kind === kind);
     if (members.length === 0) continue;
     const weight = members.reduce((n, [, a]) => n + Math.max(1, a.weight), 0);
-    items.push({ kind, weight, named: groupNamed(kind, sorted(members.map(([id]) => id))), members: members.length });
+    items.push({
+      kind,
+      weight,
+      named: groupNamed(kind, sorted(members.map(([id]) => id))),
+      members: members.length,
+    });
   }
   items.sort((a, b) => b.weight - a.weight || compare(a.named, b.named));
   for (let named = items.length; named >= 0; named--) {
     const counted = new Map<AppKind, number>();
-    for (const item of items.slice(named)) counted.set(item.kind, (counted.get(item.kind) ?? 0) + item.members);
+    for (const item of items.slice(named))
+      counted.set(item.kind, (counted.get(item.kind) ?? 0) + item.members);
     const someChangedNamed = items.slice(0, named).some((i) => i.kind === "changed");
     const parts = [
       ...items.slice(0, named).map((i) => i.named),
@@ -308,6 +325,7 @@ function backendLines(changes: Changes, limit: number): string[] {
 export function commitBody({ changes, overridden = [], notes = [], lineLimit = 200 }: BodyInput): string {
   const sections: string[][] = [];
   if (notes.length > 0) sections.push(notes);
+  for (const gate of overridden) sections.push([`Gate ${gate.gate} overridden with --force: ${gate.reason}`]);
   const backends = backendLines(changes, lineLimit);
   if (backends.length > 0) sections.push(backends);
   const why = [
@@ -315,13 +333,10 @@ export function commitBody({ changes, overridden = [], notes = [], lineLimit = 2
     ...changes.restored.map((d) => `restored ${appLabel(d)}`),
   ];
   if (why.length > 0) sections.push(bounded(why, listLimit, "dropped or restored"));
-  for (const gate of overridden)
-    sections.push([`Gate ${gate.gate} overridden with --force: ${gate.reason}`]);
   const totals = [
     `Servers: ${changes.serversBefore} → ${changes.serversAfter} (+${changes.serversAdded} -${changes.serversRemoved})`,
   ];
-  if (changes.droppedNow > 0 || changes.dropped.length > 0 || changes.restored.length > 0)
-    totals.push(`Left out: ${plural(changes.droppedNow, "app port")}`);
+  if (changes.droppedNow > 0) totals.push(`Dropped: ${plural(changes.droppedNow, "app port")}`);
   if (changes.excludedNow > 0 || changes.excludedEnded.length > 0) {
     const delta =
       changes.excludedStarted.length || changes.excludedEnded.length

@@ -7,6 +7,7 @@ import type { SimpleGit } from "simple-git";
 import { configSection, unifiedDiff } from "../core/diff.ts";
 import type { GateVerdict } from "../core/gates.ts";
 import type { DroppedService, Model, RenderOptions } from "../core/model.ts";
+import { type Decision, decidePublish } from "../core/publish-decision.ts";
 import {
   emptyModel,
   incumbentsOf,
@@ -17,7 +18,6 @@ import {
   readConfigText,
   serialiseModel,
 } from "../core/published.ts";
-import { type Decision, decidePublish } from "../core/publish-decision.ts";
 import { blameServices, quarantine } from "../core/quarantine.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
@@ -87,7 +87,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The published model: the model file beside the config, or (published by an older mhc, or the
  * file unreadable) the config read back by the documented reader.
  */
-function publishedModel(config: string | undefined, modelText: string | undefined, path: string): PublishedModel {
+function publishedModel(
+  config: string | undefined,
+  modelText: string | undefined,
+  path: string,
+): PublishedModel {
   const model = modelText === undefined ? undefined : parseModelFile(modelText);
   if (model) return model;
   if (config === undefined) return emptyModel;
@@ -155,8 +159,7 @@ async function validated(
         ExitCode.invalidConfig,
       );
     }
-    for (const [name, said] of blame.services)
-      log.warn(`HAProxy rejected ${name}, quarantined: ${said}`);
+    for (const [name, said] of blame.services) log.warn(`HAProxy rejected ${name}, quarantined: ${said}`);
   }
 }
 
@@ -239,10 +242,14 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
       const published = publishedModel(publishedConfig, modelText, request.path);
       let model = request.candidate(incumbentsOf(published));
       let config = render(model, request.renderOptions);
-      if (config !== publishedConfig && validate) ({ model, config } = await validated(request, model, published));
+      if (config !== publishedConfig && validate)
+        ({ model, config } = await validated(request, model, published));
       const candidate = publishedModelOf(model);
       const decision = decidePublish({
-        published: { ...(publishedConfig !== undefined ? { config: publishedConfig } : {}), model: published },
+        published: {
+          ...(publishedConfig !== undefined ? { config: publishedConfig } : {}),
+          model: published,
+        },
         candidate: { config, model: candidate },
         appsInSnapshot: request.appsInSnapshot,
         maxDropPercent: request.maxDropPercent,
@@ -307,7 +314,10 @@ interface Effects {
 }
 
 /** Carries a decision out: commit, push (to the branch or the review branch), or just report. */
-async function carryOut(decision: Decision, { request, checkout, files, diff, base }: Effects): Promise<SyncResult | "race lost"> {
+async function carryOut(
+  decision: Decision,
+  { request, checkout, files, diff, base }: Effects,
+): Promise<SyncResult | "race lost"> {
   if (decision.kind === "unchanged") return { ...base, message: "no change" };
   const gate = decision.gates[0];
   const described = { ...base, summary: decision.message, ...(gate && !request.force ? { gate } : {}) };
@@ -320,13 +330,15 @@ async function carryOut(decision: Decision, { request, checkout, files, diff, ba
     const exitCode = gate && !request.force ? ExitCode.gateRefused : ExitCode.ok;
     return { ...described, diff: diff(), exitCode, message };
   }
-  if (decision.kind === "refused") return { ...described, exitCode: ExitCode.gateRefused, message: decision.reason };
+  if (decision.kind === "refused")
+    return { ...described, exitCode: ExitCode.gateRefused, message: decision.reason };
   if (!checkout) throw new MhcError("internal: no checkout", ExitCode.git);
   const ref = `refs/heads/${decision.branch}`;
   // The review branch is replaced, but only if nobody moved it since we looked (force-with-lease).
   const lease = decision.kind === "review" ? await reviewBranchLease(checkout, decision.branch) : undefined;
   const commit = await commitFiles(checkout.git, checkout.root, files, decision.message);
-  if (!checkout.pushUrl) return { ...described, commit, message: `committed ${commit.slice(0, 12)} to ${decision.branch}` };
+  if (!checkout.pushUrl)
+    return { ...described, commit, message: `committed ${commit.slice(0, 12)} to ${decision.branch}` };
   if ((await pushHead(checkout.git, checkout.pushUrl, ref, lease)) !== "pushed") return "race lost";
   const pushed = `pushed ${commit.slice(0, 12)} to`;
   if (decision.kind === "review") {
@@ -339,6 +351,14 @@ async function carryOut(decision: Decision, { request, checkout, files, diff, ba
       message: `gate ${held.gate}: ${held.reason}; ${pushed} review branch ${decision.branch}`,
     };
   }
-  const forced = decision.overridden.length > 0 ? ` (--force overrode ${decision.overridden.map((g) => g.gate).join(", ")})` : "";
-  return { ...described, commit, pushedTo: decision.branch, message: `${pushed} ${decision.branch}${forced}` };
+  const forced =
+    decision.overridden.length > 0
+      ? ` (--force overrode ${decision.overridden.map((g) => g.gate).join(", ")})`
+      : "";
+  return {
+    ...described,
+    commit,
+    pushedTo: decision.branch,
+    message: `${pushed} ${decision.branch}${forced}`,
+  };
 }

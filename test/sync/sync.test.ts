@@ -69,8 +69,8 @@ describe("mhc sync to a bare remote", () => {
     expect(text).toContain(
       "backend web_10000 (app /web)\n    + 10.0.0.3:31001\n    + 10.0.0.4:31002\n    - 10.0.0.2:31001\n",
     );
-    expect(text).toContain("+ backend new_10002 (app /new) (1 server)");
-    expect(text).toContain("- backend api_10001 (app /api) (1 server)");
+    expect(text).toContain("+ backend new_10002 (app /new, 1 server)\n    + 10.0.2.1:33000\n");
+    expect(text).toContain("- backend api_10001 (app /api, 1 server): deleted\n    - 10.0.1.1:32000\n");
     expect(text).toMatch(
       /\nMarathon: \S+apps\.json\nMhc-Version: \d+\.\d+\.\d+\nSnapshot-Digest: sha256:[0-9a-f]{64}\n/,
     );
@@ -98,10 +98,10 @@ describe("mhc sync to a bare remote", () => {
     ]);
     expect((await sync(v2, remote)).code).toBe(0);
     const text = message(remote);
-    expect(text).toContain("    balance: roundrobin -> leastconn");
-    expect(text).toContain("    mode: tcp -> http");
-    expect(text).toContain("    health check: (none) -> GET /health");
-    expect(text).toContain("Tasks not in the config:\n    /web web.new: state TASK_STAGING");
+    expect(text).toContain("    balance roundrobin → leastconn\n");
+    expect(text).toContain("    mode tcp → http\n");
+    expect(text).toContain("    health check none → GET /health\n");
+    expect(text).toContain("Tasks not in the config: 1 (+1 -0)\n    + /web web.new: state TASK_STAGING");
   });
 
   it("a push that loses a race starts over from the new remote head: linear history, nothing lost", async () => {
