@@ -27,16 +27,25 @@ function sectionsByLine(config: string): { section: string; name: string; text: 
   });
 }
 
-/** What HAProxy said, without its prefix and the temporary file's path. */
-function complaint(line: string): string {
+/** What HAProxy said, without its prefix, and the checked file's path replaced (it is temporary). */
+function complaint(line: string, file: string): string {
   return line
     .replace(/^.*?\[ALERT\]\s*(\(\d+\)\s*)?:\s*(config\s*:\s*)?/, "")
     .replace(/^(parsing\s*)?\[[^\]]*:\d+\]\s*:?\s*/i, "")
-    .trim();
+    .replaceAll(`${file}:`, "line ")
+    .replace(/[\s.]+$/, "");
 }
 
-/** Reads `haproxy -c` output: which services its alerts point to (`[file:line]`, or by proxy name). */
-export function blameServices(output: string, config: string, services: readonly Service[]): Blame {
+/**
+ * Reads the output of `haproxy -c -f FILE`: which services its alerts point to (`[FILE:line]`, or
+ * a proxy by name).
+ */
+export function blameServices(
+  output: string,
+  config: string,
+  file: string,
+  services: readonly Service[],
+): Blame {
   const names = new Set(services.map((s) => s.name));
   const lines = sectionsByLine(config);
   const blame: Blame = { services: new Map() };
@@ -47,7 +56,7 @@ export function blameServices(output: string, config: string, services: readonly
   };
   for (const line of output.split("\n")) {
     if (!line.includes("[ALERT]") || summaryAlert.test(line)) continue;
-    const said = complaint(line);
+    const said = complaint(line, file);
     const at = /\[[^\]]*?:(\d+)\]/.exec(line);
     if (at) {
       const where = lines[Number(at[1]) - 1];
@@ -66,26 +75,31 @@ export function blameServices(output: string, config: string, services: readonly
   return blame;
 }
 
+/** One app port, whatever its service's name (which changes with its service port). */
+export const appPort = (s: { appId: string; portIndex: number }) => `${s.appId}\u0000${s.portIndex}`;
+
 /**
- * The model without the blamed services: each is replaced by its previously published version
- * where there is one (unless `keep` says that version was blamed too), and recorded as dropped.
+ * The model without the blamed services: each is replaced by the previously published version of
+ * its app port where there is one (unless `keep` says not to: that version was blamed too), and
+ * recorded as dropped.
  */
 export function quarantine(
   model: Model,
+  /** App port (`appPort`) → what HAProxy said. */
   blamed: ReadonlyMap<string, string>,
   published: PublishedModel,
   keep: (name: string) => boolean,
 ): Model {
-  const previous = new Map(published.services.map((s) => [s.name, s]));
+  const previous = new Map(published.services.map((s) => [appPort(s), s]));
   const services: Service[] = [];
   const dropped = [...model.dropped];
   for (const service of model.services) {
-    const said = blamed.get(service.name);
+    const said = blamed.get(appPort(service));
     if (said === undefined) {
       services.push(service);
       continue;
     }
-    const old = keep(service.name) ? previous.get(service.name) : undefined;
+    const old = keep(appPort(service)) ? previous.get(appPort(service)) : undefined;
     if (old) services.push(serviceOf(old));
     dropped.push({
       appId: service.appId,

@@ -18,7 +18,7 @@ import {
   readConfigText,
   serialiseModel,
 } from "../core/published.ts";
-import { blameServices, quarantine } from "../core/quarantine.ts";
+import { appPort, blameServices, quarantine } from "../core/quarantine.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { gitClient } from "../git/git.ts";
@@ -119,7 +119,7 @@ async function haproxyCheck(config: string, bin: string) {
   try {
     const file = join(dir, "haproxy.cfg");
     await writeFile(file, config);
-    return await checkConfig(file, bin);
+    return { file, ...(await checkConfig(file, bin)) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -138,6 +138,7 @@ async function validated(
   model: Model,
   published: PublishedModel,
 ): Promise<{ model: Model; config: string }> {
+  // App ports HAProxy rejected, and those whose published version it rejected too.
   const blamed = new Map<string, string>();
   const keepNot = new Set<string>();
   for (let round = 1; ; round++) {
@@ -145,11 +146,13 @@ async function validated(
     const config = render(candidate, request.renderOptions);
     const result = await haproxyCheck(config, request.haproxy);
     if (result.valid) return { model: candidate, config };
-    const blame = blameServices(result.output, config, candidate.services);
+    const blame = blameServices(result.output, config, result.file, candidate.services);
+    const byName = new Map(candidate.services.map((s) => [s.name, appPort(s)]));
     let progress = false;
     for (const [name, said] of blame.services) {
-      if (!blamed.has(name)) blamed.set(name, said);
-      else if (!keepNot.has(name)) keepNot.add(name);
+      const key = byName.get(name) as string;
+      if (!blamed.has(key)) blamed.set(key, said);
+      else if (!keepNot.has(key)) keepNot.add(key);
       else continue;
       progress = true;
     }

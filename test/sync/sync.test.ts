@@ -329,3 +329,176 @@ describe("a local working repo (commit only)", () => {
     expect(existsSync(join(repo, ".git"))).toBe(true);
   });
 });
+
+describe("the published model file", () => {
+  const modelFile = `${path}.mhc.json`;
+
+  it("is committed beside the config: deterministic JSON, one server per line; the config is unchanged by it", async () => {
+    const remote = bareRepo();
+    const from = snapshotFile([web(["10.0.0.1", "10.0.0.2"]), api(["10.0.1.1"])]);
+    expect((await sync(from, remote)).code).toBe(0);
+    expect(fileAt(remote, "main", path)).toBe(await rendered(from));
+    const text = fileAt(remote, "main", modelFile) as string;
+    expect(text).toContain('\n        {"host":"10.0.0.1","name":"10.0.0.1_31000","port":31000},\n');
+    const model = JSON.parse(text);
+    expect(model).toMatchObject({ schema: 1, dropped: [], excluded: [] });
+    expect(model.services.map((s: { name: string; appId: string }) => [s.name, s.appId])).toEqual([
+      ["api_10001", "/api"],
+      ["web_10000", "/web"],
+    ]);
+    // The same state gives the same bytes: a second remote holds an identical file.
+    const other = bareRepo();
+    await sync(from, other);
+    expect(fileAt(other, "main", modelFile)).toBe(text);
+  });
+
+  it("a repo published by an older mhc (no model file) is read from its config once, with the same message", async () => {
+    const v1 = snapshotFile([
+      web(["10.0.0.1", "10.0.0.2"], { healthChecks: [{ protocol: "HTTP", path: "/h" }] }),
+    ]);
+    const v2 = snapshotFile([
+      web(["10.0.0.1", "10.0.0.3"], { healthChecks: [{ protocol: "HTTP", path: "/h" }] }),
+    ]);
+    const withModel = bareRepo();
+    await sync(v1, withModel);
+    // The older mhc's repo: the same config, committed alone.
+    const legacy = bareRepo();
+    const clone = tempDir();
+    git(clone, "init", "-q", "-b", "main");
+    git(clone, "fetch", "-q", withModel, "main");
+    git(clone, "checkout", "-q", "FETCH_HEAD");
+    git(clone, "rm", "-q", modelFile);
+    git(clone, "commit", "-qm", "published by mhc 0.1");
+    git(clone, "push", "-q", legacy, "HEAD:refs/heads/main");
+    const result = await sync(v2, legacy);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      `no ${modelFile} in the repo; reading the published config itself this time`,
+    );
+    await sync(v2, withModel);
+    const body = (remote: string) => message(remote).replace(/\nMarathon: .*/s, "");
+    expect(body(legacy)).toBe(body(withModel));
+    expect(fileAt(legacy, "main", modelFile)).toBe(fileAt(withModel, "main", modelFile));
+  });
+});
+
+describe("flags that would bypass a gate", () => {
+  it("--review-branch equal to --branch: exit 2, nothing pushed", async () => {
+    const remote = bareRepo();
+    await sync(snapshotFile([web(["10.0.0.1", "10.0.0.2"])]), remote);
+    const result = await sync(snapshotFile([]), remote, "--review-branch", "main");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--review-branch must differ from --branch (both are "main")');
+    expect(commits(remote)).toHaveLength(1);
+  });
+});
+
+describe("one bad app never breaks the rest: the last line of defence", () => {
+  it.skipIf(!haproxyAvailable())(
+    "never commits a config HAProxy rejects: a service haproxy -c rejects is quarantined, its published version kept, the rest published",
+    async () => {
+      const remote = bareRepo();
+      expect((await sync(snapshotFile([web(["10.0.0.1"]), api(["10.0.1.1"])]), remote)).code).toBe(0);
+      // /api moves to service port 10002, and the head declares a backend of that name: HAProxy
+      // rejects the new version's section (a duplicate name), which mhc's own checks cannot know.
+      const head = join(tempDir(), "head.cfg");
+      writeFileSync(head, "global\n  maxconn 100\n\nbackend api_10002\n  mode tcp\n");
+      const moved = hostApp(
+        "/api",
+        [10002],
+        ["10.0.1.1", "10.0.1.2"].map((h) => task({ host: h, ports: [32000] })),
+      );
+      const result = await sync(
+        snapshotFile([web(["10.0.0.1", "10.0.0.2"]), moved]),
+        remote,
+        "--head",
+        head,
+        "--json",
+      );
+      expect(result.code).toBe(0);
+      const parsed = JSON.parse(result.stdout);
+      expect(parsed.quarantined).toEqual([
+        {
+          appId: "/api",
+          portIndex: 0,
+          reason: expect.stringMatching(
+            /^quarantined, HAProxy rejected it: backend 'api_10002' has the same name/,
+          ),
+        },
+      ]);
+      const config = fileAt(remote, "main", path) as string;
+      expect(config).toContain("10.0.0.2:31001");
+      // The published version of /api (port 10001, one server) is kept, not the rejected one.
+      expect(config).toContain("frontend api_10001\n  bind *:10001\n");
+      expect(config).toContain("  server 10.0.1.1_32000 10.0.1.1:32000 check\n\n");
+      expect(config).not.toContain("10.0.1.2:32000");
+      const text = message(remote);
+      expect(text.split("\n")[0]).toBe("haproxy: /web +1 server, dropped /api");
+      expect(text).toMatch(
+        /\ndropped \/api: quarantined, HAProxy rejected it: backend 'api_10002' has the same name as backend 'api_10002' declared at line 5; the published version is kept\n/,
+      );
+    },
+  );
+
+  it.skipIf(!haproxyAvailable())(
+    "a new service HAProxy rejects is left out; only a broken head or global section fails the whole sync",
+    async () => {
+      const remote = bareRepo();
+      const head = join(tempDir(), "head.cfg");
+      writeFileSync(head, "global\n  maxconn 100\n\nbackend api_10001\n  mode tcp\n");
+      const result = await sync(snapshotFile([web(["10.0.0.1"]), api(["10.0.1.1"])]), remote, "--head", head);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toContain("HAProxy rejected api_10001, quarantined");
+      const config = fileAt(remote, "main", path) as string;
+      expect(config).toContain("backend web_10000");
+      expect(config).not.toContain("frontend api_10001");
+      expect(message(remote).split("\n")[0]).toBe("haproxy: +1 app /web, dropped /api");
+      writeFileSync(head, "global\n  this-is-not-a-keyword\n");
+      const broken = await sync(snapshotFile([web(["10.0.0.2"]), api(["10.0.1.1"])]), remote, "--head", head);
+      expect(broken.code).toBe(6);
+      expect(commits(remote)).toHaveLength(1);
+    },
+  );
+});
+
+describe("machine-readable and reviewable output", () => {
+  it("--json has schema 1 and the same keys in every run, null where absent", async () => {
+    const remote = bareRepo();
+    const keys = [
+      "schema",
+      "changed",
+      "dryRun",
+      "commit",
+      "pushedTo",
+      "branch",
+      "path",
+      "gate",
+      "gatesOverridden",
+      "quarantined",
+      "counts",
+      "exitCode",
+      "message",
+    ];
+    const first = JSON.parse((await sync(snapshotFile([web(["10.0.0.1"])]), remote, "--json")).stdout);
+    const same = JSON.parse((await sync(snapshotFile([web(["10.0.0.1"])]), remote, "--json")).stdout);
+    const refused = JSON.parse((await sync(snapshotFile([]), remote, "--json")).stdout);
+    const forced = JSON.parse((await sync(snapshotFile([]), remote, "--json", "--force")).stdout);
+    for (const doc of [first, same, refused, forced]) expect(Object.keys(doc)).toEqual(keys);
+    expect(first).toMatchObject({ schema: 1, changed: true, pushedTo: "main", gate: null });
+    expect(same).toMatchObject({ changed: false, commit: null, pushedTo: null, gate: null });
+    expect(refused).toMatchObject({ exitCode: 10, commit: null, gate: { gate: "no-apps" } });
+    expect(forced.gatesOverridden.map((g: { gate: string }) => g.gate)).toEqual(["no-apps", "max-drop"]);
+    expect(message(remote)).toContain(
+      "\nGate-Overridden: no-apps (0 apps, 1 backend published)\nGate-Overridden: max-drop (1 of 1 servers)\n",
+    );
+  });
+
+  it("--dry-run's diff names its sides and the backend of each hunk", async () => {
+    const remote = bareRepo();
+    await sync(snapshotFile([web(["10.0.0.1"])]), remote);
+    const from = snapshotFile([web(["10.0.0.1", "10.0.0.2"])]);
+    const result = await sync(from, remote, "--dry-run");
+    expect(result.stdout).toContain(`--- a/${path}\t(published)\n+++ b/${path}\t(snapshot ${from})\n`);
+    expect(result.stdout).toMatch(/\n@@ -\d+,\d+ \+\d+,\d+ @@ backend web_10000\n/);
+  });
+});
