@@ -235,20 +235,27 @@ export function commitSubject(changes: Changes): string {
     });
   }
   items.sort((a, b) => b.weight - a.weight || compare(a.named, b.named));
-  for (let named = items.length; named >= 0; named--) {
+  const subjectWith = (named: Set<Item>) => {
     const counted = new Map<AppKind, number>();
-    for (const item of items.slice(named))
-      counted.set(item.kind, (counted.get(item.kind) ?? 0) + item.members);
-    const someChangedNamed = items.slice(0, named).some((i) => i.kind === "changed");
+    for (const item of items)
+      if (!named.has(item)) counted.set(item.kind, (counted.get(item.kind) ?? 0) + item.members);
+    const someChangedNamed = [...named].some((i) => i.kind === "changed");
     const parts = [
-      ...items.slice(0, named).map((i) => i.named),
+      ...items.filter((i) => named.has(i)).map((i) => i.named),
       ...(["changed", ...groupOrder] as AppKind[])
         .filter((k) => counted.has(k))
         .map((k) => groupCounted(k, counted.get(k) as number, someChangedNamed)),
     ];
-    const subject = `haproxy: ${parts.join(", ")}`;
-    if (subject.length <= subjectLimit) return subject;
+    return `haproxy: ${parts.join(", ")}`;
+  };
+  // Biggest first, each by name if the subject still fits, else counted with the rest of its kind.
+  const named = new Set<Item>();
+  for (const item of items) {
+    named.add(item);
+    if (subjectWith(named).length > subjectLimit) named.delete(item);
   }
+  const subject = subjectWith(named);
+  if (subject.length <= subjectLimit) return subject;
   return `haproxy: ${plural(apps.size, "app")} changed`;
 }
 
@@ -305,9 +312,16 @@ function backendLines(changes: Changes, limit: number): string[] {
       lines.push(...block);
       continue;
     }
-    const room = Math.max(1, limit - lines.length - 1);
-    lines.push(...block.slice(0, room), `    … and ${block.length - room} more lines for ${change.name}`);
-    const rest = changes.backends.slice(i + 1);
+    // Only a backend too big for the whole listing is shown in part; otherwise it is counted.
+    const partial = lines.length === 0;
+    if (partial) {
+      const room = limit - 1;
+      lines.push(
+        ...block.slice(0, room),
+        `    … and ${plural(block.length - room, "more line")} for ${change.name}`,
+      );
+    }
+    const rest = changes.backends.slice(partial ? i + 1 : i);
     if (rest.length > 0) {
       const added = rest.reduce((n, c) => n + c.added.length, 0);
       const removed = rest.reduce((n, c) => n + c.removed.length, 0);
