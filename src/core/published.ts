@@ -45,13 +45,42 @@ export function serviceOf(published: PublishedService): Service {
   return { ...published, servers: published.servers.map((s) => ({ ...s, taskId: "(published)" })) };
 }
 
-const isFlat = (value: unknown) =>
-  typeof value !== "object" ||
-  value === null ||
-  Object.values(value).every((v) => typeof v !== "object" || v === null);
+function isFlat(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  for (const key in value) {
+    const field = (value as Record<string, unknown>)[key];
+    if (typeof field === "object" && field !== null) return false;
+  }
+  return true;
+}
+
+/**
+ * Sorted, quoted keys per set of keys: the same few shapes (a server, a dropped app) repeat
+ * 100,000 times in a big cluster.
+ */
+const keyOrders = new Map<string, [string, string][]>();
+
+function flatText(value: unknown): string {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return JSON.stringify(value);
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  const shape = keys.join("\u0000");
+  let order = keyOrders.get(shape);
+  if (!order) {
+    order = [...keys].sort(compare).map((key) => [key, `${JSON.stringify(key)}:`]);
+    keyOrders.set(shape, order);
+  }
+  let text = "";
+  for (const [key, quoted] of order) {
+    const field = record[key];
+    if (field === undefined) continue;
+    text += `${text === "" ? "" : ","}${quoted}${typeof field === "number" ? field : JSON.stringify(field)}`;
+  }
+  return `{${text}}`;
+}
 
 function write(value: unknown, indent: string): string {
-  if (isFlat(value)) return JSON.stringify(sortKeys(value));
+  if (isFlat(value)) return flatText(value);
   const inner = `${indent}  `;
   if (Array.isArray(value)) {
     if (value.length === 0) return "[]";
@@ -61,11 +90,6 @@ function write(value: unknown, indent: string): string {
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => compare(a, b));
   return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${write(v, inner)}`).join(",\n")}\n${indent}}`;
-}
-
-function sortKeys(value: unknown): unknown {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
-  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => compare(a, b)));
 }
 
 /** The model file's text: JSON, sorted keys, one flat object (a server, a health check) per line. */

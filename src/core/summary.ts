@@ -249,8 +249,9 @@ export function commitSubject(changes: Changes): string {
     return `haproxy: ${parts.join(", ")}`;
   };
   // Biggest first, each by name if the subject still fits, else counted with the rest of its kind.
+  // Each name takes at least a few characters, so only the biggest few can ever fit.
   const named = new Set<Item>();
-  for (const item of items) {
+  for (const item of items.slice(0, subjectLimit / 2)) {
     named.add(item);
     if (subjectWith(named).length > subjectLimit) named.delete(item);
   }
