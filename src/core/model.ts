@@ -43,8 +43,8 @@ export interface ExcludedTask {
   reason: string;
 }
 
-/** An app (portIndex null) or one of its ports left out of the config, and why. */
-export interface DroppedService {
+/** An app (portIndex null) or one of its ports left out of the config, and why, in words a commit can quote. */
+export interface Dropped {
   appId: string;
   portIndex: number | null;
   reason: string;
@@ -53,7 +53,8 @@ export interface DroppedService {
 export interface Model {
   services: Service[];
   excluded: ExcludedTask[];
-  dropped: DroppedService[];
+  /** Sorted by app id, then port index (whole apps first), then reason. */
+  dropped: Dropped[];
   warnings: string[];
 }
 
@@ -69,8 +70,8 @@ export interface RenderOptions {
   /** Replaces the built-in global/defaults section. */
   head?: string;
   /**
-   * Who owns each bind in the previously published config (`bindKey` → app id): an existing
-   * service keeps its port against a newcomer.
+   * Who owns each bind in the previously published config: `bindKey(address, port)` → app id.
+   * An owner keeps its bind against a newcomer, whatever their ids.
    */
   incumbents?: ReadonlyMap<string, string>;
 }

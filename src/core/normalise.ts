@@ -14,7 +14,7 @@ import {
   portLabelNames,
 } from "./labels.ts";
 import type {
-  DroppedService,
+  Dropped,
   ExcludedTask,
   HealthCheck,
   Mode,
@@ -342,7 +342,7 @@ function resolveBindConflicts(
   services: Service[],
   options: RenderOptions,
   warn: (m: string) => void,
-  drop: (dropped: DroppedService) => void,
+  drop: (dropped: Dropped) => void,
 ): Service[] {
   // Binds taken so far, by port (only the same port can overlap), each list in the order taken.
   const reserved = new Map<number, { address: string; port: number; owner: string }[]>();
@@ -382,7 +382,7 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
   const warnings: string[] = [];
   const warn = (message: string) => warnings.push(message);
   const excluded = new Map<string, ExcludedTask>();
-  const dropped: DroppedService[] = [];
+  const dropped: Dropped[] = [];
   const unsupported = new Map<string, number>();
   const candidates: Service[] = [];
   const seenIds = new Set<string>();

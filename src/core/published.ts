@@ -1,5 +1,5 @@
-import { isIP } from "node:net";
-import type { DroppedService, ExcludedTask, HealthCheck, Model, Server, Service } from "./model.ts";
+import { bindKey } from "./address.ts";
+import type { Dropped, ExcludedTask, HealthCheck, Model, Server, Service } from "./model.ts";
 
 /**
  * The published model: what sync commits beside the config (`<path>.mhc.json`) so that commit
@@ -19,7 +19,7 @@ export interface PublishedService extends Omit<Service, "servers"> {
 export interface PublishedModel {
   schema: typeof modelSchema;
   services: PublishedService[];
-  dropped: DroppedService[];
+  dropped: Dropped[];
   excluded: ExcludedTask[];
 }
 
@@ -234,16 +234,6 @@ export function readConfigText(text: string): PublishedModel {
   }
   services.sort((a, b) => compare(a.name, b.name));
   return { schema: modelSchema, services, dropped: [], excluded: [] };
-}
-
-/**
- * A bind as one socket: `<address>:<port>` with IPv6 written canonically (lower case, shortest
- * form), so `::1` and `0:0:0:0:0:0:0:1` are the same key.
- */
-export function bindKey(address: string, port: number): string {
-  let canonical = address.toLowerCase();
-  if (isIP(address) === 6) canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  return `${canonical}:${port}`;
 }
 
 /** Who owns each bind in a published model, for the incumbent rule. */

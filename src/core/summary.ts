@@ -1,4 +1,4 @@
-import type { DroppedService, ExcludedTask } from "./model.ts";
+import type { Dropped, ExcludedTask } from "./model.ts";
 import type { PublishedModel, PublishedServer, PublishedService } from "./published.ts";
 
 /**
@@ -32,9 +32,9 @@ export interface Changes {
   serversAdded: number;
   serversRemoved: number;
   /** Left out now and not (for this reason) before. */
-  dropped: DroppedService[];
+  dropped: Dropped[];
   /** Left out before, back in the config now. */
-  restored: DroppedService[];
+  restored: Dropped[];
   /** All left out now. */
   droppedNow: number;
   excludedStarted: ExcludedTask[];
@@ -95,7 +95,7 @@ function settingChanges(old: PublishedService, fresh: PublishedService): Setting
   return lines;
 }
 
-const droppedKey = (d: DroppedService) => `${d.appId}\u0000${d.portIndex ?? ""}`;
+const droppedKey = (d: Dropped) => `${d.appId}\u0000${d.portIndex ?? ""}`;
 const excludedKey = (e: ExcludedTask) => `${e.appId}\u0000${e.taskId}`;
 
 export function compareModels(before: PublishedModel, after: PublishedModel): Changes {
@@ -278,7 +278,7 @@ export interface BodyInput {
 
 const listLimit = 50;
 
-function appLabel(d: DroppedService): string {
+function appLabel(d: Dropped): string {
   return d.portIndex ? `${d.appId} port index ${d.portIndex}` : d.appId;
 }
 

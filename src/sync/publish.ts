@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { SimpleGit } from "simple-git";
 import { configSection, unifiedDiff } from "../core/diff.ts";
 import type { GateVerdict } from "../core/gates.ts";
-import type { DroppedService, Model, RenderOptions } from "../core/model.ts";
+import type { Dropped, Model, RenderOptions } from "../core/model.ts";
 import { type Decision, decidePublish } from "../core/publish-decision.ts";
 import {
   emptyModel,
@@ -72,7 +72,7 @@ export interface SyncResult {
   /** Gates --force overrode; recorded in the commit. */
   gatesOverridden: GateVerdict[];
   /** Services HAProxy rejected, left out or kept as published. */
-  quarantined: DroppedService[];
+  quarantined: Dropped[];
   dryRun: boolean;
   diff?: string;
   summary?: string;

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { bindKey } from "../../src/core/address.ts";
 import { defaultRenderOptions } from "../../src/core/model.ts";
 import { normalise } from "../../src/core/normalise.ts";
 import {
-  bindKey,
   incumbentsOf,
   type PublishedModel,
   parseModelFile,

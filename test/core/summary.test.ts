@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { DroppedService, ExcludedTask } from "../../src/core/model.ts";
+import type { Dropped, ExcludedTask } from "../../src/core/model.ts";
 import { emptyModel, type PublishedModel, type PublishedService } from "../../src/core/published.ts";
 import { commitBody, commitSubject, compareModels } from "../../src/core/summary.ts";
 
@@ -24,7 +24,7 @@ function service(appId: string, port: number, hosts: string[], extra: Partial<Pu
 
 function model(
   services: PublishedService[],
-  dropped: DroppedService[] = [],
+  dropped: Dropped[] = [],
   excluded: ExcludedTask[] = [],
 ): PublishedModel {
   return { ...emptyModel, services, dropped, excluded };
