@@ -218,11 +218,14 @@ export function commitSubject(changes: Changes): string {
     kind: AppKind;
     weight: number;
     named: string;
+    /** A shorter name when the full one does not fit (`/web changed`). */
+    short?: string;
     members: number;
   }
   const items: Item[] = [];
-  const changed = [...apps.values()].filter((a) => a.kind === "changed");
-  for (const a of changed) items.push({ kind: "changed", weight: a.weight, named: a.text, members: 1 });
+  for (const [app, a] of apps)
+    if (a.kind === "changed")
+      items.push({ kind: "changed", weight: a.weight, named: a.text, short: `${app} changed`, members: 1 });
   for (const kind of groupOrder) {
     const members = [...apps.entries()].filter(([, a]) => a.kind === kind);
     if (members.length === 0) continue;
@@ -253,6 +256,8 @@ export function commitSubject(changes: Changes): string {
   const named = new Set<Item>();
   for (const item of items.slice(0, subjectLimit / 2)) {
     named.add(item);
+    if (subjectWith(named).length <= subjectLimit) continue;
+    if (item.short) item.named = item.short;
     if (subjectWith(named).length > subjectLimit) named.delete(item);
   }
   const subject = subjectWith(named);

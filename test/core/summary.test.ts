@@ -107,6 +107,25 @@ describe("commitSubject", () => {
       model(apps(300, "team", 3)),
       "haproxy: /team/svc-0 +1 server, /team/svc-1 +1 server, 298 more changed",
     ],
+    [
+      "the biggest change named shortly when its detail does not fit",
+      model([
+        service("/shop/web", 10000, hosts(2), { healthCheck: check }),
+        service("/team-b/api", 10001, ["10.0.1.1"]),
+        service("/b", 10003, hosts(2)),
+      ]),
+      model(
+        [
+          service("/shop/web", 10000, ["10.0.0.1", "10.0.0.3", "10.0.0.4"], {
+            healthCheck: { ...check, path: "/ready" },
+            vhosts: ["api33.example.com"],
+          }),
+          service("/new", 10002, ["10.0.2.1"]),
+        ],
+        [{ appId: "/b", portIndex: 0, reason: "bad label" }],
+      ),
+      "haproxy: /shop/web changed, dropped /b, +1 app /new, -1 app /team-b/api",
+    ],
     ["nothing a model shows (the head changed)", model([web]), model([web]), "haproxy: config text changed"],
   ])("%s", (_, before, after, subject) => {
     const text = commitSubject(compareModels(before, after));
