@@ -5,7 +5,7 @@ import type { Model, RenderOptions } from "../core/model.ts";
 import { incumbentsOf, publishedModelOf, readConfigText } from "../core/published.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
-import { runCommand, splitCommandLine } from "../io/command.ts";
+import { runAfterChange, splitCommandLine } from "../io/command.ts";
 import { readIfExists, writeFileAtomic } from "../io/files.ts";
 import { log } from "../log.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
@@ -53,12 +53,11 @@ interface Gates {
 /**
  * Writes the rendered config to the -o file and runs --exec when it changed. Replacing an existing
  * file passes the same safety gates as sync: an empty or gutted render (Marathon mid leader election)
- * never overwrites a working config, unattended or not. A failed --exec runs again on the next call
- * even if the file is unchanged by then, so a reload is never lost. The existing file, read back,
- * also names who owns each bind (the incumbent rule).
+ * never overwrites a working config, unattended or not. A failed or interrupted --exec runs again on
+ * the next call, also of a later mhc, even if the file is unchanged by then, so a reload is never lost.
+ * The existing file, read back, also names who owns each bind (the incumbent rule).
  */
 function fileWriter(output: string, exec: string[] | undefined, options: RenderOptions, gates: Gates) {
-  let execPending = false;
   return async (
     modelFor: (incumbents: ReadonlyMap<string, string>) => Model,
     appsInSnapshot: number,
@@ -83,10 +82,9 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
     }
     const written = (await writeFileAtomic(output, config, current)) === "written";
     const message = `${output}: ${written ? "written" : "unchanged"} (${model.services.length} services)`;
-    if (!exec || !(written || execPending)) return { written, message, model };
-    execPending = true;
-    const said = await runCommand(exec, "--exec");
-    execPending = false;
+    if (!exec) return { written, message, model };
+    const said = await runAfterChange(output, written, exec, "--exec");
+    if (said === undefined) return { written, message, model };
     if (said) log.debug(`--exec said: ${said}`);
     return { written, message: `${message}; ran ${exec[0]}`, model };
   };

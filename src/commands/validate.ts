@@ -1,7 +1,7 @@
 import process from "node:process";
 import { defineCommand } from "citty";
 import { ExitCode, MhcError } from "../errors.ts";
-import { checkConfig, firstAlert } from "../io/haproxy.ts";
+import { checkConfig, firstAlert } from "../haproxy/binary.ts";
 
 export default defineCommand({
   meta: { name: "validate", description: "Check a config with HAProxy itself (haproxy -c -f FILE)" },
