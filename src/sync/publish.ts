@@ -83,6 +83,9 @@ export interface SyncResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Said once per process: a watch keeps reading an older repo until its config next changes. */
+const saidFallback = new Set<string>();
+
 /**
  * The published model: the model file beside the config, or (published by an older mhc, or the
  * file unreadable) the config read back by the documented reader.
@@ -95,9 +98,12 @@ function publishedModel(
   const model = modelText === undefined ? undefined : parseModelFile(modelText);
   if (model) return model;
   if (config === undefined) return emptyModel;
-  log.info(
-    `${modelText === undefined ? "no" : "an unreadable"} ${modelPath(path)} in the repo; reading the published config itself this time`,
-  );
+  if (!saidFallback.has(path)) {
+    saidFallback.add(path);
+    log.info(
+      `${modelText === undefined ? "no" : "an unreadable"} ${modelPath(path)} in the repo; reading the published config itself until the next commit writes it`,
+    );
+  }
   return readConfigText(config);
 }
 

@@ -373,7 +373,7 @@ describe("the published model file", () => {
     const result = await sync(v2, legacy);
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(
-      `no ${modelFile} in the repo; reading the published config itself this time`,
+      `no ${modelFile} in the repo; reading the published config itself until the next commit writes it`,
     );
     await sync(v2, withModel);
     const body = (remote: string) => message(remote).replace(/\nMarathon: .*/s, "");
