@@ -1,4 +1,4 @@
-import type { Model, Service } from "./model.ts";
+import type { Dropped, Model, Service } from "./model.ts";
 import { type PublishedModel, serviceOf } from "./published.ts";
 
 /**
@@ -13,6 +13,8 @@ export interface Blame {
   /** The first complaint that no service can be blamed for: the whole config is broken. */
   fatal?: string;
 }
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** HAProxy's closing lines, which repeat what the alerts before them said. */
 const summaryAlert = /Error\(s\) found in configuration file|Fatal errors found in configuration/;
@@ -88,11 +90,11 @@ export function quarantine(
   /** App port (`appPort`) → what HAProxy said. */
   blamed: ReadonlyMap<string, string>,
   published: PublishedModel,
-  keep: (name: string) => boolean,
-): Model {
+  keep: (appPort: string) => boolean,
+): { model: Model; quarantined: Dropped[] } {
   const previous = new Map(published.services.map((s) => [appPort(s), s]));
   const services: Service[] = [];
-  const dropped = [...model.dropped];
+  const quarantined: Dropped[] = [];
   for (const service of model.services) {
     const said = blamed.get(appPort(service));
     if (said === undefined) {
@@ -101,11 +103,15 @@ export function quarantine(
     }
     const old = keep(appPort(service)) ? previous.get(appPort(service)) : undefined;
     if (old) services.push(serviceOf(old));
-    dropped.push({
+    quarantined.push({
       appId: service.appId,
       portIndex: service.portIndex,
       reason: `quarantined, HAProxy rejected it: ${said}${old ? "; the published version is kept" : ""}`,
     });
   }
-  return { ...model, services, dropped };
+  const dropped = [...model.dropped, ...quarantined].sort(
+    (a, b) =>
+      compare(a.appId, b.appId) || (a.portIndex ?? -1) - (b.portIndex ?? -1) || compare(a.reason, b.reason),
+  );
+  return { model: { ...model, services, dropped }, quarantined };
 }

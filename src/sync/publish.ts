@@ -143,15 +143,18 @@ async function validated(
   request: SyncRequest,
   model: Model,
   published: PublishedModel,
-): Promise<{ model: Model; config: string }> {
+): Promise<{ model: Model; config: string; quarantined: Dropped[] }> {
   // App ports HAProxy rejected, and those whose published version it rejected too.
   const blamed = new Map<string, string>();
   const keepNot = new Set<string>();
   for (let round = 1; ; round++) {
-    const candidate = blamed.size > 0 ? quarantine(model, blamed, published, (n) => !keepNot.has(n)) : model;
+    const { model: candidate, quarantined } =
+      blamed.size > 0
+        ? quarantine(model, blamed, published, (key) => !keepNot.has(key))
+        : { model, quarantined: [] };
     const config = render(candidate, request.renderOptions);
     const result = await haproxyCheck(config, request.haproxy);
-    if (result.valid) return { model: candidate, config };
+    if (result.valid) return { model: candidate, config, quarantined };
     const blame = blameServices(result.output, config, result.file, candidate.services);
     const byName = new Map(candidate.services.map((s) => [s.name, appPort(s)]));
     let progress = false;
@@ -173,8 +176,6 @@ async function validated(
 }
 
 const servers = (model: Model) => model.services.reduce((n, s) => n + s.servers.length, 0);
-
-const quarantinedOf = (model: Model) => model.dropped.filter((d) => d.reason.startsWith("quarantined"));
 
 interface Checkout {
   git: SimpleGit;
@@ -236,7 +237,7 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
     `Mhc-Version: ${request.version}`,
     `Snapshot-Digest: sha256:${digest}`,
   ];
-  const validate = await validating(request);
+  let validate: boolean | undefined;
   try {
     for (let attempt = 1; attempt <= request.pushAttempts; attempt++) {
       let checkout: Checkout | undefined;
@@ -251,8 +252,9 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
       const published = publishedModel(publishedConfig, modelText, request.path);
       let model = request.candidate(incumbentsOf(published));
       let config = render(model, request.renderOptions);
-      if (config !== publishedConfig && validate)
-        ({ model, config } = await validated(request, model, published));
+      let quarantined: Dropped[] = [];
+      if (config !== publishedConfig && (validate ??= await validating(request)))
+        ({ model, config, quarantined } = await validated(request, model, published));
       const candidate = publishedModelOf(model);
       const decision = decidePublish({
         published: {
@@ -288,7 +290,7 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
         base: {
           changed: decision.kind !== "unchanged",
           gatesOverridden: decision.kind !== "unchanged" && request.force ? decision.gates : [],
-          quarantined: quarantinedOf(model),
+          quarantined,
           dryRun: request.dryRun,
           counts: {
             services: model.services.length,

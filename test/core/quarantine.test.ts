@@ -96,12 +96,13 @@ describe.skipIf(!haproxyAvailable())("quarantine against real haproxy -c", () =>
       bad.services.filter((s) => blame.services.has(s.name)).map((s) => [appPort(s), "x"]),
     );
     const published = publishedModelOf(modelOf(service("/b", 10001)));
-    const kept = quarantine(bad, blamed, published, () => true);
+    const { model: kept, quarantined } = quarantine(bad, blamed, published, () => true);
     expect(kept.services.map((s) => `${s.name} ${s.balance}`)).toEqual([
       "a_10000 roundrobin",
       "b_10001 roundrobin",
     ]);
-    expect(kept.dropped).toEqual([
+    expect(kept.dropped).toEqual(quarantined);
+    expect(quarantined).toEqual([
       {
         appId: "/b",
         portIndex: 0,
@@ -110,7 +111,7 @@ describe.skipIf(!haproxyAvailable())("quarantine against real haproxy -c", () =>
       { appId: "/c", portIndex: 0, reason: "quarantined, HAProxy rejected it: x" },
     ]);
     expect(check(render(kept, defaultRenderOptions)).valid).toBe(true);
-    const without = quarantine(bad, blamed, emptyModel, () => true);
+    const { model: without } = quarantine(bad, blamed, emptyModel, () => true);
     expect(without.services.map((s) => s.name)).toEqual(["a_10000"]);
   });
 });
