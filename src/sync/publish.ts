@@ -253,8 +253,10 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
       let model = request.candidate(incumbentsOf(published));
       let config = render(model, request.renderOptions);
       let quarantined: Dropped[] = [];
-      if (config !== publishedConfig && (validate ??= await validating(request)))
-        ({ model, config, quarantined } = await validated(request, model, published));
+      if (config !== publishedConfig) {
+        validate ??= await validating(request);
+        if (validate) ({ model, config, quarantined } = await validated(request, model, published));
+      }
       const candidate = publishedModelOf(model);
       const decision = decidePublish({
         published: {
