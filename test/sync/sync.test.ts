@@ -1,15 +1,30 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
 import { runMhc } from "../helpers/cli.ts";
-import { bareRepo, commits, fileAt, git, hook, message, tempDir } from "../helpers/git.ts";
+import { commits, fileAt, git, hook, message, bareRepo as newBareRepo, tempDir } from "../helpers/git.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { freePort } from "../helpers/net.ts";
 
 const cache = tempDir("mhc-cache-");
 const env = { XDG_CACHE_HOME: cache };
 const path = "haproxy/haproxy.cfg";
+
+/** Every remote these tests publish to, for the subject-length check at the end. */
+const remotes: string[] = [];
+function bareRepo(): string {
+  const remote = newBareRepo();
+  remotes.push(remote);
+  return remote;
+}
+
+afterAll(() => {
+  const subjects = remotes.flatMap((r) =>
+    commits(r).length === 0 ? [] : git(r, "log", "--all", "--format=%s").trim().split("\n"),
+  );
+  for (const subject of subjects) expect(subject.length, subject).toBeLessThanOrEqual(72);
+});
 
 function snapshotFile(apps: Record<string, unknown>[]): string {
   const file = join(tempDir("mhc-snap-"), "apps.json");
