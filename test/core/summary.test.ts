@@ -255,6 +255,28 @@ describe("commitBody", () => {
     expect(body).toContain("Servers: 800 → 1200 (+400 -0)");
   });
 
+  it("lists 50 drops and 50 exclusions that start, then counts the rest", () => {
+    const dropped = Array.from({ length: 60 }, (_, i) => ({
+      appId: `/d/${i}`,
+      portIndex: null,
+      reason: "bad",
+    }));
+    const excluded = Array.from({ length: 60 }, (_, i) => ({
+      appId: "/shop/web",
+      taskId: `t${i}`,
+      reason: "unhealthy",
+    }));
+    const body = commitBody({ changes: compareModels(model([web]), model([web], dropped, excluded)) }).split(
+      "\n",
+    );
+    expect(body.filter((l) => l.startsWith("dropped "))).toHaveLength(50);
+    expect(body).toContain("    … and 10 more dropped or restored");
+    expect(body.filter((l) => l.startsWith("    + /shop/web "))).toHaveLength(50);
+    expect(body).toContain("    … and 10 more tasks left out");
+    expect(body).toContain("Tasks not in the config: 60 (+60 -0)");
+    expect(body).toContain("Dropped: 60 app ports");
+  });
+
   it("cuts a huge backend with a count of the lines left out", () => {
     const body = commitBody({ changes: compareModels(emptyModel, model(apps(1, "big", 1000))) }).split("\n");
     expect(body[0]).toBe("+ backend big_svc-0_20000 (app /big/svc-0, 1000 servers)");
