@@ -456,6 +456,31 @@ describe("one bad app never breaks the rest: the last line of defence", () => {
   );
 
   it.skipIf(!haproxyAvailable())(
+    "a published version HAProxy rejects too is not kept: the service is left out",
+    async () => {
+      const remote = bareRepo();
+      expect((await sync(snapshotFile([web(["10.0.0.1"]), api(["10.0.1.1"])]), remote)).code).toBe(0);
+      // Any version of /api now collides with the head's backend of the same name.
+      const head = join(tempDir(), "head.cfg");
+      writeFileSync(head, "global\n  maxconn 100\n\nbackend api_10001\n  mode tcp\n");
+      const result = await sync(
+        snapshotFile([web(["10.0.0.1", "10.0.0.2"]), api(["10.0.1.1"])]),
+        remote,
+        "--head",
+        head,
+      );
+      expect(result.code).toBe(0);
+      expect(fileAt(remote, "main", path)).not.toContain("frontend api_10001");
+      const text = message(remote);
+      expect(text.split("\n")[0]).toBe("haproxy: /web +1 server, dropped /api");
+      expect(text).toContain("- backend api_10001 (app /api, 1 server): dropped (see below)\n");
+      expect(text).toMatch(
+        /\ndropped \/api: quarantined, HAProxy rejected it: backend 'api_10001' has the same name as backend 'api_10001' declared at line 5\n/,
+      );
+    },
+  );
+
+  it.skipIf(!haproxyAvailable())(
     "a new service HAProxy rejects is left out; only a broken head or global section fails the whole sync",
     async () => {
       const remote = bareRepo();
