@@ -1,13 +1,4 @@
-import process from "node:process";
 import type { ArgsDef } from "citty";
-import { defaultRenderOptions, type Model, type RenderOptions } from "../core/model.ts";
-import { normalise } from "../core/normalise.ts";
-import { parseSnapshot, type Snapshot } from "../core/snapshot.ts";
-import { ExitCode, MhcError } from "../errors.ts";
-import { readTextFile } from "../io/files.ts";
-import { log } from "../log.ts";
-import { type MarathonEndpoint, parseEndpoint } from "../marathon/address.ts";
-import { type ClientOptions, fetchSnapshot } from "../marathon/client.ts";
 
 /** Where the Marathon state comes from (spread into every command that reads Marathon). */
 export const marathonArgs = {
@@ -41,6 +32,12 @@ export const marathonArgs = {
     type: "string",
     description: "Extra rounds over all addresses on connection errors and 5xx",
     default: "3",
+  },
+  "max-response": {
+    type: "string",
+    description: "Largest Marathon answer read, after decompression (k, m, g; 1g fits 100k apps × 10 tasks)",
+    default: "1g",
+    valueHint: "size",
   },
 } as const satisfies ArgsDef;
 
@@ -79,184 +76,3 @@ export const gateArgs = {
   },
   force: { type: "boolean", description: "Publish even when a safety gate refuses" },
 } as const satisfies ArgsDef;
-
-export function maxDropPercent(value: string | undefined): number {
-  return number(value, "max-drop", { min: 0, max: 100, integer: false });
-}
-
-/** All values of a repeatable flag, in order (citty keeps only the last one). */
-export function repeated(rawArgs: string[], name: string): string[] {
-  const values: string[] = [];
-  for (let i = 0; i < rawArgs.length; i++) {
-    const arg = rawArgs[i] as string;
-    if (arg === "--") break;
-    if (arg === `--${name}`) {
-      const value = rawArgs[i + 1];
-      if (value !== undefined) values.push(value);
-      i++;
-    } else if (arg.startsWith(`--${name}=`)) {
-      values.push(arg.slice(name.length + 3));
-    }
-  }
-  return values;
-}
-
-function number(
-  value: string | undefined,
-  flag: string,
-  { min, max, integer }: { min: number; max: number; integer: boolean },
-): number {
-  const n = Number(value);
-  if (
-    value === undefined ||
-    value.trim() === "" ||
-    !Number.isFinite(n) ||
-    n < min ||
-    n > max ||
-    (integer && !Number.isInteger(n))
-  ) {
-    throw new MhcError(
-      `--${flag} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, not "${value}"`,
-      ExitCode.usage,
-    );
-  }
-  return n;
-}
-
-const portNumber = (value: string | undefined, flag: string) =>
-  number(value, flag, { min: 0, max: 65535, integer: true });
-
-interface RenderArgValues {
-  head?: string;
-  "http-port"?: string;
-  "http-bind"?: string;
-  "stats-port"?: string;
-  "stats-bind"?: string;
-  "keep-unreachable"?: boolean;
-}
-
-export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]): Promise<RenderOptions> {
-  const groups = repeated(rawArgs, "group").flatMap((g) =>
-    g
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
-  return {
-    ...defaultRenderOptions,
-    groups,
-    httpPort: portNumber(args["http-port"], "http-port"),
-    httpBindAddress: args["http-bind"] ?? "*",
-    statsPort: portNumber(args["stats-port"], "stats-port"),
-    statsBindAddress: args["stats-bind"] ?? "127.0.0.1",
-    keepUnreachable: args["keep-unreachable"] === true,
-    ...(args.head ? { head: await readTextFile(args.head, "--head file") } : {}),
-  };
-}
-
-interface MarathonArgValues {
-  from?: string;
-  auth?: string;
-  token?: string;
-  "ca-file"?: string;
-  timeout?: string;
-  retries?: string;
-  _?: string[];
-}
-
-export interface LoadedSnapshot {
-  snapshot: Snapshot;
-  /** Where it came from, without credentials: a Marathon URL or a file name. */
-  source: string;
-  /** The raw JSON text, for a digest. */
-  body: string;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-/** Marathon addresses: positional arguments and --marathon (in that order), else MARATHON_URL. */
-function marathonAddresses(positionals: string[], rawArgs: string[]): string[] {
-  const given = [...positionals, ...repeated(rawArgs, "marathon")];
-  if (given.length > 0) return given;
-  return (process.env.MARATHON_URL ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
-export interface MarathonConnection {
-  endpoints: MarathonEndpoint[];
-  options: ClientOptions;
-}
-
-/** Marathon addresses, credentials and client settings from the flags, checked once. */
-export async function marathonConnection(
-  args: MarathonArgValues,
-  positionals: string[],
-  rawArgs: string[],
-): Promise<MarathonConnection> {
-  const addresses = marathonAddresses(positionals, rawArgs);
-  if (addresses.length === 0) {
-    throw new MhcError(
-      "no Marathon address: pass host:port, --marathon URL, MARATHON_URL, or --from FILE",
-      ExitCode.usage,
-    );
-  }
-  const credentials = {
-    basic: args.auth ?? process.env.MARATHON_AUTH,
-    token: args.token ?? process.env.MARATHON_TOKEN,
-  };
-  const endpoints = addresses.map((a) => parseEndpoint(a, credentials));
-  const ca = args["ca-file"] ? await readTextFile(args["ca-file"], "--ca-file") : undefined;
-  return {
-    endpoints,
-    options: {
-      timeoutMs: number(args.timeout, "timeout", { min: 0.05, max: 3600, integer: false }) * 1000,
-      retries: number(args.retries, "retries", { min: 0, max: 20, integer: true }),
-      ...(ca ? { ca } : {}),
-    },
-  };
-}
-
-export async function fetchFromConnection(connection: MarathonConnection): Promise<LoadedSnapshot> {
-  const fetched = await fetchSnapshot(connection.endpoints, connection.options);
-  log.debug(`read ${fetched.snapshot.apps.length} apps from ${fetched.source}`);
-  return fetched;
-}
-
-export async function loadSnapshot(
-  args: MarathonArgValues,
-  positionals: string[],
-  rawArgs: string[],
-): Promise<LoadedSnapshot> {
-  if (args.from !== undefined) {
-    if (marathonAddresses(positionals, rawArgs).length > 0)
-      throw new MhcError("give either Marathon addresses or --from, not both", ExitCode.usage);
-    const body = args.from === "-" ? await readStdin() : await readTextFile(args.from, "--from file");
-    const source = args.from === "-" ? "stdin" : args.from;
-    return { snapshot: parseSnapshot(body, source), source, body };
-  }
-  return fetchFromConnection(await marathonConnection(args, positionals, rawArgs));
-}
-
-/**
- * Normalises and reports warnings on stderr (never stdout). With `previous` (watch mode), warnings
- * the previous run already printed are not repeated on every sync.
- */
-export function normaliseWithWarnings(
-  snapshot: Snapshot,
-  options: RenderOptions,
-  previous?: Set<string>,
-): Model {
-  const model = normalise(snapshot, options);
-  for (const warning of model.warnings) if (!previous?.has(warning)) log.warn(warning);
-  if (previous) {
-    previous.clear();
-    for (const warning of model.warnings) previous.add(warning);
-  }
-  return model;
-}

@@ -1,5 +1,6 @@
 import process from "node:process";
 import { defineCommand, type ParsedArgs } from "citty";
+import { maxDropPercent } from "../args/values.ts";
 import { checkReplacement } from "../core/gates.ts";
 import type { Model, RenderOptions } from "../core/model.ts";
 import { incumbentsOf, publishedModelOf, readConfigText } from "../core/published.ts";
@@ -8,20 +9,11 @@ import { ExitCode, MhcError } from "../errors.ts";
 import { runAfterChange, splitCommandLine } from "../io/command.ts";
 import { readIfExists, writeFileAtomic } from "../io/files.ts";
 import { log } from "../log.ts";
+import { loadSnapshot } from "../marathon/connection.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
-import { watchUntilSignalled } from "../watch/run.ts";
-import { StatusFile } from "../watch/status.ts";
-import {
-  fetchFromConnection,
-  gateArgs,
-  loadSnapshot,
-  marathonArgs,
-  marathonConnection,
-  maxDropPercent,
-  normaliseWithWarnings,
-  renderArgs,
-  renderOptionsFrom,
-} from "./_shared.ts";
+import { watchCommand } from "../watch/run.ts";
+import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
+import { gateArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
 const renderCommandArgs = {
   ...marathonArgs,
@@ -105,21 +97,27 @@ async function watchRender(
   options: RenderOptions,
   exec?: string[],
 ) {
-  if (!args.output) throw new MhcError("--watch needs -o FILE to keep up to date", ExitCode.usage);
-  if (args.json) throw new MhcError("--watch writes -o FILE; it cannot print --json", ExitCode.usage);
-  if (args.from !== undefined)
-    throw new MhcError("--watch follows Marathon's event stream; it cannot watch --from", ExitCode.usage);
-  const write = fileWriter(args.output, exec, options, gatesFrom(args));
-  const connection = await marathonConnection(args, args._, rawArgs);
-  const status = new StatusFile(settings.statusFile, { command: "render", target: args.output });
+  // Without -o the refusal below stops before the writer is used.
+  const output = args.output ?? "";
+  const write = fileWriter(output, exec, options, gatesFrom(args));
   const warned = new Set<string>();
-  await watchUntilSignalled(settings, connection, status, async () => {
-    const { snapshot } = await fetchFromConnection(connection);
-    const { written, message } = await write(
-      (incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }, warned),
-      snapshot.apps.length,
-    );
-    return { ok: true, changed: written, message };
+  await watchCommand({
+    command: "render",
+    target: output,
+    settings,
+    marathon: { args, positionals: args._, rawArgs },
+    refusals: [
+      [!output, "--watch needs -o FILE to keep up to date"],
+      [args.json === true, "--watch writes -o FILE; it cannot print --json"],
+    ],
+    sync: async (load) => {
+      const { snapshot } = await load();
+      const { written, message } = await write(
+        (incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }, warned),
+        snapshot.apps.length,
+      );
+      return { ok: true, changed: written, message };
+    },
   });
 }
 
