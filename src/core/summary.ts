@@ -155,8 +155,11 @@ function appKinds(changes: Changes): Map<string, { kind: AppKind; weight: number
   const droppedApps = new Set(changes.dropped.map((d) => d.appId));
   const restoredApps = new Set(changes.restored.map((d) => d.appId));
   const perApp = new Map<string, BackendChange[]>();
-  for (const change of changes.backends)
-    perApp.set(change.appId, [...(perApp.get(change.appId) ?? []), change]);
+  for (const change of changes.backends) {
+    const list = perApp.get(change.appId);
+    if (list) list.push(change);
+    else perApp.set(change.appId, [change]);
+  }
   const apps = new Map<string, { kind: AppKind; weight: number; text: string }>();
   for (const [app, list] of perApp) {
     const all = (kind: BackendChange["kind"]) => list.every((c) => c.kind === kind);
