@@ -2,10 +2,12 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
-import { runMhc } from "../helpers/cli.ts";
+import { runMhc, startMhc } from "../helpers/cli.ts";
+import { startEventMarathon } from "../helpers/events.ts";
 import { commits, fileAt, git, hook, message, bareRepo as newBareRepo, tempDir } from "../helpers/git.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { freePort } from "../helpers/net.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const cache = tempDir("mhc-cache-");
 const env = { XDG_CACHE_HOME: cache };
@@ -531,6 +533,40 @@ describe("machine-readable and reviewable output", () => {
     expect(message(remote)).toContain(
       "\nGate-Overridden: no-apps (0 apps, 1 backend published)\nGate-Overridden: max-drop (1 of 1 servers)\n",
     );
+  });
+
+  it("with --watch, a sync that failed before publishing prints a line with the same keys", async () => {
+    const m = await startEventMarathon(snapshotOf(web(["10.0.0.1"])));
+    const remote = bareRepo();
+    const p = startMhc(
+      ["sync", "--watch", m.url, "--repo", remote, "--json", "--wait", "100ms:1s", "--validate", "never"],
+      { env, timeoutMs: 60_000 },
+    );
+    try {
+      await eventually(() => commits(remote).length === 1 && m.openStreams() === 1, p.stderr());
+      hook(remote, "pre-receive", "exit 1"); // the remote refuses: the next sync fails in git
+      m.apps = snapshotOf(web(["10.0.0.1", "10.0.0.2"]));
+      m.send("status_update_event", { appId: "/web" });
+      await eventually(() => p.stdout().trim().split("\n").length === 2, p.stderr());
+    } finally {
+      await p.stop(5_000);
+      await m.close();
+    }
+    const [ok, failed] = p
+      .stdout()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(Object.keys(failed)).toEqual(Object.keys(ok));
+    expect(failed).toMatchObject({
+      schema: 1,
+      changed: false,
+      commit: null,
+      gate: null,
+      counts: null,
+      exitCode: 9,
+    });
+    expect(failed.trigger).toBe("event");
   });
 
   it("--dry-run's diff names its sides and the backend of each hunk", async () => {
