@@ -134,12 +134,11 @@ export default defineCommand({
     const { snapshot } = await loadSnapshot(args, args._, rawArgs);
     let model: Model;
     if (args.output) {
-      const written = await fileWriter(
-        args.output,
-        exec,
-        options,
-        gatesFrom(args),
-      )((incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }), snapshot.apps.length);
+      const write = fileWriter(args.output, exec, options, gatesFrom(args));
+      const written = await write(
+        (incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }),
+        snapshot.apps.length,
+      );
       log.info(written.message);
       model = written.model;
     } else model = normaliseWithWarnings(snapshot, options);
