@@ -1,9 +1,7 @@
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SimpleGit } from "simple-git";
 import { configSection, unifiedDiff } from "../core/diff.ts";
 import type { GateVerdict } from "../core/gates.ts";
 import type { Dropped, Model, RenderOptions } from "../core/model.ts";
@@ -21,21 +19,18 @@ import {
 import { appPort, blameServices, quarantine } from "../core/quarantine.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
-import { gitClient } from "../git/git.ts";
 import {
+  type Checkout,
   commitFiles,
   committedFile,
-  defaultWorkdir,
-  freshClone,
-  gitFailure,
   type Identity,
   identityEnv,
+  openWorkspace,
   pushHead,
   remoteBranchHead,
   resolveTarget,
 } from "../git/repo.ts";
 import { checkConfig, firstAlert, haproxyVersion } from "../haproxy/binary.ts";
-import { acquireLock } from "../io/lock.ts";
 import { log } from "../log.ts";
 
 export interface SyncRequest {
@@ -43,6 +38,10 @@ export interface SyncRequest {
   path: string;
   branch: string;
   workdir?: string;
+  /** Create a missing or empty local `repo` as a new repo. */
+  init: boolean;
+  /** Deadline of each git call (`--git-timeout`). */
+  gitTimeoutMs: number;
   identity: Identity;
   maxDropPercent: number;
   force: boolean;
@@ -177,43 +176,9 @@ async function validated(
 
 const servers = (model: Model) => model.services.reduce((n, s) => n + s.servers.length, 0);
 
-interface Checkout {
-  git: SimpleGit;
-  root: string;
-  published?: string;
-  /** Remote URL to push to; undefined for a local working repo (commit only). */
-  pushUrl?: string;
-}
-
-async function localCheckout(
-  path: string,
-  branch: string,
-  env: Record<string, string>,
-  create: boolean,
-): Promise<Checkout | undefined> {
-  if (!existsSync(join(path, ".git"))) {
-    if (!create) return undefined;
-    await mkdir(path, { recursive: true });
-    await gitClient(path, env).raw(["init", "--quiet", "-b", branch]);
-  }
-  const git = gitClient(path, env);
-  const current = (await git.raw(["symbolic-ref", "--short", "HEAD"]).catch(() => "")).trim();
-  if (current !== branch) {
-    throw new MhcError(
-      `${path} has branch "${current}" checked out, not "${branch}": check out ${branch} or pass --branch ${current}`,
-      ExitCode.git,
-    );
-  }
-  return { git, root: path };
-}
-
 /** The review branch's current remote head ("" when it does not exist yet), for --force-with-lease. */
 async function reviewBranchLease(checkout: Checkout, branch: string): Promise<string> {
-  try {
-    return (await remoteBranchHead(checkout.git, checkout.pushUrl as string, branch)) ?? "";
-  } catch (error) {
-    throw gitFailure("ls-remote", error);
-  }
+  return (await remoteBranchHead(checkout.git, checkout.pushUrl as string, branch)) ?? "";
 }
 
 /**
@@ -222,15 +187,12 @@ async function reviewBranchLease(checkout: Checkout, branch: string): Promise<st
  * candidate compared again; no rebase).
  */
 export async function publish(request: SyncRequest): Promise<SyncResult> {
-  const target = resolveTarget(request.repo);
-  const env = identityEnv(request.identity);
-  const workdir = target.kind === "remote" ? (request.workdir ?? defaultWorkdir(target)) : target.path;
-  if (target.kind === "remote") await mkdir(join(workdir, ".."), { recursive: true });
-  // Syncs sharing a work dir on one machine take turns rather than fail.
-  const release =
-    target.kind === "remote"
-      ? await acquireLock(`${workdir}.lock`, { holder: "another sync of this work dir", waitMs: 120_000 })
-      : undefined;
+  const workspace = await openWorkspace(resolveTarget(request.repo, request.init), {
+    branch: request.branch,
+    workdir: request.workdir,
+    create: !request.dryRun,
+    git: { env: identityEnv(request.identity), timeoutMs: request.gitTimeoutMs },
+  });
   const digest = createHash("sha256").update(request.snapshotBody).digest("hex");
   const trailers = [
     `Marathon: ${request.source}`,
@@ -240,13 +202,7 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
   let validate: boolean | undefined;
   try {
     for (let attempt = 1; attempt <= request.pushAttempts; attempt++) {
-      let checkout: Checkout | undefined;
-      if (target.kind === "remote") {
-        const { git } = await freshClone(target, workdir, request.branch, env);
-        checkout = { git, root: workdir, pushUrl: target.url };
-      } else {
-        checkout = await localCheckout(target.path, request.branch, env, !request.dryRun);
-      }
+      const checkout = await workspace.checkout();
       const publishedConfig = checkout ? await committedFile(checkout.git, request.path) : undefined;
       const modelText = checkout ? await committedFile(checkout.git, modelPath(request.path)) : undefined;
       const published = publishedModel(publishedConfig, modelText, request.path);
@@ -314,7 +270,7 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
       ExitCode.git,
     );
   } finally {
-    await release?.();
+    await workspace.release();
   }
 }
 
@@ -349,7 +305,7 @@ async function carryOut(
   const ref = `refs/heads/${decision.branch}`;
   // The review branch is replaced, but only if nobody moved it since we looked (force-with-lease).
   const lease = decision.kind === "review" ? await reviewBranchLease(checkout, decision.branch) : undefined;
-  const commit = await commitFiles(checkout.git, checkout.root, files, decision.message);
+  const commit = await commitFiles(checkout.git, files, decision.message);
   if (!checkout.pushUrl)
     return { ...described, commit, message: `committed ${commit.slice(0, 12)} to ${decision.branch}` };
   if ((await pushHead(checkout.git, checkout.pushUrl, ref, lease)) !== "pushed") return "race lost";
