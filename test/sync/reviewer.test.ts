@@ -1,6 +1,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { defaultRenderOptions } from "../../src/core/model.ts";
+import { normalise } from "../../src/core/normalise.ts";
+import { snapshotFromJson } from "../../src/core/snapshot.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
 import { runMhc } from "../helpers/cli.ts";
 import { bareRepo, commits, git, message, tempDir } from "../helpers/git.ts";
@@ -53,6 +56,12 @@ const api = (labels: Record<string, string> = {}) =>
 const v2 = (tasks: string[], unhealthy: string[] = []) =>
   web({ tasks, check: "/ready", vhosts: "api33.example.com", unhealthy });
 
+/** Why /team-b/api with `HAPROXY_0_MODE=udp` is dropped, in normalise's own words. */
+const badModeReason = normalise(
+  snapshotFromJson(snapshotOf(api({ HAPROXY_0_MODE: "udp" })), "test"),
+  defaultRenderOptions,
+).dropped[0]?.reason;
+
 /** The message without the trailers every commit has (Marathon, version, digest). */
 function reviewed(remote: string, ref = "main"): string {
   const text = message(remote, ref);
@@ -69,6 +78,7 @@ async function sync(remote: string, apps: Record<string, unknown>[], ...extra: s
 
 describe("commits a reviewer can trust", () => {
   it("scale up/down, new version, deleted vs dropped and restored, health check, vhost, gate overridden, a long-unhealthy task", async () => {
+    expect(badModeReason).toContain("HAPROXY_0_MODE");
     const remote = bareRepo();
     const steps: { apps: Record<string, unknown>[]; args?: string[]; name: string; expected: string }[] = [
       {
@@ -157,7 +167,7 @@ Servers: 3 → 3 (+0 -0)`,
 - backend team-b_api_10001 (app /team-b/api, 1 server): dropped (see below)
     - 10.0.1.1:32000
 
-dropped /team-b/api: label HAPROXY_0_MODE is not tcp or http
+dropped /team-b/api: ${badModeReason}
 
 Servers: 3 → 2 (+0 -1)
 Dropped: 1 app port`,
