@@ -6,7 +6,7 @@ import { isIP } from "node:net";
  */
 export function canonicalAddress(address: string): string {
   if (!address.includes(":") || isIP(address) !== 6) return address;
-  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  return new URL(`http://[${address}]/`).hostname.replace(/^\[|\]$/g, "");
 }
 
 /** `<canonical addr>:<port>`: the key of a bind, as conflicts and the incumbents map use it. */
