@@ -2,7 +2,7 @@ import process from "node:process";
 import { defineCommand, type ParsedArgs } from "citty";
 import { maxDropPercent } from "../args/values.ts";
 import { checkReplacement } from "../core/gates.ts";
-import type { Model, RenderOptions } from "../core/model.ts";
+import { type Model, modelJson, type RenderOptions } from "../core/model.ts";
 import { incumbentsOf, publishedModelOf, readConfigText } from "../core/published.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
@@ -142,7 +142,7 @@ export default defineCommand({
       log.info(written.message);
       model = written.model;
     } else model = normaliseWithWarnings(snapshot, options);
-    if (args.json) process.stdout.write(`${JSON.stringify(model, null, 2)}\n`);
+    if (args.json) process.stdout.write(`${JSON.stringify(modelJson(model), null, 2)}\n`);
     else if (!args.output) process.stdout.write(render(model, options));
   },
 });

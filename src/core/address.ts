@@ -2,9 +2,10 @@ import { isIP } from "node:net";
 
 /**
  * One spelling per socket address: IPv6 compressed and lower-cased (`0:0:0:0:0:0:0:1` → `::1`,
- * `2001:DB8::1` → `2001:db8::1`), so two spellings of one address are seen as one bind.
+ * `2001:DB8::1` → `2001:db8::1`, `[::1]` → `::1`), so two spellings of one address are seen as one bind.
  */
-export function canonicalAddress(address: string): string {
+export function canonicalAddress(bracketed: string): string {
+  const address = bracketed.startsWith("[") ? bracketed.replace(/^\[(.*)\]$/, "$1") : bracketed;
   if (!address.includes(":") || isIP(address) !== 6) return address;
   return new URL(`http://[${address}]/`).hostname.replace(/^\[|\]$/g, "");
 }

@@ -84,3 +84,31 @@ export const defaultRenderOptions: RenderOptions = {
   statsBindAddress: "127.0.0.1",
   keepUnreachable: false,
 };
+
+/**
+ * `render --json`: the model with `"schema": 1` and the same keys in every run (`null` where a
+ * value is absent), so scripts can rely on it.
+ */
+export function modelJson(model: Model) {
+  return {
+    schema: 1 as const,
+    services: model.services.map((s) => ({
+      appId: s.appId,
+      portIndex: s.portIndex,
+      servicePort: s.servicePort,
+      name: s.name,
+      bindAddress: s.bindAddress,
+      bindPort: s.bindPort,
+      mode: s.mode,
+      balance: s.balance,
+      vhosts: s.vhosts,
+      paths: s.paths,
+      backendWeight: s.backendWeight,
+      healthCheck: s.healthCheck ?? null,
+      servers: s.servers,
+    })),
+    excluded: model.excluded,
+    dropped: model.dropped,
+    warnings: model.warnings,
+  };
+}
