@@ -172,11 +172,12 @@ export function parseCount(value: unknown): LabelResult<number> {
 }
 
 export function parseColour(value: unknown): LabelResult<string> {
-  return parsed(value, (text) => (/^[A-Za-z0-9_-]{1,32}$/.test(text) ? ok(text) : fail("is not a colour name")));
+  return parsed(value, (text) =>
+    /^[A-Za-z0-9_-]{1,32}$/.test(text) ? ok(text) : fail("is not a colour name"),
+  );
 }
 
-const isoTime =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+const isoTime = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
 /**
  * An ISO 8601 time as zdd writes it (`2016-02-01T14:13:42.499089`, no zone) to a number that orders
@@ -214,7 +215,10 @@ export const appLabels = {
     parse: parseCount,
     doc: "Instances the deployment aims for (read from the new colour): old servers drain only while the healthy new ones plus the old instances exceed it.",
   },
-  DEPLOYMENT_COLOUR: { parse: parseColour, doc: "The colour's name (`blue`, `green`); validated, shown in the backend's comment." },
+  DEPLOYMENT_COLOUR: {
+    parse: parseColour,
+    doc: "The colour's name (`blue`, `green`); validated, shown in the backend's comment.",
+  },
   APP_ID: {
     parse: parseDeploymentGroup,
     doc: "The original app id, written by zdd; validated only (marathon-lb does not read it either).",

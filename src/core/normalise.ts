@@ -1,5 +1,6 @@
 import type { Dropped, ExcludedTask, Model, RenderOptions, Service } from "./model.ts";
 import { resolveBindConflicts } from "./normalise/conflicts.ts";
+import { mergeDeploymentGroups } from "./normalise/deployments.ts";
 import {
   assignServicePorts,
   networkMode,
@@ -7,7 +8,6 @@ import {
   type PortSpec,
   portSpecs,
 } from "./normalise/ports.ts";
-import { mergeDeploymentGroups } from "./normalise/deployments.ts";
 import { hostChecks, serversFor, taskExclusion } from "./normalise/servers.ts";
 import { type AppLabels, readLabels, serviceFor } from "./normalise/services.ts";
 import { shapeProblem, taskShapeProblem } from "./normalise/shape.ts";
@@ -157,7 +157,11 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
   const { specs: allSpecs, exhausted } = specsOf(merged.apps, options);
   const { min, max } = options.ipPerTaskPorts;
   for (const [appId, index] of exhausted) {
-    drop(appId, index, `no free service port for an IP-per-task app in ${min}-${max} (--min/max-serv-port-ip-per-task)`);
+    drop(
+      appId,
+      index,
+      `no free service port for an IP-per-task app in ${min}-${max} (--min/max-serv-port-ip-per-task)`,
+    );
   }
   for (const app of merged.apps) {
     const labels = readLabels(app);
