@@ -14,6 +14,8 @@ interface RenderArgValues {
   "stats-bind"?: string;
   "keep-unreachable"?: boolean;
   "strict-mode"?: boolean;
+  "health-check"?: boolean;
+  "ignore-path-without-vhost"?: boolean;
   "min-serv-port-ip-per-task"?: string;
   "max-serv-port-ip-per-task"?: string;
 }
@@ -57,6 +59,8 @@ export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]
     statsBindAddress: args["stats-bind"] ?? "127.0.0.1",
     keepUnreachable: args["keep-unreachable"] === true,
     strictMode: args["strict-mode"] === true,
+    healthCheck: args["health-check"] === true,
+    ignorePathWithoutVhost: args["ignore-path-without-vhost"] === true,
     ipPerTaskPorts: ipPerTaskPorts(args),
     ...(args.head ? { head: await readTextFile(args.head, "--head file") } : {}),
   };

@@ -64,6 +64,14 @@ export const renderArgs = {
     type: "boolean",
     description: "Keep TASK_UNREACHABLE and TASK_LOST tasks as servers (HAProxy's checks decide)",
   },
+  "health-check": {
+    type: "boolean",
+    description: "For apps with health checks, only tasks Marathon reports alive (none yet: left out)",
+  },
+  "ignore-path-without-vhost": {
+    type: "boolean",
+    description: "A PATH without a VHOST routes nothing on the shared HTTP frontend (as marathon-lb)",
+  },
   "strict-mode": {
     type: "boolean",
     description: "Render only ports labelled HAPROXY_{n}_ENABLED=true (marathon-lb's --strict-mode)",

@@ -83,6 +83,13 @@ export interface RenderOptions {
   statsBindAddress: string;
   /** Keep TASK_UNREACHABLE and TASK_LOST tasks as servers (HAProxy's checks decide) instead of excluding them. */
   keepUnreachable: boolean;
+  /**
+   * marathon-lb's `--health-check`: for apps with health checks, only tasks Marathon reports alive
+   * are servers (a task without results yet is left out too).
+   */
+  healthCheck: boolean;
+  /** marathon-lb's reading of PATH: without a VHOST it routes nothing on the shared frontend. */
+  ignorePathWithoutVhost: boolean;
   /** marathon-lb's strict mode: only ports labelled `HAPROXY_{n}_ENABLED=true` are rendered. */
   strictMode: boolean;
   /** Range of service ports given to IP-per-task apps that have none (marathon-lb's defaults). */
@@ -103,6 +110,8 @@ export const defaultRenderOptions: RenderOptions = {
   statsPort: 9090,
   statsBindAddress: "127.0.0.1",
   keepUnreachable: false,
+  healthCheck: false,
+  ignorePathWithoutVhost: false,
   strictMode: false,
   ipPerTaskPorts: { min: 10050, max: 10100 },
 };

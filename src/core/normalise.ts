@@ -41,11 +41,13 @@ function noteGroups(seen: Set<string>, appGroups: string[], labels: AppLabels) {
 function readTasks(app: MarathonApp, options: RenderOptions): (string | undefined)[] | string {
   const tasks = app.tasks ?? [];
   const exclusions: (string | undefined)[] = new Array(tasks.length);
+  const healthyOnly = options.healthCheck && (app.healthChecks ?? []).some((check) => check != null);
+  const taskOptions = { keepUnreachable: options.keepUnreachable, healthyOnly };
   for (let i = 0; i < tasks.length; i++) {
     const task = tasks[i];
     const problem = taskShapeProblem(task, i);
     if (problem !== undefined) return problem;
-    if (task) exclusions[i] = taskExclusion(task, options);
+    if (task) exclusions[i] = taskExclusion(task, taskOptions);
   }
   return exclusions;
 }

@@ -171,6 +171,35 @@ describe("task eligibility", () => {
     expect(addresses(run(json, { keepUnreachable: true }))).toEqual(["127.0.0.1:4243"]);
   });
 
+  it("--health-check: for apps with health checks only tasks Marathon reports alive are servers", () => {
+    const check = [{ protocol: "HTTP", path: "/", portIndex: 0 }];
+    const json = snapshotOf(
+      hostApp(
+        "/checked",
+        [10000],
+        [task({ id: "new", ports: [4001] }), task({ id: "ok", ports: [4002], alive: [true] })],
+        { healthChecks: check },
+      ),
+      hostApp("/unchecked", [10001], [task({ id: "plain", ports: [4003] })]),
+    );
+    expect(run(json).services.map((s) => s.servers.length)).toEqual([2, 1]);
+    const strict = run(json, { healthCheck: true });
+    expect(strict.services.map((s) => s.servers.map((x) => x.taskId))).toEqual([["ok"], ["plain"]]);
+    expect(strict.excluded).toEqual([
+      { appId: "/checked", taskId: "new", reason: "no Marathon health result yet (--health-check)" },
+    ]);
+  });
+
+  it("--ignore-path-without-vhost: a PATH without a VHOST routes nothing, as in marathon-lb", () => {
+    const json = snapshotOf(hostApp("/p", [10000], [task()], { labels: { HAPROXY_0_PATH: "/api" } }));
+    expect(run(json).services[0]?.paths).toEqual(["/api"]);
+    const model = run(json, { ignorePathWithoutVhost: true });
+    expect(model.services[0]).toMatchObject({ paths: [], mode: "tcp" });
+    expect(model.warnings).toContain(
+      "app /p port index 0: PATH ignored because it has no VHOST (--ignore-path-without-vhost)",
+    );
+  });
+
   it("TASK_LOST is covered by the same policy as TASK_UNREACHABLE", () => {
     const json = snapshotOf(hostApp("/s", [10000], [task({ id: "t1", state: "TASK_LOST", ports: [4244] })]));
     expect(run(json).excluded).toEqual([{ appId: "/s", taskId: "t1", reason: "state TASK_LOST" }]);

@@ -8,10 +8,13 @@ import { sanitiseName } from "./services.ts";
 
 const validHost = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/;
 
-/** A task's reason to be left out whatever the port (state, health), or undefined when it may serve. */
+/**
+ * A task's reason to be left out whatever the port (state, health), or undefined when it may serve.
+ * `healthyOnly` (--health-check, for an app with health checks): a task without results is left out too.
+ */
 export function taskExclusion(
   task: MarathonTask,
-  options: Pick<RenderOptions, "keepUnreachable">,
+  options: Pick<RenderOptions, "keepUnreachable"> & { healthyOnly?: boolean },
 ): string | undefined {
   // Marathon before 1.3 reported no state; a started task it listed was running.
   const state = task.state ?? (task.startedAt ? "TASK_RUNNING" : "unknown");
@@ -28,7 +31,8 @@ export function taskExclusion(
     if (result.alive === true) return undefined;
     results++;
   }
-  return results > 0 ? "Marathon health checks failing" : undefined;
+  if (results > 0) return "Marathon health checks failing";
+  return options.healthyOnly ? "no Marathon health result yet (--health-check)" : undefined;
 }
 
 /**

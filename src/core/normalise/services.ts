@@ -214,6 +214,10 @@ export function serviceFor(
   let vhosts = values.VHOST ?? [];
   let paths = values.PATH?.paths ?? [];
   let warning: string | undefined;
+  if (options.ignorePathWithoutVhost && vhosts.length === 0 && paths.length > 0) {
+    warning = `app ${app.id} port index ${n}: PATH ignored because it has no VHOST (--ignore-path-without-vhost)`;
+    paths = [];
+  }
   const routed = vhosts.length > 0 || paths.length > 0;
   const checkIsPlainHttp = check.value?.kind === "http" && !check.value.tls;
   const mode: Mode = values.MODE ?? (routed || checkIsPlainHttp ? "http" : "tcp");
