@@ -405,3 +405,32 @@ export function labelTableMarkdown(): string {
   );
   return ["| label | level | mhc | effect |", "|---|---|---|---|", ...rows].join("\n");
 }
+
+/** Where mhc's reading of an implemented label differs from marathon-lb's (README "Migrating from marathon-lb"). */
+const differences: Record<string, string> = {
+  HAPROXY_DEPLOYMENT_GROUP:
+    "The new colour is the later `STARTED_AT` (marathon-lb also swaps the pair by last scaling time when `NEW_INSTANCES` is set); with more than two colours the newest is new and all others old.",
+  HAPROXY_DEPLOYMENT_TARGET_INSTANCES:
+    "Always read; marathon-lb uses 1 unless `NEW_INSTANCES` is set (zdd always sets it, so zdd deployments drain alike).",
+  HAPROXY_DEPLOYMENT_NEW_INSTANCES: "Hybrid (partial) deployments are not split by it.",
+  "HAPROXY_{n}_MODE":
+    "A `MESOS_HTTP` check also makes the port http (marathon-lb: only `HTTP`); an `HTTPS` check keeps it tcp and checks over TLS.",
+  "HAPROXY_{n}_VHOST":
+    "`*.example.com` matches subdomains (marathon-lb compares it literally: it never matches); a port in the Host header is ignored.",
+  "HAPROXY_{n}_PATH":
+    "`-i` kept. Without a VHOST it routes on the shared frontend after every vhost route; marathon-lb ignores it (`--ignore-path-without-vhost`).",
+  "HAPROXY_{n}_PORT":
+    "A bind another app holds is refused with the reason (marathon-lb binds both; the kernel splits connections between them).",
+  "HAPROXY_{n}_BIND_ADDR": "As `PORT`.",
+  "HAPROXY_{n}_BALANCE": "Checked against HAProxy 2.6's grammar before it reaches the config.",
+  "HAPROXY_{n}_BACKEND_WEIGHT": "Path-only routes come after every vhost route.",
+};
+
+/** The README's migration table: every label, whether mhc supports it, and how it differs from marathon-lb. */
+export function migrationTableMarkdown(): string {
+  const rows = labelTable.map(
+    (e) =>
+      `| \`${e.title}\` | ${supportText[e.support]} | ${differences[e.title] ?? (e.support === "implemented" ? "none" : "not implemented")} |`,
+  );
+  return ["| label | supported | difference from marathon-lb |", "|---|---|---|", ...rows].join("\n");
+}

@@ -123,7 +123,7 @@ function serviceSections(service: Service): string {
   if (service.blueGreen) text += blueGreenComment(service, service.blueGreen);
   for (const server of service.servers) {
     const host = server.host.includes(":") ? `[${server.host}]` : server.host;
-    // As marathon-lb: `disabled` (maintenance) takes no new connections; established ones finish.
+    // As marathon-lb: `disabled` (maintenance) takes no new connections; zdd waits for that state.
     text += `  server ${server.name} ${host}:${server.port} ${serverCheck}${server.draining ? " disabled" : ""}\n`;
   }
   return `${text}\n`;

@@ -328,6 +328,20 @@ describe("blue/green: marathon-lb's zdd fixtures", () => {
     ]);
   });
 
+  it("a deployment group that is also another app's id leaves the colours out with the reason", () => {
+    const model = run(
+      snapshotOf(colour("/app-green", "2026-01-01T10:00:00", greens), hostApp("/app", [12000], [])),
+    );
+    expect(model.services.map((s) => s.appId)).toEqual(["/app"]);
+    expect(model.dropped).toEqual([
+      {
+        appId: "/app-green",
+        portIndex: null,
+        reason: "HAPROXY_DEPLOYMENT_GROUP /app is also the id of another app",
+      },
+    ]);
+  });
+
   it('the commit message says "blue/green /app: 1 new, 1 draining", from the model and from the config text', () => {
     const before = run(snapshotOf(colour("/app-green", "2026-01-01T10:00:00", greens)));
     const after = run(

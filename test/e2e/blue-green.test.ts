@@ -80,6 +80,13 @@ describe.skipIf(!haproxyAvailable())("blue/green draining through HAProxy", () =
       colour("blue", "2026-01-01T11:00:00", ["1"], 2),
     );
     const haproxy = await serve("mid");
+    const model = JSON.parse((await runMhc(["render", `127.0.0.1:${marathon.port}`, "--json"])).stdout);
+    expect(model.services[0].blueGreen).toEqual({
+      newApp: "/shop-blue",
+      newColour: "blue",
+      oldApps: ["/shop-green"],
+      newServers: 1,
+    });
     try {
       expect(await answers(24)).toEqual(["blue-1", "green-2"]);
     } finally {
