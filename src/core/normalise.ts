@@ -156,6 +156,7 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
   }
   const merged = mergeDeploymentGroups(readable);
   for (const { appId, reason } of merged.problems) drop(appId, null, reason);
+  for (const warning of merged.warnings) warn(warning);
   const { specs: allSpecs, exhausted } = specsOf(merged.apps, options);
   const { min, max } = options.ipPerTaskPorts;
   for (const [appId, index] of exhausted) {

@@ -35,8 +35,9 @@ const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export function publishedModelOf(model: Model): PublishedModel {
   const services = model.services
-    .map(({ servers, ...service }) => ({
+    .map(({ servers, pathsIgnoreCase, ...service }) => ({
       ...service,
+      ...(pathsIgnoreCase ? { pathsIgnoreCase } : {}),
       servers: servers.map(({ name, host, port, draining }) =>
         draining ? { name, host, port, draining } : { name, host, port },
       ),
@@ -222,7 +223,6 @@ export function readConfigText(text: string): PublishedModel {
         balance: "roundrobin",
         vhosts: [],
         paths: [],
-        pathsIgnoreCase: false,
         backendWeight: 0,
         servers: [],
       };
@@ -240,8 +240,10 @@ export function readConfigText(text: string): PublishedModel {
         current.servers.push(words.includes("disabled") ? { ...server, draining: true } : server);
         const inter = words.indexOf("inter");
         if (inter > 0) {
+          const port = words.indexOf("port");
           check = {
             ...check,
+            ...(port > 0 ? { port: Number(words[port + 1]) } : {}),
             intervalSeconds: Number.parseInt(words[inter + 1] ?? "0", 10),
             fall: Number(words[words.indexOf("fall") + 1] ?? 0),
             tls: words.includes("check-ssl"),

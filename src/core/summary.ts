@@ -59,7 +59,7 @@ function checkWords(s: PublishedService): Record<string, string> {
   const check = s.healthCheck;
   if (!check) return { "health check": "none" };
   return {
-    "health check": `${check.kind === "http" ? `GET ${check.path}` : "TCP connect"}${check.tls ? " over TLS" : ""}`,
+    "health check": `${check.kind === "http" ? `GET ${check.path}` : "TCP connect"}${check.tls ? " over TLS" : ""}${check.port ? ` on port ${check.port}` : ""}`,
     "check interval": `${check.intervalSeconds}s`,
     "check timeout": `${check.timeoutSeconds}s`,
     "check fall": String(check.fall),
@@ -73,6 +73,7 @@ function settingWords(s: PublishedService): Record<string, string> {
     mode: s.mode,
     balance: s.balance,
     "routing weight": String(s.backendWeight),
+    "path match": s.pathsIgnoreCase ? "case-insensitive" : "case-sensitive",
     ...checkWords(s),
   };
 }

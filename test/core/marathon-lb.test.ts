@@ -328,6 +328,16 @@ describe("blue/green: marathon-lb's zdd fixtures", () => {
     ]);
   });
 
+  it("deployment labels without a deployment group do nothing, and say so", () => {
+    const model = run(
+      snapshotOf(hostApp("/x", [12000], [], { labels: { HAPROXY_DEPLOYMENT_COLOUR: "blue" } })),
+    );
+    expect(model.services.map((s) => s.appId)).toEqual(["/x"]);
+    expect(model.warnings).toEqual([
+      "app /x: HAPROXY_DEPLOYMENT_COLOUR ignored: no HAPROXY_DEPLOYMENT_GROUP",
+    ]);
+  });
+
   it("a deployment group that is also another app's id leaves the colours out with the reason", () => {
     const model = run(
       snapshotOf(colour("/app-green", "2026-01-01T10:00:00", greens), hostApp("/app", [12000], [])),

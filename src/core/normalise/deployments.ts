@@ -25,6 +25,8 @@ export interface Merged {
   deployments: Map<MarathonApp, Deployment>;
   /** Apps left out because a deployment label is invalid. */
   problems: { appId: string; reason: string }[];
+  /** Deployment labels on an app without a deployment group: they do nothing. */
+  warnings: string[];
 }
 
 interface Member {
@@ -100,6 +102,7 @@ function merge(members: Member[]): { app: MarathonApp; deployment: Deployment } 
 export function mergeDeploymentGroups(apps: MarathonApp[]): Merged {
   const groups = new Map<string, Member[]>();
   const problems: Merged["problems"] = [];
+  const warnings: string[] = [];
   const rest: MarathonApp[] = [];
   for (const app of apps) {
     const group = label<string>(app, "DEPLOYMENT_GROUP");
@@ -108,6 +111,11 @@ export function mergeDeploymentGroups(apps: MarathonApp[]): Merged {
       continue;
     }
     if (group.value === undefined) {
+      const stray = Object.keys(app.labels ?? {}).filter((key) =>
+        /^HAPROXY_(DEPLOYMENT_(STARTED_AT|TARGET_INSTANCES|COLOUR|ALT_PORT)|APP_ID)$/.test(key),
+      );
+      if (stray.length > 0)
+        warnings.push(`app ${app.id}: ${stray.sort().join(", ")} ignored: no HAPROXY_DEPLOYMENT_GROUP`);
       rest.push(app);
       continue;
     }
@@ -132,5 +140,5 @@ export function mergeDeploymentGroups(apps: MarathonApp[]): Merged {
     rest.push(app);
   }
   rest.sort((a, b) => compare(a.id, b.id));
-  return { apps: rest, deployments, problems };
+  return { apps: rest, deployments, problems, warnings };
 }
