@@ -229,9 +229,6 @@ export const appLabels = {
   },
 } as const;
 
-export type AppLabelName = keyof typeof appLabels;
-export type AppLabelValues = { [K in AppLabelName]?: Parsed<(typeof appLabels)[K]["parse"]> };
-
 /** A label's value after parsing, by parser. */
 type Parsed<P> = P extends (value: unknown) => LabelResult<infer T> ? T : never;
 
