@@ -9,7 +9,7 @@ import {
   portSpecs,
 } from "./normalise/ports.ts";
 import { hostChecks, serversFor, taskExclusion } from "./normalise/servers.ts";
-import { type AppLabels, readLabels, serviceFor } from "./normalise/services.ts";
+import { type AppLabels, readLabels, sanitiseName, serviceFor } from "./normalise/services.ts";
 import { shapeProblem, taskShapeProblem } from "./normalise/shape.ts";
 import type { MarathonApp, Snapshot } from "./snapshot.ts";
 
@@ -209,6 +209,10 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
       const spec = specs[service.portIndex] as PortSpec;
       service.servers = serversFor(app, spec, tasks, checkHost, excluded, deployment?.draining);
       if (deployment) {
+        // The group's port (zdd's HAPROXY_0_PORT) names it, as marathon-lb does: the colours' own
+        // service ports alternate, the backend stays the same one through every deployment.
+        service.servicePort = service.bindPort;
+        service.name = sanitiseName(`${app.id.slice(1).replace(/\//g, "_")}_${service.bindPort}`);
         service.blueGreen = {
           newApp: deployment.newApp,
           ...(deployment.newColour ? { newColour: deployment.newColour } : {}),
