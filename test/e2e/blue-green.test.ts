@@ -79,7 +79,6 @@ describe.skipIf(!haproxyAvailable())("blue/green draining through HAProxy", () =
       colour("green", "2026-01-01T10:00:00", ["1", "2"], 2),
       colour("blue", "2026-01-01T11:00:00", ["1"], 2),
     );
-    const haproxy = await serve("mid");
     const model = JSON.parse((await runMhc(["render", `127.0.0.1:${marathon.port}`, "--json"])).stdout);
     expect(model.services[0].blueGreen).toEqual({
       newApp: "/shop-blue",
@@ -87,6 +86,10 @@ describe.skipIf(!haproxyAvailable())("blue/green draining through HAProxy", () =
       oldApps: ["/shop-green"],
       newServers: 1,
     });
+    expect(model.services[0].healthCheck.port).toBeNull();
+    const draining = model.services[0].servers.filter((s: { draining: boolean }) => s.draining);
+    expect(draining.map((s: { taskId: string }) => s.taskId)).toEqual(["shop-green.1"]);
+    const haproxy = await serve("mid");
     try {
       expect(await answers(24)).toEqual(["blue-1", "green-2"]);
     } finally {
