@@ -9,7 +9,13 @@ import { bareRepo, message, tempDir } from "../helpers/git.ts";
 
 const env = { XDG_CACHE_HOME: tempDir("mhc-cache-") };
 
-const colour = (name: "green" | "blue", startedAt: string, hosts: string[], healthy = hosts.length) =>
+const colour = (
+  name: "green" | "blue",
+  startedAt: string,
+  hosts: string[],
+  healthy = hosts.length,
+  target = "2",
+) =>
   hostApp(
     `/shop-${name}`,
     [name === "green" ? 10000 : 10001],
@@ -21,7 +27,7 @@ const colour = (name: "green" | "blue", startedAt: string, hosts: string[], heal
         HAPROXY_0_PORT: "10000",
         HAPROXY_DEPLOYMENT_COLOUR: name,
         HAPROXY_DEPLOYMENT_STARTED_AT: startedAt,
-        HAPROXY_DEPLOYMENT_TARGET_INSTANCES: "2",
+        HAPROXY_DEPLOYMENT_TARGET_INSTANCES: target,
       },
       healthChecks: [{ protocol: "HTTP", path: "/", portIndex: 0 }],
     },
@@ -36,6 +42,18 @@ async function sync(remote: string, apps: Record<string, unknown>[]): Promise<st
 }
 
 describe("blue/green in the commit log", () => {
+  it("the old colour's draining servers leave without tripping --max-drop", async () => {
+    const remote = bareRepo();
+    const green = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"];
+    const blue = colour("blue", "2026-01-01T11:00:00", ["10.0.1.1", "10.0.1.2", "10.0.1.3"], 3, "3");
+    await sync(remote, [colour("green", "2026-01-01T10:00:00", green, 4, "3")]);
+    const drained = await sync(remote, [colour("green", "2026-01-01T10:00:00", green, 4, "3"), blue]);
+    expect(drained.split("\n")[0]).toBe("haproxy: blue/green /shop: 3 new, 3 draining");
+    // The old colour is deleted: 4 of 7 servers go (57%), but only one of them still took traffic.
+    const done = await sync(remote, [blue]);
+    expect(done.split("\n")[0]).toBe("haproxy: blue/green /shop: 3 new, 0 draining");
+  });
+
   it('says "blue/green /shop: N new, M draining" at each step of a deployment', async () => {
     const remote = bareRepo();
     const green = ["10.0.0.1", "10.0.0.2"];
