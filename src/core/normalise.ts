@@ -14,8 +14,9 @@ import { shapeProblem, taskShapeProblem } from "./normalise/shape.ts";
 import type { MarathonApp, Snapshot } from "./snapshot.ts";
 
 /**
- * Marathon snapshot → services and servers, as explicit passes: the JSON shape of each app, then
- * ports and networking, services (labels, mode, health check), servers (tasks), and conflicts
+ * Marathon snapshot → services and servers, as explicit passes: the JSON shape of each app,
+ * blue/green deployment groups joined into one app, ports and networking (IP-per-task apps given
+ * service ports), services (labels, mode, health check), servers (tasks), and conflicts
  * across apps. Pure: the same snapshot and options give the same model. One app never breaks the
  * others: whatever is wrong with it drops that app or port, with the reason in `dropped`.
  */
