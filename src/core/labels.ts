@@ -215,6 +215,10 @@ export const appLabels = {
     parse: parseCount,
     doc: "Instances the deployment aims for (read from the new colour): old servers drain only while the healthy new ones plus the old instances exceed it.",
   },
+  DEPLOYMENT_NEW_INSTANCES: {
+    parse: parseCount,
+    doc: "zdd's count of new instances for a partial (hybrid) deployment (`0`: a full one); validated. In a hybrid deployment the drain rule keeps the old servers: the healthy new ones plus the old instances never exceed the target.",
+  },
   DEPLOYMENT_COLOUR: {
     parse: parseColour,
     doc: "The colour's name (`blue`, `green`); validated, shown in the backend's comment.",
@@ -341,12 +345,6 @@ const entry = (level: LabelEntry["level"], name: string, support: LabelSupport, 
 export const labelTable: readonly LabelEntry[] = [
   ...Object.entries(appLabels).map(([name, { doc }]) => entry("app", name, "implemented", doc)),
   ...Object.entries(portLabels).map(([name, { doc }]) => entry("port", name, "implemented", doc)),
-  entry(
-    "app",
-    "DEPLOYMENT_NEW_INSTANCES",
-    "ignored",
-    "zdd's partial (hybrid) deployment count; mhc picks the new colour by `DEPLOYMENT_STARTED_AT` only.",
-  ),
   entry("port", "STICKY", "ignored", "Sticky sessions by cookie."),
   entry("port", "HTTP_BACKEND_PROXYPASS_PATH", "ignored", "Strip a path prefix before the backend."),
   entry("port", "HTTP_BACKEND_REVPROXY_PATH", "ignored", "Rewrite `Location` headers from the backend."),
@@ -409,7 +407,8 @@ const differences: Record<string, string> = {
     "The new colour is the later `STARTED_AT` (marathon-lb also swaps the pair by last scaling time when `NEW_INSTANCES` is set); with more than two colours the newest is new and all others old.",
   HAPROXY_DEPLOYMENT_TARGET_INSTANCES:
     "Always read; marathon-lb uses 1 unless `NEW_INSTANCES` is set (zdd always sets it, so zdd deployments drain alike).",
-  HAPROXY_DEPLOYMENT_NEW_INSTANCES: "Hybrid (partial) deployments are not split by it.",
+  HAPROXY_DEPLOYMENT_NEW_INSTANCES:
+    "Not used to pick the new colour (marathon-lb then prefers the colour scaled last, by `versionInfo.lastScalingAt`).",
   "HAPROXY_{n}_MODE":
     "A `MESOS_HTTP` check also makes the port http (marathon-lb: only `HTTP`); an `HTTPS` check keeps it tcp and checks over TLS.",
   "HAPROXY_{n}_VHOST":

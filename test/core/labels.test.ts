@@ -50,7 +50,7 @@ describe("the label table", () => {
     ["HAPROXY_12_BALANCE", "port", "implemented"],
     ["HAPROXY_DEPLOYMENT_GROUP", "app", "implemented"],
     ["HAPROXY_APP_ID", "app", "implemented"],
-    ["HAPROXY_DEPLOYMENT_NEW_INSTANCES", "app", "ignored"],
+    ["HAPROXY_DEPLOYMENT_NEW_INSTANCES", "app", "implemented"],
     ["HAPROXY_0_STICKY", "port", "ignored"],
     ["HAPROXY_0_AUTH", "port", "refused"],
     ["HAPROXY_1_REDIRECT_TO_HTTPS", "port", "refused"],

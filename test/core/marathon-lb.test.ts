@@ -243,6 +243,7 @@ describe("blue/green: marathon-lb's zdd fixtures", () => {
       healthCheck: { kind: "http", path: "/", intervalSeconds: 3, timeoutSeconds: 15 },
       blueGreen: { newApp: "/nginx-blue", newColour: "blue", oldApps: ["/nginx-green"], newServers: 1 },
     });
+    expect(model.warnings).toEqual([]);
     const backend = section(configOf(model), "backend nginx_10000");
     expect(backend).toContain("server 10.0.6.25_31184 10.0.6.25:31184 check inter 3s fall 10 disabled");
     expect(backend.filter((l) => l.endsWith(" disabled"))).toHaveLength(1);
@@ -273,6 +274,8 @@ describe("blue/green: marathon-lb's zdd fixtures", () => {
         HAPROXY_0_PORT: "10000",
         HAPROXY_DEPLOYMENT_STARTED_AT: startedAt,
         HAPROXY_DEPLOYMENT_COLOUR: id.endsWith("blue") ? "blue" : "green",
+        HAPROXY_DEPLOYMENT_NEW_INSTANCES: "0",
+        HAPROXY_APP_ID: "/app",
         ...extra,
       },
       healthChecks: [{ ...httpCheck, intervalSeconds: 1 }],
@@ -295,6 +298,7 @@ describe("blue/green: marathon-lb's zdd fixtures", () => {
           }),
         ),
       );
+      expect(model.warnings).toEqual([]);
       return model.services[0]?.servers.filter((s) => s.draining).map((s) => s.taskId);
     };
     expect(draining(0, "4")).toEqual([]);

@@ -522,18 +522,10 @@ describe("fail closed and nothing ignored silently", () => {
 
   it("app-level and per-port labels mhc does not know are reported; the app renders", () => {
     const model = run(
-      snapshotOf(
-        app("/a", {
-          HAPROXY_DEPLOYMENT_NEW_INSTANCES: "1",
-          HAPROXY_0_TYPO: "x",
-          HAPROXY_MYSTERY: "y",
-        }),
-        app("/b", { HAPROXY_DEPLOYMENT_NEW_INSTANCES: "1" }, 11000),
-      ),
+      snapshotOf(app("/a", { HAPROXY_0_TYPO: "x", HAPROXY_MYSTERY: "y" }), app("/b", {}, 11000)),
     );
     expect(model.services).toHaveLength(4);
     expect(model.warnings).toEqual([
-      "label HAPROXY_DEPLOYMENT_NEW_INSTANCES is not supported by mhc and was ignored (2 apps)",
       "label HAPROXY_MYSTERY is not known to mhc and was ignored (1 app)",
       "label HAPROXY_{n}_TYPO is not known to mhc and was ignored (1 app)",
     ]);

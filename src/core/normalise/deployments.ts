@@ -54,7 +54,9 @@ function member(app: MarathonApp, group: string): Member | string {
   const colour = label<string>(app, "DEPLOYMENT_COLOUR");
   const altPort = label<number>(app, "DEPLOYMENT_ALT_PORT");
   const originalId = label<string>(app, "APP_ID");
-  for (const result of [startedAt, target, colour, altPort, originalId]) if (!result.ok) return result.reason;
+  const newInstances = label<number>(app, "DEPLOYMENT_NEW_INSTANCES");
+  for (const result of [startedAt, target, colour, altPort, originalId, newInstances])
+    if (!result.ok) return result.reason;
   return {
     app,
     group,
@@ -112,7 +114,7 @@ export function mergeDeploymentGroups(apps: MarathonApp[]): Merged {
     }
     if (group.value === undefined) {
       const stray = Object.keys(app.labels ?? {}).filter((key) =>
-        /^HAPROXY_(DEPLOYMENT_(STARTED_AT|TARGET_INSTANCES|COLOUR|ALT_PORT)|APP_ID)$/.test(key),
+        /^HAPROXY_(DEPLOYMENT_(STARTED_AT|TARGET_INSTANCES|NEW_INSTANCES|COLOUR|ALT_PORT)|APP_ID)$/.test(key),
       );
       if (stray.length > 0)
         warnings.push(`app ${app.id}: ${stray.sort().join(", ")} ignored: no HAPROXY_DEPLOYMENT_GROUP`);
