@@ -278,6 +278,36 @@ describe("marathon-lb's switches", () => {
     const result = await runMhc(["render", "--from", file, ...range]);
     expect(result.stdout).toContain("bind *:20000");
   });
+
+  it("render -o keeps IP-per-task ports stable: adding an app does not renumber the others", async () => {
+    const ippt = (id: string) => ({
+      id,
+      networks: [{ mode: "container", name: "dcos" }],
+      container: { portMappings: [{ containerPort: 8080 }] },
+      tasks: [task({ ports: [], ipAddresses: ["9.0.0.7"] })],
+    });
+    const range = ["--min-serv-port-ip-per-task", "10050", "--max-serv-port-ip-per-task", "10052"];
+    const config = join(dir, "ippt.cfg");
+    const binds = () =>
+      Object.fromEntries(
+        [...readFileSync(config, "utf8").matchAll(/^frontend (\w+)_\d+\n {2}bind \*:(\d+)$/gm)].map((m) => [
+          m[1],
+          m[2],
+        ]),
+      );
+    const render = async (ids: string[]) => {
+      const file = join(dir, "ippt-apps.json");
+      writeFileSync(file, JSON.stringify(snapshotOf(...ids.map(ippt))));
+      expect((await runMhc(["render", "--from", file, ...range, "-o", config])).code).toBe(0);
+    };
+    await render(["/m", "/n"]);
+    const before = binds();
+    expect(Object.keys(before)).toEqual(["m", "n"]);
+    // Hashed alone, /a would take the port /m holds.
+    await render(["/a", "/m", "/n"]);
+    expect(binds()).toMatchObject(before);
+    expect(Object.keys(binds())).toEqual(["a", "m", "n"]);
+  });
 });
 
 describe("diff", () => {
