@@ -249,6 +249,23 @@ describe("blue/green: marathon-lb's zdd fixtures", () => {
     expect(backend.filter((l) => l.endsWith(" disabled"))).toHaveLength(1);
   });
 
+  it("80 zdd scenarios render to the servers and drain states marathon-lb gives them", () => {
+    const { cases } = JSON.parse(readFileSync("fixtures/mlb-zdd-scenarios.json", "utf8")) as {
+      cases: { apps: unknown[]; marathonLb: Record<string, string[]> }[];
+    };
+    for (const { apps, marathonLb } of cases) {
+      const model = run({ apps });
+      // marathon-lb leaves out a backend without servers; mhc keeps it empty (a deliberate difference).
+      const rendered = model.services
+        .filter((s) => s.servers.length > 0)
+        .map((s) => [
+          `${s.appId}_${s.bindPort}`,
+          s.servers.map((x) => `${x.host}:${x.port}${x.draining ? " draining" : ""}`),
+        ]);
+      expect(Object.fromEntries(rendered)).toEqual(marathonLb);
+    }
+  });
+
   it.each(["mlb-zdd_app_blue.json", "mlb-zdd_app_blue_marathon1.5.json"])(
     "%s: one colour alone is the group's app, nothing drains",
     (name) => {
