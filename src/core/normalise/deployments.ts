@@ -15,8 +15,9 @@ export interface Deployment {
   newApp: string;
   newColour?: string;
   oldApps: string[];
-  /** Task ids of the new colour, and of the old tasks that drain. */
+  /** Task ids of the new colour. */
   newTasks: ReadonlySet<string>;
+  /** The old colours' tasks that drain. */
   draining: ReadonlySet<MarathonTask>;
 }
 
@@ -123,7 +124,11 @@ export function mergeDeploymentGroups(apps: MarathonApp[]): Merged {
     }
     const joined = member(app, group.value);
     if (typeof joined === "string") problems.push({ appId: app.id, reason: joined });
-    else groups.set(group.value, [...(groups.get(group.value) ?? []), joined]);
+    else {
+      const members = groups.get(group.value);
+      if (members) members.push(joined);
+      else groups.set(group.value, [joined]);
+    }
   }
   const deployments = new Map<MarathonApp, Deployment>();
   const ids = new Set(rest.map((app) => app.id));
