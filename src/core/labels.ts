@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { canonicalAddress } from "./address.ts";
 import type { Mode } from "./model.ts";
 
 /**
@@ -68,17 +69,39 @@ export function parsePort(value: unknown): LabelResult<number> {
 export function parseBindAddress(value: unknown): LabelResult<string> {
   return parsed(value, (text) => {
     const address = text.replace(/^\[(.*)\]$/, "$1");
-    return address === "*" || isIP(address) !== 0 ? ok(address) : fail("is not an IP address or *");
+    if (address.includes("%")) return fail("has a zone id, which HAProxy cannot bind");
+    return address === "*" || isIP(address) !== 0
+      ? ok(canonicalAddress(address))
+      : fail("is not an IP address or *");
   });
 }
 
-const balanceAlgorithm =
-  /^(roundrobin|static-rr|leastconn|first|source|random(\(\d+\))?|uri( (whole|len \d+|depth \d+|path-only))*|url_param [A-Za-z0-9_.-]+|hdr\([A-Za-z0-9_-]+\)|rdp-cookie(\([A-Za-z0-9_-]+\))?)$/;
+/** HAProxy 2.6 reads these counts as signed 32-bit integers and refuses 0. */
+const maxInt32 = 2147483647;
+const isCount = (text: string | undefined) =>
+  text !== undefined && /^\d{1,10}$/.test(text) && Number(text) >= 1 && Number(text) <= maxInt32;
+
+const simpleBalance =
+  /^(roundrobin|static-rr|leastconn|first|source|random|rdp-cookie(\([A-Za-z0-9_-]+\))?|url_param [A-Za-z0-9_.-]+( check_post)?|hdr\([A-Za-z0-9_-]+\)( use_domain_only)?)$/;
+
+/** HAProxy 2.6's `balance` grammar with the numbers it accepts (`random(0)`, `uri len 0` fail its check). */
+function isBalance(text: string): boolean {
+  if (simpleBalance.test(text)) return true;
+  const random = /^random\((\d+)\)$/.exec(text);
+  if (random) return isCount(random[1]);
+  const words = text.split(" ");
+  if (words[0] !== "uri") return false;
+  for (let i = 1; i < words.length; i++) {
+    const word = words[i];
+    if (word === "whole" || word === "path-only") continue;
+    if ((word === "len" || word === "depth") && isCount(words[i + 1])) i++;
+    else return false;
+  }
+  return true;
+}
 
 export function parseBalance(value: unknown): LabelResult<string> {
-  return parsed(value, (text) =>
-    balanceAlgorithm.test(text) ? ok(text) : fail("is not a supported balance algorithm"),
-  );
+  return parsed(value, (text) => (isBalance(text) ? ok(text) : fail("is not a valid balance")));
 }
 
 const hostLabel = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
@@ -99,13 +122,21 @@ export function parseVhosts(value: unknown): LabelResult<string[]> {
 
 const pathToken = /^\/[A-Za-z0-9._~!$&()*+,;=:@%/-]*$/;
 
-/** Space-separated path prefixes (marathon-lb passes them to `path_beg`); `-i` is tolerated and ignored. */
-export function parsePaths(value: unknown): LabelResult<string[]> {
+/** Path prefixes for `path_beg`, and whether they match case-insensitively. */
+export interface PathMatch {
+  paths: string[];
+  ignoreCase: boolean;
+}
+
+/** Space-separated path prefixes (marathon-lb passes them to `path_beg`); a leading `-i` matches case-insensitively. */
+export function parsePaths(value: unknown): LabelResult<PathMatch> {
   return parsed(value, (text) => {
-    const paths = text.split(/\s+/).filter((p) => p !== "" && p !== "-i");
+    const words = text.split(/\s+/).filter((p) => p !== "");
+    const ignoreCase = words[0] === "-i";
+    const paths = ignoreCase ? words.slice(1) : words;
     if (paths.length === 0) return fail("is empty");
     const bad = paths.find((p) => !pathToken.test(p));
-    return bad === undefined ? ok(paths) : fail(`has an invalid path "${bad}"`);
+    return bad === undefined ? ok({ paths, ignoreCase }) : fail(`has an invalid path "${bad}"`);
   });
 }
 
@@ -126,15 +157,276 @@ export function parseCheckPath(value: unknown): LabelResult<string> {
   );
 }
 
-/** Per-port labels mhc understands; everything else starting with HAPROXY_ is reported as unsupported. */
-export const portLabelNames = [
-  "GROUP",
-  "ENABLED",
-  "MODE",
-  "PORT",
-  "BIND_ADDR",
-  "BALANCE",
-  "VHOST",
-  "PATH",
-  "BACKEND_WEIGHT",
+/** A deployment group names the merged app: Marathon id segments, the leading `/` optional. */
+export function parseDeploymentGroup(value: unknown): LabelResult<string> {
+  return parsed(value, (text) => {
+    const id = text.startsWith("/") ? text : `/${text}`;
+    return /^(\/[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)+$/.test(id)
+      ? ok(id)
+      : fail("is not a Marathon app id (letters, digits, dots and dashes between slashes)");
+  });
+}
+
+export function parseCount(value: unknown): LabelResult<number> {
+  return parsed(value, (text) => (/^\d{1,9}$/.test(text) ? ok(Number(text)) : fail("is not a whole number")));
+}
+
+export function parseColour(value: unknown): LabelResult<string> {
+  return parsed(value, (text) =>
+    /^[A-Za-z0-9_-]{1,32}$/.test(text) ? ok(text) : fail("is not a colour name"),
+  );
+}
+
+const isoTime = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * An ISO 8601 time as zdd writes it (`2016-02-01T14:13:42.499089`, no zone) to a number that orders
+ * times: milliseconds since 1970, fractions kept. No zone means UTC, so the order never depends on
+ * the machine's time zone.
+ */
+export function parseStartedAt(value: unknown): LabelResult<number> {
+  return parsed(value, (text) => {
+    const m = isoTime.exec(text);
+    if (!m) return fail("is not an ISO 8601 time");
+    const [, y, mo, d, h, mi, sec, fraction, zone] = m;
+    const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec ?? 0));
+    let offset = 0;
+    if (zone && zone.toUpperCase() !== "Z") {
+      const digits = zone.replace(":", "");
+      offset = (Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5))) * (digits[0] === "-" ? -1 : 1);
+    }
+    if (Number.isNaN(utc)) return fail("is not an ISO 8601 time");
+    return ok(utc - offset * 60_000 + Number(fraction ?? 0) * 1000);
+  });
+}
+
+/** App-level labels mhc implements (`HAPROXY_<name>`), each with its parser and its README line. */
+export const appLabels = {
+  GROUP: { parse: parseGroups, doc: "Comma list of groups the app belongs to (for `--group`)." },
+  DEPLOYMENT_GROUP: {
+    parse: parseDeploymentGroup,
+    doc: "Blue/green (marathon-lb's zdd): apps with the same value are one app named after it, with one frontend and backend on the service ports of the colour that started first; servers of every colour; the older colour's servers drain (see Blue/green).",
+  },
+  DEPLOYMENT_STARTED_AT: {
+    parse: parseStartedAt,
+    doc: "ISO 8601 time the colour was deployed; the latest is the new colour (no zone: UTC; absent: oldest).",
+  },
+  DEPLOYMENT_TARGET_INSTANCES: {
+    parse: parseCount,
+    doc: "Instances the deployment aims for (read from the new colour): old servers drain only while the healthy new ones plus the old instances exceed it.",
+  },
+  DEPLOYMENT_NEW_INSTANCES: {
+    parse: parseCount,
+    doc: "zdd's count of new instances for a partial (hybrid) deployment (`0`: a full one); validated. In a hybrid deployment the drain rule keeps the old servers: the healthy new ones plus the old instances never exceed the target.",
+  },
+  DEPLOYMENT_COLOUR: {
+    parse: parseColour,
+    doc: "The colour's name (`blue`, `green`); validated, shown in the backend's comment.",
+  },
+  APP_ID: {
+    parse: parseDeploymentGroup,
+    doc: "The original app id, written by zdd; validated only (marathon-lb does not read it either).",
+  },
+  DEPLOYMENT_ALT_PORT: {
+    parse: parsePort,
+    doc: "The port zdd gives the next colour; validated only (the group binds the first colour's port, as marathon-lb).",
+  },
+} as const;
+
+/** A label's value after parsing, by parser. */
+type Parsed<P> = P extends (value: unknown) => LabelResult<infer T> ? T : never;
+
+/** Per-port labels mhc implements (`HAPROXY_{n}_<name>`), each with its parser and its README line. */
+export const portLabels = {
+  GROUP: { parse: parseGroups, doc: "Overrides `HAPROXY_GROUP` for service port index n." },
+  ENABLED: { parse: parseBool, doc: "`false` hides that port (`true/false/yes/no/1/0`)." },
+  MODE: {
+    parse: parseMode,
+    doc: "`tcp` or `http`. Default `tcp`; `http` when a VHOST or PATH is set or the port's health check is `HTTP`/`MESOS_HTTP` (an `HTTPS` check means the app speaks TLS, so the port stays `tcp`). The label wins; VHOST/PATH with MODE `tcp` is ignored with a warning.",
+  },
+  PORT: { parse: parsePort, doc: "Bind this port instead of the service port." },
+  BIND_ADDR: {
+    parse: parseBindAddress,
+    doc: "Bind address (IPv4, IPv6 or `*`; default `*`). Compared in canonical form (`::1` = `0:0:0:0:0:0:0:1`); an IPv6 zone id (`fe80::1%eth0`) is refused: HAProxy cannot bind it.",
+  },
+  BALANCE: {
+    parse: parseBalance,
+    doc: "Balance algorithm as HAProxy 2.6 accepts it: `roundrobin` (default), `static-rr`, `leastconn`, `first`, `source`, `random[(draws)]`, `uri [whole] [len N] [depth N] [path-only]`, `url_param X [check_post]`, `hdr(X) [use_domain_only]`, `rdp-cookie[(X)]`; numbers 1-2147483647.",
+  },
+  VHOST: {
+    parse: parseVhosts,
+    doc: "Comma list of host names routed on the shared HTTP frontend by `Host` header (case-insensitive, port stripped). `*.example.com` matches subdomains.",
+  },
+  PATH: {
+    parse: parsePaths,
+    doc: "Space-separated path prefixes (`path_beg`); a leading `-i` makes them case-insensitive (`-i /api /v1`). With a VHOST both must match; without one, the path routes requests that no VHOST route claims.",
+  },
+  BACKEND_WEIGHT: {
+    parse: parseWeight,
+    doc: "Integer; routes on the shared frontend are tried by descending weight (a PATH route of weight 0 counts as 1, so it outranks a plain vhost route), then app id. Path-only routes always come after every VHOST route.",
+  },
+} as const;
+
+export type PortLabelName = keyof typeof portLabels;
+export type PortLabelValues = { [K in PortLabelName]?: Parsed<(typeof portLabels)[K]["parse"]> };
+
+/**
+ * What mhc does with a label: implements it; reports it and renders the app without it; or, for a
+ * label that restricts who may reach an app or how, leaves the app out (serving it without the
+ * restriction would fail open).
+ */
+export type LabelSupport = "implemented" | "ignored" | "refused";
+
+export interface LabelEntry {
+  /** As the README shows it: `HAPROXY_GROUP`, `HAPROXY_{n}_VHOST`. */
+  title: string;
+  level: "app" | "port";
+  support: LabelSupport;
+  /** The names this entry covers: after `HAPROXY_` (app) or after `HAPROXY_{n}_` (port). */
+  names: readonly string[];
+  doc: string;
+}
+
+/** marathon-lb's per-port template overrides: raw HAProxy text that may carry access rules. */
+const templateNames = [
+  "FRONTEND_HEAD",
+  "BACKEND_HEAD",
+  "FRONTEND_BACKEND_GLUE",
+  "BACKEND_HTTP_OPTIONS",
+  "BACKEND_HTTP_HEALTHCHECK_OPTIONS",
+  "BACKEND_TCP_HEALTHCHECK_OPTIONS",
+  "BACKEND_SERVER_OPTIONS",
+  "BACKEND_SERVER_HTTP_HEALTHCHECK_OPTIONS",
+  "BACKEND_SERVER_TCP_HEALTHCHECK_OPTIONS",
+  "BACKEND_STICKY_OPTIONS",
+  "BACKEND_HSTS_OPTIONS",
+  "BACKEND_REDIRECT_HTTP_TO_HTTPS",
+  "BACKEND_REDIRECT_HTTP_TO_HTTPS_WITH_PATH",
+  "HTTP_FRONTEND_ACL",
+  "HTTP_FRONTEND_ACL_ONLY",
+  "HTTP_FRONTEND_ACL_WITH_PATH",
+  "HTTP_FRONTEND_ACL_WITH_AUTH",
+  "HTTP_FRONTEND_ACL_WITH_AUTH_AND_PATH",
+  "HTTP_FRONTEND_ACL_ONLY_WITH_PATH",
+  "HTTP_FRONTEND_ACL_ONLY_WITH_PATH_AND_AUTH",
+  "HTTP_FRONTEND_ROUTING_ONLY",
+  "HTTP_FRONTEND_ROUTING_ONLY_WITH_AUTH",
+  "HTTP_FRONTEND_ROUTING_ONLY_WITH_PATH",
+  "HTTP_FRONTEND_ROUTING_ONLY_WITH_PATH_AND_AUTH",
+  "HTTPS_FRONTEND_ACL",
+  "HTTPS_FRONTEND_ACL_WITH_PATH",
+  "HTTPS_FRONTEND_ACL_WITH_AUTH",
+  "HTTPS_FRONTEND_ACL_WITH_AUTH_AND_PATH",
+  "HTTPS_FRONTEND_ACL_ONLY_WITH_PATH",
+  "HTTPS_FRONTEND_AUTH_ACL_ONLY",
+  "HTTPS_FRONTEND_AUTH_REQUEST_ONLY",
+  "HTTPS_FRONTEND_ROUTING_ONLY_WITH_PATH_AND_AUTH",
+  "HTTP_FRONTEND_APPID_ACL",
+  "MAP_HTTP_FRONTEND_ACL",
+  "MAP_HTTP_FRONTEND_ACL_ONLY",
+  "MAP_HTTPS_FRONTEND_ACL",
+  "MAP_HTTP_FRONTEND_APPID_ACL",
+  "HTTP_BACKEND_PROXYPASS_GLUE",
+  "HTTP_BACKEND_REVPROXY_GLUE",
+  "HTTP_BACKEND_NETWORK_ALLOWED_ACL",
+  "TCP_BACKEND_NETWORK_ALLOWED_ACL",
+  "USERLIST_HEAD",
 ];
+
+const entry = (level: LabelEntry["level"], name: string, support: LabelSupport, doc: string): LabelEntry => ({
+  title: level === "app" ? `HAPROXY_${name}` : `HAPROXY_{n}_${name}`,
+  level,
+  support,
+  names: [name],
+  doc,
+});
+
+/** Every label mhc knows, declared once. Anything else starting with `HAPROXY_` is reported as unknown. */
+export const labelTable: readonly LabelEntry[] = [
+  ...Object.entries(appLabels).map(([name, { doc }]) => entry("app", name, "implemented", doc)),
+  ...Object.entries(portLabels).map(([name, { doc }]) => entry("port", name, "implemented", doc)),
+  entry("port", "STICKY", "ignored", "Sticky sessions by cookie."),
+  entry("port", "HTTP_BACKEND_PROXYPASS_PATH", "ignored", "Strip a path prefix before the backend."),
+  entry("port", "HTTP_BACKEND_REVPROXY_PATH", "ignored", "Rewrite `Location` headers from the backend."),
+  entry("port", "HTTP_BACKEND_REDIR", "ignored", "Redirect the bare `/` of the vhost to a path."),
+  entry("port", "BACKEND_HEALTHCHECK_PORT_INDEX", "ignored", "Check servers on another port index's port."),
+  entry("port", "AUTH", "refused", "Basic auth (`realm:user:password`)."),
+  entry("port", "REDIRECT_TO_HTTPS", "refused", "Redirect plain HTTP to HTTPS."),
+  entry("port", "USE_HSTS", "refused", "Strict-Transport-Security response header."),
+  entry("port", "BACKEND_NETWORK_ALLOWED_ACL", "refused", "Source addresses allowed; others denied."),
+  entry("port", "SSL_CERT", "refused", "TLS certificate on the port's bind."),
+  entry("port", "BIND_OPTIONS", "refused", "Extra bind options (TLS, client certificates)."),
+  {
+    title: "HAPROXY_{n}_<TEMPLATE>",
+    level: "port",
+    support: "refused",
+    names: templateNames,
+    doc: `marathon-lb's per-port template overrides (${templateNames.length} names: \`FRONTEND_HEAD\`, \`BACKEND_HEAD\`, …): raw HAProxy text that may carry access rules.`,
+  },
+];
+
+const byName = (level: LabelEntry["level"]) =>
+  new Map(labelTable.filter((e) => e.level === level).flatMap((e) => e.names.map((n) => [n, e] as const)));
+const appEntries = byName("app");
+const portEntries = byName("port");
+
+/** A label key as mhc sees it: app-level or of port index n, and the table's entry (undefined: unknown). */
+export type LabelKey =
+  | { level: "app"; name: string; entry?: LabelEntry }
+  | { level: "port"; index: number; name: string; entry?: LabelEntry };
+
+/** Classifies a Marathon label key; undefined for labels that are not mhc's (no `HAPROXY_` prefix). */
+export function classifyLabel(key: string): LabelKey | undefined {
+  if (!key.startsWith("HAPROXY_")) return undefined;
+  const port = /^HAPROXY_(\d{1,4})_(.+)$/.exec(key);
+  if (port) {
+    const name = port[2] as string;
+    return { level: "port", index: Number(port[1]), name, entry: portEntries.get(name) };
+  }
+  const name = key.slice("HAPROXY_".length);
+  return { level: "app", name, entry: appEntries.get(name) };
+}
+
+const supportText: Record<LabelSupport, string> = {
+  implemented: "yes",
+  ignored: "no: reported, app rendered without it",
+  refused: "no: app left out (fails closed)",
+};
+
+/** The README's label table, generated from `labelTable` (a test keeps the README in step). */
+export function labelTableMarkdown(): string {
+  const rows = labelTable.map(
+    (e) => `| \`${e.title}\` | ${e.level} | ${supportText[e.support]} | ${e.doc} |`,
+  );
+  return ["| label | level | mhc | effect |", "|---|---|---|---|", ...rows].join("\n");
+}
+
+/** Where mhc's reading of an implemented label differs from marathon-lb's (README "Migrating from marathon-lb"). */
+const differences: Record<string, string> = {
+  HAPROXY_DEPLOYMENT_GROUP:
+    "The new colour is the later `STARTED_AT` (marathon-lb also swaps the pair by last scaling time when `NEW_INSTANCES` is set); with more than two colours the newest is new and all others old.",
+  HAPROXY_DEPLOYMENT_TARGET_INSTANCES:
+    "Always read; marathon-lb uses 1 unless `NEW_INSTANCES` is set (zdd always sets it, so zdd deployments drain alike).",
+  HAPROXY_DEPLOYMENT_NEW_INSTANCES:
+    "Not used to pick the new colour (marathon-lb then prefers the colour scaled last, by `versionInfo.lastScalingAt`).",
+  "HAPROXY_{n}_MODE":
+    "A `MESOS_HTTP` check also makes the port http (marathon-lb: only `HTTP`); an `HTTPS` check keeps it tcp and checks over TLS.",
+  "HAPROXY_{n}_VHOST":
+    "`*.example.com` matches subdomains (marathon-lb compares it literally: it never matches); a port in the Host header is ignored.",
+  "HAPROXY_{n}_PATH":
+    "`-i` kept. Without a VHOST it routes on the shared frontend after every vhost route; marathon-lb ignores it (`--ignore-path-without-vhost`).",
+  "HAPROXY_{n}_PORT":
+    "A bind another app holds is refused with the reason (marathon-lb binds both; the kernel splits connections between them).",
+  "HAPROXY_{n}_BIND_ADDR": "As `PORT`.",
+  "HAPROXY_{n}_BALANCE": "Checked against HAProxy 2.6's grammar before it reaches the config.",
+  "HAPROXY_{n}_BACKEND_WEIGHT": "Path-only routes come after every vhost route.",
+};
+
+/** The README's migration table: every label, whether mhc supports it, and how it differs from marathon-lb. */
+export function migrationTableMarkdown(): string {
+  const rows = labelTable.map(
+    (e) =>
+      `| \`${e.title}\` | ${supportText[e.support]} | ${differences[e.title] ?? (e.support === "implemented" ? "none" : "not implemented")} |`,
+  );
+  return ["| label | supported | difference from marathon-lb |", "|---|---|---|", ...rows].join("\n");
+}

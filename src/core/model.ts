@@ -10,6 +10,8 @@ export interface HealthCheck {
   intervalSeconds: number;
   timeoutSeconds: number;
   fall: number;
+  /** Marathon's check was given by absolute `port`: HAProxy checks that port on the server's host. */
+  port?: number;
 }
 
 export interface Server {
@@ -18,6 +20,17 @@ export interface Server {
   host: string;
   port: number;
   taskId: string;
+  /** An old blue/green colour's task: in maintenance, so it takes no new connections. */
+  draining: boolean;
+}
+
+/** A blue/green deployment group rendered as one service. */
+export interface BlueGreen {
+  newApp: string;
+  newColour?: string;
+  oldApps: string[];
+  /** Servers from the new colour's tasks. */
+  newServers: number;
 }
 
 export interface Service {
@@ -32,8 +45,11 @@ export interface Service {
   balance: string;
   vhosts: string[];
   paths: string[];
+  /** PATH was given with `-i`: prefixes match whatever the case. */
+  pathsIgnoreCase: boolean;
   backendWeight: number;
   healthCheck?: HealthCheck;
+  blueGreen?: BlueGreen;
   servers: Server[];
 }
 
@@ -43,9 +59,18 @@ export interface ExcludedTask {
   reason: string;
 }
 
+/** An app (portIndex null) or one of its ports left out of the config, and why, in words a commit can quote. */
+export interface Dropped {
+  appId: string;
+  portIndex: number | null;
+  reason: string;
+}
+
 export interface Model {
   services: Service[];
   excluded: ExcludedTask[];
+  /** Sorted by app id, then port index (whole apps first), then reason. */
+  dropped: Dropped[];
   warnings: string[];
 }
 
@@ -56,10 +81,26 @@ export interface RenderOptions {
   httpBindAddress: string;
   statsPort: number;
   statsBindAddress: string;
-  /** Keep TASK_UNREACHABLE tasks as servers (HAProxy's checks decide) instead of excluding them. */
+  /** Keep TASK_UNREACHABLE and TASK_LOST tasks as servers (HAProxy's checks decide) instead of excluding them. */
   keepUnreachable: boolean;
+  /**
+   * marathon-lb's `--health-check`: for apps with health checks, only tasks Marathon reports alive
+   * are servers (a task without results yet is left out too).
+   */
+  healthCheck: boolean;
+  /** marathon-lb's reading of PATH: without a VHOST it routes nothing on the shared frontend. */
+  ignorePathWithoutVhost: boolean;
+  /** marathon-lb's strict mode: only ports labelled `HAPROXY_{n}_ENABLED=true` are rendered. */
+  strictMode: boolean;
+  /** Range of service ports given to IP-per-task apps that have none (marathon-lb's defaults). */
+  ipPerTaskPorts: { min: number; max: number };
   /** Replaces the built-in global/defaults section. */
   head?: string;
+  /**
+   * Who owns each bind in the previously published config: `bindKey(address, port)` → app id.
+   * An owner keeps its bind against a newcomer, whatever their ids.
+   */
+  incumbents?: ReadonlyMap<string, string>;
 }
 
 export const defaultRenderOptions: RenderOptions = {
@@ -69,4 +110,38 @@ export const defaultRenderOptions: RenderOptions = {
   statsPort: 9090,
   statsBindAddress: "127.0.0.1",
   keepUnreachable: false,
+  healthCheck: false,
+  ignorePathWithoutVhost: false,
+  strictMode: false,
+  ipPerTaskPorts: { min: 10050, max: 10100 },
 };
+
+/**
+ * `render --json`: the model with `"schema": 1` and the same keys in every run (`null` where a
+ * value is absent), so scripts can rely on it.
+ */
+export function modelJson(model: Model) {
+  return {
+    schema: 1 as const,
+    services: model.services.map((s) => ({
+      appId: s.appId,
+      portIndex: s.portIndex,
+      servicePort: s.servicePort,
+      name: s.name,
+      bindAddress: s.bindAddress,
+      bindPort: s.bindPort,
+      mode: s.mode,
+      balance: s.balance,
+      vhosts: s.vhosts,
+      paths: s.paths,
+      pathsIgnoreCase: s.pathsIgnoreCase,
+      backendWeight: s.backendWeight,
+      healthCheck: s.healthCheck ? { ...s.healthCheck, port: s.healthCheck.port ?? null } : null,
+      blueGreen: s.blueGreen ? { newColour: null, ...s.blueGreen } : null,
+      servers: s.servers,
+    })),
+    excluded: model.excluded,
+    dropped: model.dropped,
+    warnings: model.warnings,
+  };
+}

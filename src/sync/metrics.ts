@@ -11,7 +11,7 @@ export interface SyncRun {
   /** Whether the rendered config differed from the published one (Marathon changed). */
   changed: boolean;
   commit?: string;
-  /** Seconds spent normalising and rendering. */
+  /** Seconds spent building the model from the snapshot (normalise, the bulk of rendering). */
   renderSeconds: number;
 }
 
@@ -101,7 +101,7 @@ export async function recordSyncMetrics(path: string, run: SyncRun, now = Date.n
     ),
     gauge(
       "mhc_sync_render_duration_seconds",
-      "Seconds the last sync spent normalising and rendering.",
+      "Seconds the last sync spent building the model from the snapshot.",
       Math.round(run.renderSeconds * 1000) / 1000,
     ),
   ];
