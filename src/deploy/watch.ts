@@ -1,10 +1,12 @@
 import { tmpdir } from "node:os";
+import { resolve } from "node:path";
 import process from "node:process";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { checkRef, normaliseRepo } from "../git/fetch.ts";
 import { gitIn, gitReason } from "../git/git.ts";
 import { log, redact } from "../log.ts";
 import { type DeployOptions, deploy } from "./deploy.ts";
+import { readPending } from "./record.ts";
 
 export interface WatchOptions {
   /** Between two `ls-remote` calls; each wait is jittered by ±20 % so a fleet does not ask in step. */
@@ -24,6 +26,7 @@ export async function watchDeploy(options: DeployOptions, watch: WatchOptions): 
   if (/^[0-9a-f]{40}$/i.test(ref)) {
     throw new MhcError(`--watch follows a branch or tag; --ref ${ref} is a commit`, ExitCode.usage);
   }
+  const config = resolve(options.config);
   const stop = new AbortController();
   const onSignal = (name: NodeJS.Signals) => {
     if (stop.signal.aborted) return;
@@ -35,13 +38,18 @@ export async function watchDeploy(options: DeployOptions, watch: WatchOptions): 
   log.info(`watching ${ref} of ${redact(repo)} every ${watch.intervalMs / 1000} s`);
   /** The remote commit handled last: deployed, or refused as a candidate (held until a newer one). */
   let handled: string | undefined;
+  let nextPendingTry = 0;
   try {
     while (!stop.signal.aborted) {
       const remoteCommit = await remoteHead(repo, ref, options.gitTimeoutMs).catch((error) => {
         log.warn(`${errorMessage(error)}; asking again in ${watch.intervalMs / 1000} s`);
         return undefined;
       });
-      if (remoteCommit !== undefined && remoteCommit !== handled) {
+      // A reload left pending (a rollback whose reload failed too) is completed without a new
+      // commit, tried at most every 30 s while it keeps failing.
+      const pending = Date.now() >= nextPendingTry && (await readPending(config)) !== undefined;
+      if (remoteCommit !== undefined && (remoteCommit !== handled || pending)) {
+        if (pending) nextPendingTry = Date.now() + pendingRetryMs;
         handled = await attempt(options, remoteCommit);
       }
       await sleep(jittered(watch.intervalMs), stop.signal);
@@ -52,6 +60,8 @@ export async function watchDeploy(options: DeployOptions, watch: WatchOptions): 
   }
   log.info("stopped");
 }
+
+const pendingRetryMs = 30_000;
 
 /** One deploy; returns the remote commit when it is done with (deployed or refused), else undefined to retry. */
 async function attempt(options: DeployOptions, remoteCommit: string): Promise<string | undefined> {

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { showProc } from "../../src/haproxy/master-cli.ts";
 import { harnessReadsExitStatusAfterKill } from "../helpers/cli.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { freePort, httpGet, waitForPort } from "../helpers/net.ts";
@@ -67,6 +68,29 @@ describe.skipIf(!haproxyAvailable())("deploy --watch", () => {
       expect(stopped.stderr).toContain("stopped");
       expect(recorded(fixture)?.commit).toBe(last);
       await waitForPort(portB);
+    } finally {
+      await watcher.stop(5_000);
+    }
+  });
+
+  it("completes a reload left pending without waiting for a new commit", async () => {
+    const fixture = newFixture();
+    const mode = ["--master-socket", fixture.masterSocket];
+    const port = await freePort();
+    const first = fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
+    const watcher = fixture.startDeploy(mode, ["--watch", "--interval", "200ms"]);
+    try {
+      expect(await waitUntil(() => recorded(fixture)?.commit === first, 15_000), watcher.stderr()).toBe(true);
+      await waitForPort(port);
+      const workers = (await showProc(fixture.masterSocket))?.workerPids;
+      // What a rollback whose second reload failed leaves behind: the marker for the installed file.
+      const marker = `${fixture.config}.mhc-reload-pending.json`;
+      writeFileSync(marker, JSON.stringify(recorded(fixture)));
+      expect(await waitUntil(() => !existsSync(marker), 10_000), watcher.stderr()).toBe(true);
+      expect(watcher.stderr()).toContain(
+        "an earlier run installed it but was stopped before HAProxy loaded it",
+      );
+      expect((await showProc(fixture.masterSocket))?.workerPids).not.toEqual(workers);
     } finally {
       await watcher.stop(5_000);
     }
