@@ -43,7 +43,9 @@ describe.skipIf(!haproxyAvailable())("render -o FILE --exec CMD --runtime-socket
     const first = await runMhc(["render", "--from", snapshot(web([alpha().port])), "--stats-port", "0"]);
     fixture.startMasterWorker(first.stdout);
     await waitForPort(port);
-    expect(await waitUntil(async () => (await showProc(fixture.masterSocket)) !== undefined, 5_000)).toBe(true);
+    expect(await waitUntil(async () => (await showProc(fixture.masterSocket)) !== undefined, 5_000)).toBe(
+      true,
+    );
     const workers = (await showProc(fixture.masterSocket))?.workerPids;
 
     const scaled = await render(snapshot(web([alpha().port, beta().port])));
