@@ -1,7 +1,9 @@
 import { portNumber, repeated } from "../args/values.ts";
+import { parseBindAddress, parseCertPath } from "../core/labels.ts";
 import { defaultRenderOptions, type Model, type RenderOptions } from "../core/model.ts";
 import { normalise } from "../core/normalise.ts";
 import type { Snapshot } from "../core/snapshot.ts";
+import { ExitCode, MhcError } from "../errors.ts";
 import { readTextFile } from "../io/files.ts";
 import { log } from "../log.ts";
 
@@ -9,9 +11,25 @@ interface RenderArgValues {
   head?: string;
   "http-port"?: string;
   "http-bind"?: string;
+  "https-port"?: string;
+  "https-bind"?: string;
+  "ssl-certs"?: string;
+  "app-id-port"?: string;
+  "app-id-bind"?: string;
   "stats-port"?: string;
   "stats-bind"?: string;
   "keep-unreachable"?: boolean;
+}
+
+/** A flag value checked by a label parser (the same rules as the label); a usage error otherwise. */
+function checked<T>(
+  value: string,
+  flag: string,
+  parse: (v: unknown) => { ok: true; value: T } | { ok: false; reason: string },
+): T {
+  const result = parse(value);
+  if (!result.ok) throw new MhcError(`--${flag} "${value}" ${result.reason}`, ExitCode.usage);
+  return result.value;
 }
 
 /** The render options from the flags of `renderArgs`, checked once. */
@@ -27,6 +45,11 @@ export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]
     groups,
     httpPort: portNumber(args["http-port"], "http-port"),
     httpBindAddress: args["http-bind"] ?? "*",
+    httpsPort: portNumber(args["https-port"], "https-port"),
+    httpsBindAddress: checked(args["https-bind"] ?? "*", "https-bind", parseBindAddress),
+    ...(args["ssl-certs"] ? { sslCerts: checked(args["ssl-certs"], "ssl-certs", parseCertPath) } : {}),
+    appIdPort: portNumber(args["app-id-port"], "app-id-port"),
+    appIdBindAddress: checked(args["app-id-bind"] ?? "*", "app-id-bind", parseBindAddress),
     statsPort: portNumber(args["stats-port"], "stats-port"),
     statsBindAddress: args["stats-bind"] ?? "127.0.0.1",
     keepUnreachable: args["keep-unreachable"] === true,

@@ -18,6 +18,16 @@ export interface Server {
   host: string;
   port: number;
   taskId: string;
+  /** The task's port of `Service.healthCheckPortIndex`, where HAProxy checks this server. */
+  checkPort?: number;
+}
+
+/** Basic auth of one service; `password` is a crypt(3) hash when `hashed`. Never printed outside the config. */
+export interface BasicAuth {
+  realm: string;
+  user: string;
+  password: string;
+  hashed: boolean;
 }
 
 export interface Service {
@@ -34,6 +44,20 @@ export interface Service {
   paths: string[];
   backendWeight: number;
   healthCheck?: HealthCheck;
+  /** Servers are checked on the task's port of this port index (BACKEND_HEALTHCHECK_PORT_INDEX). */
+  healthCheckPortIndex?: number;
+  /** Access and HTTP behaviour from labels (absent: not set). */
+  auth?: BasicAuth;
+  redirectToHttps?: boolean;
+  hsts?: boolean;
+  sticky?: boolean;
+  allowedSources?: string[];
+  proxyPassPath?: string;
+  revProxyPath?: string;
+  rootRedirect?: string;
+  /** TLS on the service's own bind. */
+  sslCert?: string;
+  bindOptions?: string;
   servers: Server[];
 }
 
@@ -65,6 +89,14 @@ export interface RenderOptions {
   httpBindAddress: string;
   statsPort: number;
   statsBindAddress: string;
+  /** The frontend routing http-mode apps by `X-Marathon-App-Id` (0: none). */
+  appIdPort: number;
+  appIdBindAddress: string;
+  /** The shared HTTPS frontend, emitted when `sslCerts` is set and some service is routed. */
+  httpsPort: number;
+  httpsBindAddress: string;
+  /** Certificate file or folder on the HAProxy host for the shared HTTPS frontend (`crt`). */
+  sslCerts?: string;
   /** Keep TASK_UNREACHABLE tasks as servers (HAProxy's checks decide) instead of excluding them. */
   keepUnreachable: boolean;
   /** Replaces the built-in global/defaults section. */
@@ -82,6 +114,10 @@ export const defaultRenderOptions: RenderOptions = {
   httpBindAddress: "*",
   statsPort: 9090,
   statsBindAddress: "127.0.0.1",
+  appIdPort: 9091,
+  appIdBindAddress: "*",
+  httpsPort: 443,
+  httpsBindAddress: "*",
   keepUnreachable: false,
 };
 
@@ -105,7 +141,18 @@ export function modelJson(model: Model) {
       paths: s.paths,
       backendWeight: s.backendWeight,
       healthCheck: s.healthCheck ?? null,
-      servers: s.servers,
+      // The realm and user only: the password stays in the config.
+      auth: s.auth ? { realm: s.auth.realm, user: s.auth.user } : null,
+      redirectToHttps: s.redirectToHttps ?? false,
+      hsts: s.hsts ?? false,
+      sticky: s.sticky ?? false,
+      allowedSources: s.allowedSources ?? null,
+      proxyPassPath: s.proxyPassPath ?? null,
+      revProxyPath: s.revProxyPath ?? null,
+      rootRedirect: s.rootRedirect ?? null,
+      sslCert: s.sslCert ?? null,
+      bindOptions: s.bindOptions ?? null,
+      servers: s.servers.map((server) => ({ ...server, checkPort: server.checkPort ?? null })),
     })),
     excluded: model.excluded,
     dropped: model.dropped,

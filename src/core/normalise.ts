@@ -123,7 +123,7 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
       const outcome = serviceFor(app, spec, labels, appGroups, options, markGroupMatched);
       if (outcome.kind === "dropped") portDrops.push([spec.index, outcome.reason]);
       if (outcome.kind !== "service") continue;
-      if (outcome.warning) warn(outcome.warning);
+      if (outcome.warnings) for (const warning of outcome.warnings) warn(warning);
       services.push(outcome.service);
     }
     if (services.length === 0 && portDrops.length === 0) continue;
@@ -146,7 +146,15 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     }
     for (const service of services) {
       const spec = specs[service.portIndex] as PortSpec;
-      service.servers = serversFor(app, spec, tasks, checkHost, excluded);
+      const checkIndex = service.healthCheckPortIndex;
+      const checkSpec = checkIndex === undefined ? undefined : specs[checkIndex];
+      if (checkIndex !== undefined && !checkSpec) {
+        warn(
+          `app ${app.id}: HAPROXY_${service.portIndex}_BACKEND_HEALTHCHECK_PORT_INDEX ignored: the app has no port index ${checkIndex}`,
+        );
+        delete service.healthCheckPortIndex;
+      }
+      service.servers = serversFor(app, spec, tasks, checkHost, excluded, checkSpec);
     }
     for (const [index, reason] of portDrops) drop(app.id, index, reason);
     for (const [index, ofPort] of labels.ports) {

@@ -42,21 +42,77 @@ function chunks(words: string[]): string[] {
   return lines;
 }
 
-function hostAcl(vhosts: string[]): string[] {
+/** ACL criteria matching `vhosts` on `fetch` (exact names, then `*.` suffixes), case-insensitively. */
+function vhostCriteria(fetch: string, vhosts: string[]): string[] {
   const exact = vhosts.filter((h) => !h.startsWith("*."));
   const suffixes = vhosts.filter((h) => h.startsWith("*.")).map((h) => h.slice(1));
-  // field(1,:) strips a port from the Host header; -i makes the match case-insensitive.
   const lines: string[] = [];
-  for (const hosts of chunks(exact)) lines.push(`req.hdr(host),field(1,:) -i ${hosts}`);
-  for (const hosts of chunks(suffixes)) lines.push(`req.hdr(host),field(1,:) -i -m end ${hosts}`);
+  for (const hosts of chunks(exact)) lines.push(`${fetch} -i ${hosts}`);
+  for (const hosts of chunks(suffixes)) lines.push(`${fetch} -i -m end ${hosts}`);
   return lines;
+}
+
+// field(1,:) strips a port from the Host header.
+const hostAcl = (vhosts: string[]) => vhostCriteria("req.hdr(host),field(1,:)", vhosts);
+const sniAcl = (vhosts: string[]) => vhostCriteria("ssl_fc_sni", vhosts);
+
+function httpFrontends(services: Service[], options: RenderOptions): string[] {
+  const routes = routeOrder(services);
+  if (routes.length === 0) return [];
+  const lines = routingFrontend(
+    routes,
+    [
+      "frontend http_in",
+      `  bind ${bind(options.httpBindAddress, options.httpPort)}`,
+      "  mode http",
+      "  option httplog",
+    ],
+    hostAcl,
+  );
+  if (options.sslCerts === undefined) return lines;
+  return routingFrontend(
+    routes,
+    [
+      ...lines,
+      "frontend https_in",
+      `  bind ${bind(options.httpsBindAddress, options.httpsPort)} ssl crt ${options.sslCerts}`,
+      "  mode http",
+      "  option httplog",
+    ],
+    sniAcl,
+  );
+}
+
+/** marathon-lb's :9091: every http-mode app by its id in `X-Marathon-App-Id` (its first http port). */
+function appIdFrontend(services: Service[], options: RenderOptions): string[] {
+  if (options.appIdPort <= 0) return [];
+  const lines: string[] = [];
+  let lastApp = "";
+  for (const service of services) {
+    if (service.mode !== "http" || service.appId === lastApp) continue;
+    lastApp = service.appId;
+    lines.push(
+      `  acl app_${service.name} req.hdr(x-marathon-app-id) -i ${service.appId}`,
+      `  use_backend ${service.name} if app_${service.name}`,
+    );
+  }
+  if (lines.length === 0) return [];
+  return [
+    "frontend app_id_in",
+    `  bind ${bind(options.appIdBindAddress, options.appIdPort)}`,
+    "  mode http",
+    "  option httplog",
+    ...lines,
+    "",
+  ];
 }
 
 /** Vhost routes (with or without a path) before path-only routes: a path alone never takes a vhost's traffic. */
 const routeTier = (service: Service) => (service.vhosts.length > 0 ? 0 : 1);
 
-function httpFrontend(services: Service[], options: RenderOptions): string[] {
-  const routes = services
+/** Routed services in the order their rules are tried (see README "Route order"). */
+function routeOrder(services: Service[]): Service[] {
+  return services
     .filter((s) => s.vhosts.length > 0 || s.paths.length > 0)
     .map((service, order) => ({ service, order }))
     .sort(
@@ -66,16 +122,21 @@ function httpFrontend(services: Service[], options: RenderOptions): string[] {
         a.order - b.order,
     )
     .map(({ service }) => service);
-  if (routes.length === 0) return [];
-  const lines = [
-    "frontend http_in",
-    `  bind ${bind(options.httpBindAddress, options.httpPort)}`,
-    "  mode http",
-    "  option httplog",
-  ];
+}
+
+/**
+ * The shared frontend routing by VHOST/PATH: on plain HTTP by `Host` header, on the HTTPS
+ * frontend by the TLS server name (SNI), which also picks the certificate.
+ */
+function routingFrontend(
+  routes: Service[],
+  head: string[],
+  criteria: (vhosts: string[]) => string[],
+): string[] {
+  const lines = [...head];
   for (const service of routes) {
     const conditions: string[] = [];
-    const hostLines = hostAcl(service.vhosts);
+    const hostLines = criteria(service.vhosts);
     for (const criterion of hostLines) lines.push(`  acl host_${service.name} ${criterion}`);
     if (hostLines.length > 0) conditions.push(`host_${service.name}`);
     for (const paths of chunks(service.paths)) lines.push(`  acl path_${service.name} path_beg ${paths}`);
@@ -86,12 +147,80 @@ function httpFrontend(services: Service[], options: RenderOptions): string[] {
   return lines;
 }
 
+/** A literal regex for a plain path or host name (labels allow no other metacharacter than `.`). */
+const literal = (text: string) => text.replaceAll(".", "[.]");
+
+/** FNV-1a, twice with different seeds: a stable cookie value that does not reveal the server's address. */
+function cookieValue(serverName: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < serverName.length; i++) {
+    const code = serverName.charCodeAt(i);
+    a = Math.imul(a ^ code, 0x01000193) >>> 0;
+    b = Math.imul(b ^ code, 0x01000193) >>> 0;
+  }
+  return a.toString(16).padStart(8, "0") + b.toString(16).padStart(8, "0");
+}
+
+/**
+ * Access and HTTP rules of a backend, in the order HAProxy applies them: the network allow-list,
+ * then the redirect to https (before asking for a password over plain HTTP), then basic auth.
+ * In the backend, so every way in (shared frontends, service port, app-id port) passes them.
+ */
+function backendRules(service: Service): string {
+  let text = "";
+  if (service.allowedSources) {
+    for (const sources of chunks(service.allowedSources)) text += `  acl network_allowed src ${sources}\n`;
+    text +=
+      service.mode === "http"
+        ? "  http-request deny unless network_allowed\n"
+        : "  tcp-request content reject unless network_allowed\n";
+  }
+  if (service.redirectToHttps) text += "  http-request redirect scheme https code 301 unless { ssl_fc }\n";
+  if (service.auth) {
+    text += `  http-request auth realm "${service.auth.realm}" unless { http_auth(user_${service.name}) }\n`;
+  }
+  if (service.rootRedirect)
+    text += `  http-request redirect location ${service.rootRedirect} code 301 if { path / }\n`;
+  if (service.proxyPassPath) {
+    const host = service.vhosts.find((h) => !h.startsWith("*."));
+    if (host) text += `  http-request set-header Host ${host}\n`;
+    const prefix = service.proxyPassPath.replace(/\/+$/, "");
+    if (prefix) text += `  http-request replace-path ^${literal(prefix)}(/|$)(.*) /\\2\n`;
+  }
+  if (service.revProxyPath) {
+    const host = service.vhosts.find((h) => !h.startsWith("*."));
+    const root = service.revProxyPath.replace(/\/+$/, "");
+    const origin = host ? `(https?://${literal(host)}(:[0-9]+)?)?` : "()()";
+    text += `  http-response replace-header Location ^${origin}(/.*) ${root}\\3\n`;
+  }
+  if (service.hsts) text += "  http-response set-header Strict-Transport-Security max-age=15768000\n";
+  if (service.sticky) text += "  cookie mesosphere_server_id insert indirect nocache\n";
+  return text;
+}
+
+/** The userlist of a service with basic auth: `password` for a crypt(3) hash, else `insecure-password`. */
+function userlist(service: Service): string {
+  const auth = service.auth;
+  if (!auth) return "";
+  const kind = auth.hashed ? "password" : "insecure-password";
+  return `userlist user_${service.name}\n  user ${auth.user} ${kind} ${auth.password}\n\n`;
+}
+
+function frontendBind(service: Service): string {
+  let text = bind(service.bindAddress, service.bindPort);
+  if (service.sslCert) text += ` ssl crt ${service.sslCert}`;
+  if (service.bindOptions) text += ` ${service.bindOptions}`;
+  return text;
+}
+
 /** The frontend and backend of one service, each line ending in a newline. */
 function serviceSections(service: Service): string {
   const check = service.healthCheck;
   let text =
+    userlist(service) +
     `frontend ${service.name}\n` +
-    `  bind ${bind(service.bindAddress, service.bindPort)}\n` +
+    `  bind ${frontendBind(service)}\n` +
     `  mode ${service.mode}\n` +
     `  option ${service.mode === "http" ? "httplog" : "tcplog"}\n` +
     `  default_backend ${service.name}\n` +
@@ -101,6 +230,7 @@ function serviceSections(service: Service): string {
     `  mode ${service.mode}\n` +
     `  balance ${service.balance}\n`;
   if (service.mode === "http") text += "  option forwardfor\n";
+  text += backendRules(service);
   let serverCheck = "check";
   if (check) {
     if (check.kind === "http") text += `  option httpchk GET ${check.path}\n`;
@@ -109,7 +239,9 @@ function serviceSections(service: Service): string {
   }
   for (const server of service.servers) {
     const host = server.host.includes(":") ? `[${server.host}]` : server.host;
-    text += `  server ${server.name} ${host}:${server.port} ${serverCheck}\n`;
+    const cookie = service.sticky ? `cookie ${cookieValue(server.name)} ` : "";
+    const checkPort = server.checkPort === undefined ? "" : ` port ${server.checkPort}`;
+    text += `  server ${server.name} ${host}:${server.port} ${cookie}${serverCheck}${checkPort}\n`;
   }
   return `${text}\n`;
 }
@@ -121,7 +253,11 @@ function serviceSections(service: Service): string {
  */
 export function render(model: Model, options: RenderOptions): string {
   const head = (options.head ?? defaultHead).replace(/\s*$/, "\n");
-  const sections = [...statsSection(options), ...httpFrontend(model.services, options)];
+  const sections = [
+    ...statsSection(options),
+    ...httpFrontends(model.services, options),
+    ...appIdFrontend(model.services, options),
+  ];
   const parts = [`${banner}${head}\n`, ...sections.map((line) => `${line}\n`)];
   for (const service of model.services) parts.push(serviceSections(service));
   const text = parts.join("");

@@ -86,8 +86,14 @@ export function parsePortLabels(
   for (const name of names) {
     if (!raw.has(name)) continue;
     const value = raw.get(name);
-    const parsed = portLabels[name].parse(value);
-    if (!parsed.ok) return { ok: false, reason: labelProblem(`HAPROXY_${n}_${name}`, value, parsed.reason) };
+    const label = portLabels[name];
+    const parsed = label.parse(value);
+    if (!parsed.ok) {
+      // A secret (AUTH's password) is never quoted: reasons reach warnings and commit messages.
+      const key = `HAPROXY_${n}_${name}`;
+      const reason = "secret" in label ? `${key} ${parsed.reason}` : labelProblem(key, value, parsed.reason);
+      return { ok: false, reason };
+    }
     values[name] = parsed.value;
   }
   return { ok: true, value: values as PortLabelValues };
@@ -159,7 +165,7 @@ export function sanitiseName(text: string): string {
 
 /** What one port of an app gives: a service (servers still empty), nothing, or a reason to drop it. */
 export type ServiceOutcome =
-  | { kind: "service"; service: Service; warning?: string }
+  | { kind: "service"; service: Service; warnings?: string[] }
   | { kind: "hidden" }
   | { kind: "dropped"; reason: string };
 
@@ -196,19 +202,32 @@ export function serviceFor(
 
   const bindPort = values.PORT ?? spec.servicePort;
   if (!bindPort) return hidden; // no service port: nothing to bind, like the original script
-  const check = translateHealthCheck(healthCheckFor(app, n));
+  // BACKEND_HEALTHCHECK_PORT_INDEX: a port without a check of its own uses that port's check.
+  const checkIndex = values.BACKEND_HEALTHCHECK_PORT_INDEX;
+  const check = translateHealthCheck(
+    healthCheckFor(app, n) ?? (checkIndex === undefined ? undefined : healthCheckFor(app, checkIndex)),
+  );
   if (!check.ok) return { kind: "dropped", reason: check.reason };
 
   let vhosts = values.VHOST ?? [];
   let paths = values.PATH ?? [];
-  let warning: string | undefined;
+  const warnings: string[] = [];
   const routed = vhosts.length > 0 || paths.length > 0;
   const checkIsPlainHttp = check.value?.kind === "http" && !check.value.tls;
   const mode: Mode = values.MODE ?? (routed || checkIsPlainHttp ? "http" : "tcp");
   if (routed && mode === "tcp") {
-    warning = `app ${app.id} port index ${n}: VHOST/PATH ignored because MODE is tcp (routing by Host needs http)`;
+    warnings.push(
+      `app ${app.id} port index ${n}: VHOST/PATH ignored because MODE is tcp (routing by Host needs http)`,
+    );
     vhosts = [];
     paths = [];
+  }
+  const http = httpLabels(values, mode, n, app.id, warnings);
+  if (typeof http === "string") return { kind: "dropped", reason: http };
+  if (values.AUTH && !values.AUTH.hashed) {
+    warnings.push(
+      `app ${app.id} port index ${n}: HAPROXY_${n}_AUTH has a plaintext password, which is committed to git with the config; use a crypt(3) hash (mkpasswd -m sha-512)`,
+    );
   }
   const appPath = app.id.replace(/^\/+/, "");
   const service: Service = {
@@ -224,7 +243,57 @@ export function serviceFor(
     paths,
     backendWeight: values.BACKEND_WEIGHT ?? 0,
     ...(check.value ? { healthCheck: check.value } : {}),
+    ...(checkIndex !== undefined && checkIndex !== n ? { healthCheckPortIndex: checkIndex } : {}),
+    ...http,
+    ...(values.BACKEND_NETWORK_ALLOWED_ACL ? { allowedSources: values.BACKEND_NETWORK_ALLOWED_ACL } : {}),
+    ...(values.SSL_CERT ? { sslCert: values.SSL_CERT } : {}),
+    ...(values.BIND_OPTIONS ? { bindOptions: values.BIND_OPTIONS } : {}),
     servers: [],
   };
-  return { kind: "service", service, ...(warning ? { warning } : {}) };
+  return { kind: "service", service, ...(warnings.length > 0 ? { warnings } : {}) };
+}
+
+/** Labels that restrict access or how: without http mode the port is not served at all. */
+const httpRestrictions = ["AUTH", "REDIRECT_TO_HTTPS", "USE_HSTS"] as const;
+const httpOnly = [
+  "STICKY",
+  "HTTP_BACKEND_PROXYPASS_PATH",
+  "HTTP_BACKEND_REVPROXY_PATH",
+  "HTTP_BACKEND_REDIR",
+] as const;
+
+type HttpFields = Pick<
+  Service,
+  "auth" | "redirectToHttps" | "hsts" | "sticky" | "proxyPassPath" | "revProxyPath" | "rootRedirect"
+>;
+
+/** The http-only labels of a port, or the reason to drop it (a restriction that tcp mode cannot apply). */
+function httpLabels(
+  values: PortLabelValues,
+  mode: Mode,
+  n: number,
+  appId: string,
+  warnings: string[],
+): HttpFields | string {
+  if (mode === "tcp") {
+    const restriction = httpRestrictions.find((name) => values[name] !== undefined && values[name] !== false);
+    if (restriction) {
+      return `HAPROXY_${n}_${restriction} needs http mode (set HAPROXY_${n}_MODE=http or a VHOST); the port is left out rather than served without it`;
+    }
+    const ignored = httpOnly.filter((name) => values[name] !== undefined && values[name] !== false);
+    if (ignored.length > 0) {
+      const names = ignored.map((name) => `HAPROXY_${n}_${name}`).join(", ");
+      warnings.push(`app ${appId} port index ${n}: ${names} ignored because MODE is tcp (needs http)`);
+    }
+    return {};
+  }
+  return {
+    ...(values.AUTH ? { auth: values.AUTH } : {}),
+    ...(values.REDIRECT_TO_HTTPS ? { redirectToHttps: true } : {}),
+    ...(values.USE_HSTS ? { hsts: true } : {}),
+    ...(values.STICKY ? { sticky: true } : {}),
+    ...(values.HTTP_BACKEND_PROXYPASS_PATH ? { proxyPassPath: values.HTTP_BACKEND_PROXYPASS_PATH } : {}),
+    ...(values.HTTP_BACKEND_REVPROXY_PATH ? { revProxyPath: values.HTTP_BACKEND_REVPROXY_PATH } : {}),
+    ...(values.HTTP_BACKEND_REDIR ? { rootRedirect: values.HTTP_BACKEND_REDIR } : {}),
+  };
 }

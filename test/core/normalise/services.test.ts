@@ -71,9 +71,10 @@ describe("services pass", () => {
       },
     });
     expect(labels.groups).toEqual({ ok: true, value: ["ext"] });
-    expect([...(labels.ports.get(0)?.keys() ?? [])]).toEqual(["VHOST"]);
-    expect(labels.ignored).toEqual(["HAPROXY_{n}_STICKY", "HAPROXY_DEPLOYMENT_GROUP"]);
-    expect(labels.refused).toEqual(["HAPROXY_0_FRONTEND_HEAD", "HAPROXY_1_AUTH"]);
+    expect([...(labels.ports.get(0)?.keys() ?? [])]).toEqual(["VHOST", "STICKY"]);
+    expect([...(labels.ports.get(1)?.keys() ?? [])]).toEqual(["AUTH"]);
+    expect(labels.ignored).toEqual(["HAPROXY_DEPLOYMENT_GROUP"]);
+    expect(labels.refused).toEqual(["HAPROXY_0_FRONTEND_HEAD"]);
     expect(labels.unknown).toEqual(["HAPROXY_{n}_NOPE", "HAPROXY_NOPE"]);
   });
 });
