@@ -14,6 +14,7 @@ interface RenderArgValues {
   "https-port"?: string;
   "https-bind"?: string;
   "ssl-certs"?: string;
+  "group-https-by-vhost"?: boolean;
   "app-id-port"?: string;
   "app-id-bind"?: string;
   "stats-port"?: string;
@@ -40,6 +41,12 @@ export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]
       .map((s) => s.trim())
       .filter(Boolean),
   );
+  if (args["group-https-by-vhost"] && !args["ssl-certs"]) {
+    throw new MhcError(
+      "--group-https-by-vhost needs --ssl-certs (the certificate of vhosts without SSL_CERT)",
+      ExitCode.usage,
+    );
+  }
   return {
     ...defaultRenderOptions,
     groups,
@@ -48,6 +55,7 @@ export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]
     httpsPort: portNumber(args["https-port"], "https-port"),
     httpsBindAddress: checked(args["https-bind"] ?? "*", "https-bind", parseBindAddress),
     ...(args["ssl-certs"] ? { sslCerts: checked(args["ssl-certs"], "ssl-certs", parseCertPath) } : {}),
+    ...(args["group-https-by-vhost"] ? { groupHttpsByVhost: true } : {}),
     appIdPort: portNumber(args["app-id-port"], "app-id-port"),
     appIdBindAddress: checked(args["app-id-bind"] ?? "*", "app-id-bind", parseBindAddress),
     statsPort: portNumber(args["stats-port"], "stats-port"),

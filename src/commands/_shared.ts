@@ -70,6 +70,10 @@ export const renderArgs = {
       "Certificate file or folder on the HAProxy host for the shared HTTPS frontend (default: no HTTPS frontend)",
     valueHint: "dir",
   },
+  "group-https-by-vhost": {
+    type: "boolean",
+    description: "With --ssl-certs: one TLS frontend per vhost, with its app's SSL_CERT and BIND_OPTIONS",
+  },
   "app-id-port": {
     type: "string",
     description: "Port of the frontend routing http apps by X-Marathon-App-Id (0: none)",

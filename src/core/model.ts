@@ -97,6 +97,8 @@ export interface RenderOptions {
   httpsBindAddress: string;
   /** Certificate file or folder on the HAProxy host for the shared HTTPS frontend (`crt`). */
   sslCerts?: string;
+  /** The HTTPS port routes by SNI to one TLS frontend per vhost (its own certificate and bind options). */
+  groupHttpsByVhost?: boolean;
   /** Keep TASK_UNREACHABLE tasks as servers (HAProxy's checks decide) instead of excluding them. */
   keepUnreachable: boolean;
   /** Replaces the built-in global/defaults section. */

@@ -70,6 +70,7 @@ function httpFrontends(services: Service[], options: RenderOptions): string[] {
     hostAcl,
   );
   if (options.sslCerts === undefined) return lines;
+  if (options.groupHttpsByVhost) return [...lines, ...httpsByVhost(routes, options, options.sslCerts)];
   return routingFrontend(
     routes,
     [
@@ -141,21 +142,80 @@ function routingFrontend(
     if (hostLines.length > 0) conditions.push(`host_${service.name}`);
     for (const paths of chunks(service.paths)) lines.push(`  acl path_${service.name} path_beg ${paths}`);
     if (service.paths.length > 0) conditions.push(`path_${service.name}`);
-    lines.push(`  use_backend ${service.name} if ${conditions.join(" ")}`);
+    lines.push(`  use_backend ${service.name}${conditions.length > 0 ? ` if ${conditions.join(" ")}` : ""}`);
   }
   lines.push("");
+  return lines;
+}
+
+const noHostAcl = () => [];
+
+/**
+ * `--group-https-by-vhost`, as marathon-lb: the HTTPS port only reads the TLS server name and
+ * passes the connection (over an abstract socket, with the client address in a PROXY header) to
+ * one TLS frontend per vhost, which carries that vhost's certificate (the first app's SSL_CERT,
+ * else --ssl-certs) and bind options.
+ */
+function httpsByVhost(routes: Service[], options: RenderOptions, sslCerts: string): string[] {
+  const byVhost = new Map<string, Service[]>();
+  for (const service of routes) {
+    for (const vhost of service.vhosts) byVhost.set(vhost, [...(byVhost.get(vhost) ?? []), service]);
+  }
+  if (byVhost.size === 0) return [];
+  const vhosts = [...byVhost.keys()].sort();
+  const name = (vhost: string) => `https_${vhost.replace("*", "_")}`;
+  // Abstract socket names are short (108 bytes); a vhost name may be 253.
+  const socket = (vhost: string) => `abns@mhc-${stableHash(vhost)}`;
+  const lines = [
+    "frontend https_in",
+    `  bind ${bind(options.httpsBindAddress, options.httpsPort)}`,
+    "  mode tcp",
+    "  option tcplog",
+    "  tcp-request inspect-delay 5s",
+    "  tcp-request content accept if { req_ssl_hello_type 1 }",
+  ];
+  // Exact names before wildcards, so a.example.com is not taken by *.example.com.
+  for (const vhost of [
+    ...vhosts.filter((v) => !v.startsWith("*.")),
+    ...vhosts.filter((v) => v.startsWith("*.")),
+  ]) {
+    const match = vhost.startsWith("*.") ? `-i -m end ${vhost.slice(1)}` : `-i ${vhost}`;
+    lines.push(`  use_backend ${name(vhost)} if { req_ssl_sni ${match} }`);
+  }
+  lines.push("");
+  for (const vhost of vhosts) {
+    const services = byVhost.get(vhost) as Service[];
+    const owner = services.find((s) => s.sslCert) ?? services[0];
+    const bindOptions = services.find((s) => s.bindOptions)?.bindOptions;
+    lines.push(
+      `backend ${name(vhost)}`,
+      "  mode tcp",
+      `  server loopback-for-tls ${socket(vhost)} send-proxy-v2`,
+      "",
+      ...routingFrontend(
+        services,
+        [
+          `frontend ${name(vhost)}`,
+          `  bind ${socket(vhost)} accept-proxy ssl crt ${owner?.sslCert ?? sslCerts}${bindOptions ? ` ${bindOptions}` : ""}`,
+          "  mode http",
+          "  option httplog",
+        ],
+        noHostAcl,
+      ),
+    );
+  }
   return lines;
 }
 
 /** A literal regex for a plain path or host name (labels allow no other metacharacter than `.`). */
 const literal = (text: string) => text.replaceAll(".", "[.]");
 
-/** FNV-1a, twice with different seeds: a stable cookie value that does not reveal the server's address. */
-function cookieValue(serverName: string): string {
+/** FNV-1a, twice with different seeds: a stable 16-hex-digit name for a text (a cookie value, a socket). */
+function stableHash(text: string): string {
   let a = 0x811c9dc5;
   let b = 0x01000193;
-  for (let i = 0; i < serverName.length; i++) {
-    const code = serverName.charCodeAt(i);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
     a = Math.imul(a ^ code, 0x01000193) >>> 0;
     b = Math.imul(b ^ code, 0x01000193) >>> 0;
   }
@@ -239,7 +299,7 @@ function serviceSections(service: Service): string {
   }
   for (const server of service.servers) {
     const host = server.host.includes(":") ? `[${server.host}]` : server.host;
-    const cookie = service.sticky ? `cookie ${cookieValue(server.name)} ` : "";
+    const cookie = service.sticky ? `cookie ${stableHash(server.name)} ` : "";
     const checkPort = server.checkPort === undefined ? "" : ` port ${server.checkPort}`;
     text += `  server ${server.name} ${host}:${server.port} ${cookie}${serverCheck}${checkPort}\n`;
   }

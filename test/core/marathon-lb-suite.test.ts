@@ -264,6 +264,30 @@ describe("marathon-lb's test suite, as mhc behaviours", () => {
     );
   });
 
+  it("test_group_https_by_vhost: the HTTPS port routes by SNI in tcp mode to one TLS frontend per vhost", () => {
+    const { text } = rendered(
+      "grouped",
+      [
+        nginx({
+          HAPROXY_0_VHOST: "test.example.com,*.test.example.com",
+          HAPROXY_0_BIND_OPTIONS: "alpn http/1.1",
+        }),
+      ],
+      { groupHttpsByVhost: true },
+    );
+    const router = section(text, "frontend https_in");
+    expect(router.slice(0, 2)).toEqual(["bind *:443", "mode tcp"]);
+    expect(router.slice(-2)).toEqual([
+      "use_backend https_test.example.com if { req_ssl_sni -i test.example.com }",
+      "use_backend https__.test.example.com if { req_ssl_sni -i -m end .test.example.com }",
+    ]);
+    const tls = section(text, "frontend https_test.example.com");
+    expect(tls[0]).toMatch(
+      new RegExp(`^bind abns@mhc-[0-9a-f]{16} accept-proxy ssl crt ${certDir} alpn http/1.1$`),
+    );
+    expect(tls).toContain("use_backend nginx_10000");
+  });
+
   it("test_config_no_apps with certificates: no HTTPS frontend without an app to route (marathon-lb emits an empty one)", () => {
     const { text } = rendered("no-apps", []);
     expect(text).not.toContain("frontend");

@@ -362,3 +362,110 @@ describe.skipIf(!haproxyAvailable())("marathon-lb labels → HAProxy → traffic
     expect((await httpRequest({ port: port.up as number })).body).toMatch(/^checked-up /);
   });
 });
+
+describe.skipIf(!haproxyAvailable())("--group-https-by-vhost → HAProxy → traffic", () => {
+  const backends: Backend[] = [];
+  let haproxy: RunningHaproxy | undefined;
+  const dir = mkdtempSync(join(tmpdir(), "mhc-e2e-grouped-"));
+  const certs = join(dir, "certs");
+  const own = join(dir, "own");
+  const config = join(dir, "haproxy.cfg");
+  let httpsPort = 0;
+  let result: Awaited<ReturnType<typeof runMhc>>;
+
+  beforeAll(async () => {
+    const [ga, gb] = [await startNamedHttpServer("ga"), await startNamedHttpServer("gb")];
+    backends.push(ga, gb);
+    mkdirSync(certs);
+    mkdirSync(own);
+    writeHostCertificate(certs, "default.example.com");
+    writeHostCertificate(own, "ga.example.com");
+    httpsPort = await freePort();
+    const snapshotFile = join(dir, "apps.json");
+    writeFileSync(
+      snapshotFile,
+      JSON.stringify(
+        snapshotOf(
+          hostApp("/ga", [await freePort()], [task({ ports: [ga.port] })], {
+            labels: {
+              HAPROXY_0_VHOST: "ga.example.com",
+              HAPROXY_0_SSL_CERT: join(own, "ga.example.com.pem"),
+              HAPROXY_0_BIND_OPTIONS: "alpn http/1.1",
+            },
+          }),
+          hostApp("/gb", [await freePort()], [task({ ports: [gb.port] })], {
+            labels: { HAPROXY_0_VHOST: "gb.example.com", HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: "127.0.0.1" },
+          }),
+        ),
+      ),
+    );
+    result = await runMhc([
+      "render",
+      "--from",
+      snapshotFile,
+      "--http-port",
+      String(await freePort()),
+      "--https-port",
+      String(httpsPort),
+      "--ssl-certs",
+      certs,
+      "--group-https-by-vhost",
+      "--app-id-port",
+      "0",
+      "--stats-port",
+      "0",
+      "-o",
+      config,
+    ]);
+    if (result.code === 0) haproxy = await startHaproxy(config, httpsPort);
+  });
+
+  afterAll(async () => {
+    await haproxy?.stop();
+    await Promise.all(backends.map((b) => b.close()));
+  });
+
+  it("each vhost gets its own TLS frontend: its app's SSL_CERT, else the --ssl-certs certificate", async () => {
+    expect(result.code).toBe(0);
+    const ga = await httpRequest({
+      port: httpsPort,
+      headers: { host: "ga.example.com" },
+      tls: { servername: "ga.example.com" },
+    });
+    expect(ga.certificateName).toBe("ga.example.com");
+    expect(ga.body).toMatch(/^ga /);
+    const gb = await httpRequest({
+      port: httpsPort,
+      headers: { host: "gb.example.com" },
+      tls: { servername: "gb.example.com" },
+    });
+    expect(gb.certificateName).toBe("default.example.com");
+    expect(gb.body).toMatch(/^gb /);
+  });
+
+  it("the client's address survives the hop (the allow-list still refuses 127.0.0.2)", async () => {
+    const refused = await httpRequest({
+      port: httpsPort,
+      headers: { host: "gb.example.com" },
+      tls: { servername: "gb.example.com" },
+      localAddress: "127.0.0.2",
+    });
+    expect(refused.status).toBe(403);
+  });
+
+  it("an unknown server name is not served", async () => {
+    await expect(
+      httpRequest({
+        port: httpsPort,
+        headers: { host: "x.example.com" },
+        tls: { servername: "x.example.com" },
+      }),
+    ).rejects.toThrow();
+  });
+
+  it("--group-https-by-vhost without --ssl-certs is a usage error", async () => {
+    const usage = await runMhc(["render", "--from", join(dir, "apps.json"), "--group-https-by-vhost"]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("--group-https-by-vhost needs --ssl-certs");
+  });
+});
