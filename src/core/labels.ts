@@ -251,6 +251,8 @@ export function parseNetworks(value: unknown): LabelResult<string[]> {
   return parsed(value, (text) => {
     const networks = text.split(/\s+/).filter(Boolean);
     if (networks.length === 0) return fail("is empty");
+    // One ACL line; HAProxy 2.6 reads at most 64 words per line.
+    if (networks.length > 50) return fail("has more than 50 entries");
     for (const network of networks) {
       const [address = "", prefix, ...rest] = network.split("/");
       const family = isIP(address);

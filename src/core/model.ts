@@ -1,3 +1,5 @@
+import type { Templates } from "./templates.ts";
+
 /** The normalised model: what mhc knows after reading Marathon, before writing any HAProxy text. */
 
 export type Mode = "tcp" | "http";
@@ -58,6 +60,8 @@ export interface Service {
   /** TLS on the service's own bind. */
   sslCert?: string;
   bindOptions?: string;
+  /** Per-port template overrides from `HAPROXY_{n}_<TEMPLATE>` labels, checked. */
+  templates?: Templates;
   servers: Server[];
 }
 
@@ -99,6 +103,8 @@ export interface RenderOptions {
   sslCerts?: string;
   /** The HTTPS port routes by SNI to one TLS frontend per vhost (its own certificate and bind options). */
   groupHttpsByVhost?: boolean;
+  /** Templates from `--templates DIR`, checked; each replaces mhc's default for every app. */
+  templates?: Templates;
   /** Keep TASK_UNREACHABLE tasks as servers (HAProxy's checks decide) instead of excluding them. */
   keepUnreachable: boolean;
   /** Replaces the built-in global/defaults section. */
