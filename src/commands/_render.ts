@@ -1,14 +1,18 @@
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { portNumber, repeated } from "../args/values.ts";
 import { parseBindAddress, parseCertPath } from "../core/labels.ts";
 import { defaultRenderOptions, type Model, type RenderOptions } from "../core/model.ts";
 import { normalise } from "../core/normalise.ts";
 import type { Snapshot } from "../core/snapshot.ts";
-import { ExitCode, MhcError } from "../errors.ts";
+import { parseTemplateFiles, type Templates } from "../core/templates.ts";
+import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { readTextFile } from "../io/files.ts";
 import { log } from "../log.ts";
 
 interface RenderArgValues {
   head?: string;
+  templates?: string;
   "http-port"?: string;
   "http-bind"?: string;
   "https-port"?: string;
@@ -33,6 +37,27 @@ function checked<T>(
   return result.value;
 }
 
+/**
+ * `--templates DIR`: the `HAPROXY_<NAME>` files of a folder (as marathon-lb reads its templates
+ * folder), checked before anything renders: a template mhc does not support or a variable a
+ * template does not have is a usage error naming the file.
+ */
+async function readTemplates(dir: string): Promise<{ templates: Templates; head?: string }> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((name) => name.startsWith("HAPROXY_"));
+  } catch (error) {
+    throw new MhcError(`cannot read --templates folder ${dir}: ${errorMessage(error)}`, ExitCode.io, {
+      cause: error,
+    });
+  }
+  const files = new Map<string, string>();
+  for (const name of names) files.set(name, await readTextFile(join(dir, name), "--templates file"));
+  const parsed = parseTemplateFiles(files);
+  if (!parsed.ok) throw new MhcError(`--templates ${dir}: ${parsed.reason}`, ExitCode.usage);
+  return parsed.value;
+}
+
 /** The render options from the flags of `renderArgs`, checked once. */
 export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]): Promise<RenderOptions> {
   const groups = repeated(rawArgs, "group").flatMap((g) =>
@@ -47,6 +72,7 @@ export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]
       ExitCode.usage,
     );
   }
+  const folder = args.templates ? await readTemplates(args.templates) : undefined;
   return {
     ...defaultRenderOptions,
     groups,
@@ -61,6 +87,8 @@ export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]
     statsPort: portNumber(args["stats-port"], "stats-port"),
     statsBindAddress: args["stats-bind"] ?? "127.0.0.1",
     keepUnreachable: args["keep-unreachable"] === true,
+    ...(folder?.head !== undefined ? { head: folder.head } : {}),
+    ...(folder && Object.keys(folder.templates).length > 0 ? { templates: folder.templates } : {}),
     ...(args.head ? { head: await readTextFile(args.head, "--head file") } : {}),
   };
 }

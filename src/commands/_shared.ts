@@ -52,6 +52,11 @@ export const renderArgs = {
     description: "File replacing the built-in global/defaults section",
     valueHint: "file",
   },
+  templates: {
+    type: "string",
+    description: "Folder of marathon-lb style templates (files HAPROXY_<NAME>) replacing mhc's defaults",
+    valueHint: "dir",
+  },
   "http-port": {
     type: "string",
     description: "Port of the shared HTTP frontend that routes by VHOST/PATH",

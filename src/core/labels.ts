@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { canonicalAddress } from "./address.ts";
 import type { BasicAuth, Mode } from "./model.ts";
+import { portTemplateNames, type TemplateName } from "./templates.ts";
 
 /**
  * marathon-lb's label vocabulary, validated strictly: a label value becomes HAProxy config text,
@@ -374,8 +375,8 @@ export interface LabelEntry {
   doc: string;
 }
 
-/** marathon-lb's per-port template overrides: raw HAProxy text that may carry access rules. */
-const templateNames = [
+/** marathon-lb's per-port template names (`HAPROXY_{n}_<NAME>` labels). */
+const marathonLbTemplateNames = [
   "FRONTEND_HEAD",
   "BACKEND_HEAD",
   "FRONTEND_BACKEND_GLUE",
@@ -420,6 +421,19 @@ const templateNames = [
   "USERLIST_HEAD",
 ];
 
+/**
+ * The templates a label may override: mhc's port templates, except `HTTP_BACKEND_REDIR`, whose
+ * label name is already the redirect path's (as in marathon-lb, where the two collide).
+ */
+export const labelTemplateNames: readonly TemplateName[] = portTemplateNames.filter(
+  (n) => n !== "HTTP_BACKEND_REDIR",
+);
+
+/** The shared frontends' routing templates: mhc builds that routing itself. */
+const routingTemplateNames = marathonLbTemplateNames.filter(
+  (n) => !(labelTemplateNames as string[]).includes(n),
+);
+
 const entry = (level: LabelEntry["level"], name: string, support: LabelSupport, doc: string): LabelEntry => ({
   title: level === "app" ? `HAPROXY_${name}` : `HAPROXY_{n}_${name}`,
   level,
@@ -427,6 +441,15 @@ const entry = (level: LabelEntry["level"], name: string, support: LabelSupport, 
   names: [name],
   doc,
 });
+
+/** `HAPROXY_{n}_<TEMPLATE>`: a per-port override of one of mhc's templates (see templates.ts). */
+export const templateEntry: LabelEntry = {
+  title: "HAPROXY_{n}_<TEMPLATE>",
+  level: "port",
+  support: "implemented",
+  names: labelTemplateNames,
+  doc: `Replaces one of mhc's templates for port n (${labelTemplateNames.length} names: ${labelTemplateNames.map((n) => `\`${n}\``).join(", ")}); see Templates. A template using a variable it does not have, opening a section, or with a line break in a one-line template drops the port.`,
+};
 
 /** Every label mhc knows, declared once. Anything else starting with `HAPROXY_` is reported as unknown. */
 export const labelTable: readonly LabelEntry[] = [
@@ -444,12 +467,13 @@ export const labelTable: readonly LabelEntry[] = [
   entry("app", "DEPLOYMENT_TARGET_INSTANCES", "ignored", "Blue/green target instance count."),
   entry("app", "DEPLOYMENT_NEW_INSTANCES", "ignored", "Blue/green traffic split count."),
   entry("app", "APP_ID", "ignored", "Original app id written by marathon-lb's zdd."),
+  templateEntry,
   {
-    title: "HAPROXY_{n}_<TEMPLATE>",
+    title: "HAPROXY_{n}_<ROUTING TEMPLATE>",
     level: "port",
     support: "refused",
-    names: templateNames,
-    doc: `marathon-lb's per-port template overrides (${templateNames.length} names: \`FRONTEND_HEAD\`, \`BACKEND_HEAD\`, …): raw HAProxy text that may carry access rules.`,
+    names: routingTemplateNames,
+    doc: `marathon-lb's templates of the shared frontends' routing (${routingTemplateNames.length} names: \`HTTP_FRONTEND_ACL\`, \`HTTPS_FRONTEND_ACL_WITH_AUTH\`, \`MAP_HTTP_FRONTEND_ACL\`, \`HTTP_FRONTEND_APPID_ACL\`, …). mhc builds that routing itself (route order, wildcards, long lists, auth in the backend), and one app's text there could take other apps' traffic, so an app carrying one is left out.`,
   },
 ];
 

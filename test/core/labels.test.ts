@@ -22,7 +22,8 @@ describe("the label table", () => {
     ["HAPROXY_1_REDIRECT_TO_HTTPS", "port", "implemented"],
     ["HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL", "port", "implemented"],
     ["HAPROXY_0_SSL_CERT", "port", "implemented"],
-    ["HAPROXY_0_FRONTEND_HEAD", "port", "refused"],
+    ["HAPROXY_0_FRONTEND_HEAD", "port", "implemented"],
+    ["HAPROXY_0_HTTP_FRONTEND_ACL_WITH_AUTH", "port", "refused"],
     ["HAPROXY_0_NO_SUCH_THING", "port", undefined],
     ["HAPROXY_WHATEVER", "app", undefined],
   ])("%s is a %s label, %s", (key, level, support) => {

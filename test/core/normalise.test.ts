@@ -458,8 +458,8 @@ describe("fail closed and nothing ignored silently", () => {
     hostApp(id, [port, port + 1], [task({ ports: [30000, 30001] })], { labels });
 
   it.each([
-    ["HAPROXY_0_HTTP_BACKEND_NETWORK_ALLOWED_ACL", "  http-request deny"],
-    ["HAPROXY_0_FRONTEND_HEAD", "frontend x"],
+    ["HAPROXY_0_HTTP_FRONTEND_ACL", "  acl host_x hdr(host) -i x"],
+    ["HAPROXY_0_MAP_HTTP_FRONTEND_ACL", "  use_backend x"],
   ])("an app labelled %s is left out entirely, with the reason", (name, value) => {
     const model = run(snapshotOf(app("/guarded", { [name]: value }), app("/open", {}, 11000)));
     expect(model.services.map((s) => s.appId)).toEqual(["/open", "/open"]);
@@ -518,7 +518,7 @@ describe("fail closed and nothing ignored silently", () => {
 
   it("an app with a refusing label that --group leaves out is not reported", () => {
     const model = run(
-      snapshotOf(app("/guarded", { HAPROXY_GROUP: "internal", HAPROXY_0_FRONTEND_HEAD: "x" })),
+      snapshotOf(app("/guarded", { HAPROXY_GROUP: "internal", HAPROXY_0_HTTP_FRONTEND_ACL: "x" })),
       {
         groups: ["external"],
       },

@@ -6,9 +6,11 @@ import {
   parseCheckPath,
   parseGroups,
   portLabels,
+  templateEntry,
 } from "../labels.ts";
 import type { HealthCheck, Mode, RenderOptions, Service } from "../model.ts";
 import type { MarathonApp, MarathonHealthCheck } from "../snapshot.ts";
+import { parseTemplateLabel, type TemplateName, type Templates } from "../templates.ts";
 import type { PortSpec } from "./ports.ts";
 
 /**
@@ -22,6 +24,8 @@ export interface AppLabels {
   groups: LabelResult<string[] | undefined>;
   /** Raw values of implemented per-port labels, by port index. */
   ports: Map<number, Map<PortLabelName, unknown>>;
+  /** Raw per-port template overrides, by port index. */
+  templates: Map<number, Map<TemplateName, unknown>>;
   /** Full names of labels that restrict access and are not implemented: the app must not be served. */
   refused: string[];
   /** Table titles of known labels mhc does not implement (reported, app rendered). */
@@ -47,6 +51,7 @@ export function readLabels(app: MarathonApp): AppLabels {
   const result: AppLabels = {
     groups: { ok: true, value: undefined },
     ports: new Map(),
+    templates: new Map(),
     refused: [],
     ignored: [],
     unknown: [],
@@ -59,7 +64,11 @@ export function readLabels(app: MarathonApp): AppLabels {
     if (!entry) result.unknown.push(label.level === "app" ? key : `HAPROXY_{n}_${label.name}`);
     else if (entry.support === "refused") result.refused.push(key);
     else if (entry.support === "ignored") result.ignored.push(entry.title);
-    else if (label.level === "app") {
+    else if (entry === templateEntry && label.level === "port") {
+      const ofPort = result.templates.get(label.index) ?? new Map<TemplateName, unknown>();
+      ofPort.set(label.name as TemplateName, value);
+      result.templates.set(label.index, ofPort);
+    } else if (label.level === "app") {
       const groups = parseGroups(value);
       result.groups = groups.ok ? groups : { ok: false, reason: labelProblem(key, value, groups.reason) };
     } else {
@@ -202,6 +211,8 @@ export function serviceFor(
 
   const bindPort = values.PORT ?? spec.servicePort;
   if (!bindPort) return hidden; // no service port: nothing to bind, like the original script
+  const templates = portTemplates(labels.templates.get(n), n);
+  if (typeof templates === "string") return { kind: "dropped", reason: templates };
   // BACKEND_HEALTHCHECK_PORT_INDEX: a port without a check of its own uses that port's check.
   const checkIndex = values.BACKEND_HEALTHCHECK_PORT_INDEX;
   const check = translateHealthCheck(
@@ -248,6 +259,7 @@ export function serviceFor(
     ...(values.BACKEND_NETWORK_ALLOWED_ACL ? { allowedSources: values.BACKEND_NETWORK_ALLOWED_ACL } : {}),
     ...(values.SSL_CERT ? { sslCert: values.SSL_CERT } : {}),
     ...(values.BIND_OPTIONS ? { bindOptions: values.BIND_OPTIONS } : {}),
+    ...(templates ? { templates } : {}),
     servers: [],
   };
   return { kind: "service", service, ...(warnings.length > 0 ? { warnings } : {}) };
@@ -296,4 +308,19 @@ function httpLabels(
     ...(values.HTTP_BACKEND_REVPROXY_PATH ? { revProxyPath: values.HTTP_BACKEND_REVPROXY_PATH } : {}),
     ...(values.HTTP_BACKEND_REDIR ? { rootRedirect: values.HTTP_BACKEND_REDIR } : {}),
   };
+}
+
+/** A port's template labels, checked in name order (the first bad one is the reason to drop the port). */
+function portTemplates(
+  raw: Map<TemplateName, unknown> | undefined,
+  n: number,
+): Templates | undefined | string {
+  if (!raw) return undefined;
+  const templates: Templates = {};
+  for (const name of [...raw.keys()].sort()) {
+    const parsed = parseTemplateLabel(name, raw.get(name));
+    if (!parsed.ok) return labelProblem(`HAPROXY_${n}_${name}`, raw.get(name), parsed.reason);
+    templates[name] = parsed.value;
+  }
+  return templates;
 }
