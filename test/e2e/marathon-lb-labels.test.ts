@@ -18,6 +18,18 @@ import {
 import { writeHostCertificate } from "../helpers/tls.ts";
 import { eventually } from "../helpers/wait.ts";
 
+/** A free port no earlier call in this file returned (the OS may hand out a just-released port again). */
+const taken = new Set<number>();
+async function uniquePort(): Promise<number> {
+  for (;;) {
+    const candidate = await freePort();
+    if (!taken.has(candidate)) {
+      taken.add(candidate);
+      return candidate;
+    }
+  }
+}
+
 const basic = (user: string, password: string) => ({
   authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`,
 });
@@ -73,7 +85,7 @@ describe.skipIf(!haproxyAvailable())("marathon-lb labels → HAProxy → traffic
       "tls",
       "down",
     ];
-    for (const name of [...names, "upCheck", "downCheck", "rev"]) port[name] = await freePort();
+    for (const name of [...names, "upCheck", "downCheck", "rev"]) port[name] = await uniquePort();
     mkdirSync(certs);
     writeHostCertificate(certs, "a.example.com");
     writeHostCertificate(certs, "b.example.com");
@@ -151,7 +163,7 @@ describe.skipIf(!haproxyAvailable())("marathon-lb labels → HAProxy → traffic
       hostApp(
         "/checked-down",
         [port.down as number, port.downCheck as number],
-        [task({ ports: [(backends.checkedDown as Backend).port, await freePort()] })],
+        [task({ ports: [(backends.checkedDown as Backend).port, await uniquePort()] })],
         {
           labels: { HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: "1", HAPROXY_1_ENABLED: "false" },
           healthChecks: [check],
@@ -380,20 +392,20 @@ describe.skipIf(!haproxyAvailable())("--group-https-by-vhost → HAProxy → tra
     mkdirSync(own);
     writeHostCertificate(certs, "default.example.com");
     writeHostCertificate(own, "ga.example.com");
-    httpsPort = await freePort();
+    httpsPort = await uniquePort();
     const snapshotFile = join(dir, "apps.json");
     writeFileSync(
       snapshotFile,
       JSON.stringify(
         snapshotOf(
-          hostApp("/ga", [await freePort()], [task({ ports: [ga.port] })], {
+          hostApp("/ga", [await uniquePort()], [task({ ports: [ga.port] })], {
             labels: {
               HAPROXY_0_VHOST: "ga.example.com",
               HAPROXY_0_SSL_CERT: join(own, "ga.example.com.pem"),
               HAPROXY_0_BIND_OPTIONS: "alpn http/1.1",
             },
           }),
-          hostApp("/gb", [await freePort()], [task({ ports: [gb.port] })], {
+          hostApp("/gb", [await uniquePort()], [task({ ports: [gb.port] })], {
             labels: { HAPROXY_0_VHOST: "gb.example.com", HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: "127.0.0.1" },
           }),
         ),
@@ -404,7 +416,7 @@ describe.skipIf(!haproxyAvailable())("--group-https-by-vhost → HAProxy → tra
       "--from",
       snapshotFile,
       "--http-port",
-      String(await freePort()),
+      String(await uniquePort()),
       "--https-port",
       String(httpsPort),
       "--ssl-certs",
@@ -469,3 +481,86 @@ describe.skipIf(!haproxyAvailable())("--group-https-by-vhost → HAProxy → tra
     expect(usage.stderr).toContain("--group-https-by-vhost needs --ssl-certs");
   });
 });
+
+describe.skipIf(!haproxyAvailable())(
+  "templates from --templates DIR and from labels → HAProxy → traffic",
+  () => {
+    const backends: Backend[] = [];
+    let haproxy: RunningHaproxy | undefined;
+    const dir = mkdtempSync(join(tmpdir(), "mhc-e2e-templates-"));
+    const templates = join(dir, "templates");
+    const config = join(dir, "haproxy.cfg");
+    const port = { folder: 0, label: 0 };
+    let result: Awaited<ReturnType<typeof runMhc>>;
+    let snapshotFile = "";
+
+    beforeAll(async () => {
+      const [folder, label] = [await startNamedHttpServer("folder"), await startNamedHttpServer("label")];
+      backends.push(folder, label);
+      port.folder = await uniquePort();
+      port.label = await uniquePort();
+      mkdirSync(templates);
+      // As marathon-lb reads its templates folder: one file per template, named HAPROXY_<NAME>.
+      writeFileSync(
+        join(templates, "HAPROXY_BACKEND_HTTP_OPTIONS"),
+        "  option forwardfor\n  http-response set-header X-Template folder-{backend}\n",
+      );
+      snapshotFile = join(dir, "apps.json");
+      writeFileSync(
+        snapshotFile,
+        JSON.stringify(
+          snapshotOf(
+            hostApp("/folder", [port.folder], [task({ ports: [folder.port] })], {
+              labels: { HAPROXY_0_MODE: "http" },
+            }),
+            hostApp("/label", [port.label], [task({ ports: [label.port] })], {
+              labels: {
+                HAPROXY_0_MODE: "http",
+                HAPROXY_0_BACKEND_HTTP_OPTIONS: "  http-response set-header X-Template label-{appId}\n",
+              },
+            }),
+          ),
+        ),
+      );
+      result = await runMhc([
+        "render",
+        "--from",
+        snapshotFile,
+        "--templates",
+        templates,
+        "--app-id-port",
+        "0",
+        "--stats-port",
+        "0",
+        "-o",
+        config,
+      ]);
+      if (result.code === 0) haproxy = await startHaproxy(config, port.label);
+    });
+
+    afterAll(async () => {
+      await haproxy?.stop();
+      await Promise.all(backends.map((b) => b.close()));
+    });
+
+    it("the folder's template applies to every app; a label's to its own port", async () => {
+      expect(result.code).toBe(0);
+      const folder = await httpRequest({ port: port.folder });
+      expect(folder.headers["x-template"]).toBe(`folder-folder_${port.folder}`);
+      expect(folder.body).toMatch(/^folder /);
+      const label = await httpRequest({ port: port.label });
+      expect(label.headers["x-template"]).toBe("label-/label");
+    });
+
+    it("a --templates file with a variable its template does not have is a usage error naming the file", async () => {
+      const bad = join(dir, "bad");
+      mkdirSync(bad);
+      writeFileSync(join(bad, "HAPROXY_BACKEND_HEAD"), "backend {backend}\n  balance {balanse}\n");
+      const usage = await runMhc(["render", "--from", snapshotFile, "--templates", bad]);
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toContain(
+        `--templates ${bad}: HAPROXY_BACKEND_HEAD uses {balanse}, which this template does not have`,
+      );
+    });
+  },
+);
