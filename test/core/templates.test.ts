@@ -134,6 +134,27 @@ describe("templates", () => {
     expect(model.dropped[0]?.reason).toContain("contains a line break");
   });
 
+  it("label before folder before default", () => {
+    const folder = parseTemplateFiles(
+      new Map([["HAPROXY_BACKEND_HTTP_OPTIONS", "  option forwardfor\n  # folder\n"]]),
+    );
+    if (!folder.ok) throw new Error(folder.reason);
+    const { text } = run(
+      snapshotOf(
+        hostApp("/label", [10000], [task()], {
+          labels: { HAPROXY_0_MODE: "http", HAPROXY_0_BACKEND_HTTP_OPTIONS: "  # label\r\n" },
+        }),
+        hostApp("/folder", [10001], [task()], { labels: { HAPROXY_0_MODE: "http" } }),
+      ),
+      { templates: folder.value.templates },
+    );
+    expect(text).toContain("balance roundrobin\n  # label\n  server");
+    expect(text).toContain("balance roundrobin\n  option forwardfor\n  # folder\n  server");
+    expect(
+      run(snapshotOf(hostApp("/d", [10002], [task()], { labels: { HAPROXY_0_MODE: "http" } }))).text,
+    ).toContain("balance roundrobin\n  option forwardfor\n  server");
+  });
+
   it("literal braces are written {{ and }}", () => {
     const parsed = parseTemplate("if {{ ssl_fc }} {backend}", ["backend"]);
     expect(parsed).toEqual({ ok: true, value: { text: ["if { ssl_fc } ", ""], vars: ["backend"] } });

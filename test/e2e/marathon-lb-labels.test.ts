@@ -552,6 +552,27 @@ describe.skipIf(!haproxyAvailable())(
       expect(label.headers["x-template"]).toBe("label-/label");
     });
 
+    it("HAPROXY_HEAD in the folder is the head; --head wins over it", async () => {
+      const withHead = join(dir, "with-head");
+      mkdirSync(withHead);
+      writeFileSync(join(withHead, "HAPROXY_HEAD"), "global\n  # from the folder\ndefaults\n  mode tcp\n");
+      const fromFolder = await runMhc(["render", "--from", snapshotFile, "--templates", withHead]);
+      expect(fromFolder.stdout).toContain("# from the folder");
+      const headFile = join(dir, "head.cfg");
+      writeFileSync(headFile, "global\n  # from --head\ndefaults\n  mode tcp\n");
+      const both = await runMhc([
+        "render",
+        "--from",
+        snapshotFile,
+        "--templates",
+        withHead,
+        "--head",
+        headFile,
+      ]);
+      expect(both.stdout).toContain("# from --head");
+      expect(both.stdout).not.toContain("# from the folder");
+    });
+
     it("a --templates file with a variable its template does not have is a usage error naming the file", async () => {
       const bad = join(dir, "bad");
       mkdirSync(bad);
