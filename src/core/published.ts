@@ -34,7 +34,9 @@ export function publishedModelOf(model: Model): PublishedModel {
   const services = model.services
     .map(({ servers, ...service }) => ({
       ...service,
-      servers: servers.map(({ name, host, port }) => ({ name, host, port })),
+      servers: servers.map(({ name, host, port, checkPort }) =>
+        checkPort === undefined ? { name, host, port } : { name, host, port, checkPort },
+      ),
     }))
     .sort((a, b) => compare(a.name, b.name));
   return { schema: modelSchema, services, dropped: model.dropped, excluded: model.excluded };

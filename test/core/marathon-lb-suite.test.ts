@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultRenderOptions, type Model, type RenderOptions } from "../../src/core/model.ts";
 import { normalise } from "../../src/core/normalise.ts";
+import { parseModelFile, publishedModelOf, serialiseModel, serviceOf } from "../../src/core/published.ts";
 import { render } from "../../src/core/render.ts";
 import { snapshotFromJson } from "../../src/core/snapshot.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
@@ -317,6 +318,27 @@ describe("marathon-lb's test suite, as mhc behaviours", () => {
     expect(model.dropped).toEqual([
       { appId: "/nginx", portIndex: 0, reason: `${name} ${JSON.stringify(value)} ${reason}` },
     ]);
+  });
+
+  it("the published model file renders every label's config again, byte for byte (quarantine keeps a service's published version)", () => {
+    const { model, text } = run([
+      hostApp("/nginx", [10000, 10001], [task({ host: "1.1.1.1", ports: [1024, 1025] })], {
+        labels: {
+          HAPROXY_GROUP: "external",
+          HAPROXY_0_VHOST: "test.example.com",
+          HAPROXY_0_AUTH: "realm:u:$6$salt$hash",
+          HAPROXY_0_STICKY: "true",
+          HAPROXY_0_REDIRECT_TO_HTTPS: "true",
+          HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: "1",
+          HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: "10.0.0.0/8",
+          HAPROXY_0_BACKEND_HTTP_OPTIONS: "  option forwardfor\n  # custom\n",
+        },
+        healthChecks: [httpCheck],
+      }),
+    ]);
+    const published = parseModelFile(serialiseModel(publishedModelOf(model)));
+    const again = { ...model, services: (published?.services ?? []).map(serviceOf) };
+    expect(render(again, options())).toBe(text);
   });
 
   it.skipIf(!haproxyAvailable())("every config above passes haproxy -c", () => {
