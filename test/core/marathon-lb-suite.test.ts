@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { defaultRenderOptions, type Model, type RenderOptions } from "../../src/core/model.ts";
+import { defaultRenderOptions, type Model, modelJson, type RenderOptions } from "../../src/core/model.ts";
 import { normalise } from "../../src/core/normalise.ts";
 import { parseModelFile, publishedModelOf, serialiseModel, serviceOf } from "../../src/core/published.ts";
 import { render } from "../../src/core/render.ts";
@@ -339,6 +339,26 @@ describe("marathon-lb's test suite, as mhc behaviours", () => {
     const published = parseModelFile(serialiseModel(publishedModelOf(model)));
     const again = { ...model, services: (published?.services ?? []).map(serviceOf) };
     expect(render(again, options())).toBe(text);
+  });
+
+  it("--json: the label fields are null or false when unset, auth without its password, checkPort null", () => {
+    const plain = modelJson(run([nginx({})]).model).services[0];
+    expect(plain).toMatchObject({
+      auth: null,
+      redirectToHttps: false,
+      hsts: false,
+      sticky: false,
+      allowedSources: null,
+      proxyPassPath: null,
+      revProxyPath: null,
+      rootRedirect: null,
+      sslCert: null,
+      bindOptions: null,
+    });
+    expect(plain?.servers[0]?.checkPort).toBeNull();
+    const guarded = modelJson(run([nginx({ HAPROXY_0_AUTH: "r:u:$6$salt$secrethash" })]).model);
+    expect(guarded.services[0]?.auth).toEqual({ realm: "r", user: "u" });
+    expect(JSON.stringify(guarded)).not.toContain("secrethash");
   });
 
   it.skipIf(!haproxyAvailable())("every config above passes haproxy -c", () => {
