@@ -8,6 +8,7 @@ import { normalise } from "../../src/core/normalise.ts";
 import { parseModelFile, publishedModelOf, serialiseModel, serviceOf } from "../../src/core/published.ts";
 import { render } from "../../src/core/render.ts";
 import { snapshotFromJson } from "../../src/core/snapshot.ts";
+import { commitBody, commitSubject, compareModels } from "../../src/core/summary.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { writeHostCertificate } from "../helpers/tls.ts";
@@ -359,6 +360,26 @@ describe("marathon-lb's test suite, as mhc behaviours", () => {
     const guarded = modelJson(run([nginx({ HAPROXY_0_AUTH: "r:u:$6$salt$secrethash" })]).model);
     expect(guarded.services[0]?.auth).toEqual({ realm: "r", user: "u" });
     expect(JSON.stringify(guarded)).not.toContain("secrethash");
+  });
+
+  it("a commit message names access changes (auth, allow-list, redirect) without the password", () => {
+    const before = publishedModelOf(run([nginx({ HAPROXY_0_VHOST: "test.example.com" })]).model);
+    const after = publishedModelOf(
+      run([
+        nginx({
+          HAPROXY_0_VHOST: "test.example.com",
+          HAPROXY_0_AUTH: "Staff:alice:$6$salt$secrethash",
+          HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: "10.0.0.0/8",
+          HAPROXY_0_REDIRECT_TO_HTTPS: "true",
+        }),
+      ]).model,
+    );
+    const changes = compareModels(before, after);
+    const message = `${commitSubject(changes)}\n\n${commitBody({ changes })}`;
+    expect(message).toContain('auth none → user alice realm "Staff"');
+    expect(message).toContain("allowed sources any → 10.0.0.0/8");
+    expect(message).toContain("redirect to https off → on");
+    expect(message).not.toContain("secrethash");
   });
 
   it.skipIf(!haproxyAvailable())("every config above passes haproxy -c", () => {
