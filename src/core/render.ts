@@ -386,3 +386,11 @@ export function render(model: Model, options: RenderOptions): string {
   // Each section ends with a blank line; the one closing the file is left out.
   return parts.length > 1 ? text.slice(0, -1) : text;
 }
+
+/**
+ * A config with every userlist password (hash or plaintext) replaced by `(hidden)`: for diffs that
+ * reach terminals, CI logs and `--json` (sync --dry-run), where a password must not appear.
+ */
+export function hidePasswords(config: string): string {
+  return config.replace(/^(\s*user\s+\S+\s+(?:insecure-)?password\s+)\S+/gm, "$1(hidden)");
+}
