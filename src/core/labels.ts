@@ -191,6 +191,11 @@ const bindKeywords: Record<string, number> = {
   "crt-list": 1,
   "ca-file": 1,
   "crl-file": 1,
+  "ca-verify-file": 1,
+  "ca-ignore-err": 1,
+  "crt-ignore-err": 1,
+  sigalgs: 1,
+  "client-sigalgs": 1,
   verify: 1,
   alpn: 1,
   npn: 1,
@@ -240,7 +245,10 @@ export function parseBindOptions(value: unknown): LabelResult<string> {
         return fail(`has no valid value after "${word}"`);
       if (word === "verify" && !verifyValues.has(argument))
         return fail("has verify other than none, optional, required");
-      if (["ca-file", "crl-file", "crt", "crt-list"].includes(word) && !parseCertPath(argument).ok)
+      if (
+        ["ca-file", "ca-verify-file", "crl-file", "crt", "crt-list"].includes(word) &&
+        !parseCertPath(argument).ok
+      )
         return fail(`has a ${word} that is not an absolute path`);
     }
     return ok(words.join(" "));
