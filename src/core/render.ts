@@ -64,7 +64,8 @@ function frontendHead(
   values: Record<string, string | number>,
 ): string[] {
   const text = fill(options.templates?.[name] ?? defaultTemplates[name], (v) => values[v] ?? "");
-  return text.replace(/\n$/, "").split("\n");
+  // marathon-lb's templates start with a blank line; sections here are already separated.
+  return text.replace(/^\n+/, "").replace(/\n$/, "").split("\n");
 }
 
 function httpFrontends(services: Service[], options: RenderOptions): string[] {

@@ -9,6 +9,7 @@ import { parseModelFile, publishedModelOf, serialiseModel, serviceOf } from "../
 import { render } from "../../src/core/render.ts";
 import { snapshotFromJson } from "../../src/core/snapshot.ts";
 import { commitBody, commitSubject, compareModels } from "../../src/core/summary.ts";
+import { parseTemplateFiles } from "../../src/core/templates.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { writeHostCertificate } from "../helpers/tls.ts";
@@ -91,6 +92,25 @@ describe("marathon-lb's test suite, as mhc behaviours", () => {
     ]);
     expect(text).not.toContain("frontend app_id_in");
     expect(section(text, "backend nginx_10000")).toContain("mode tcp");
+  });
+
+  it("test_config_env_template: HAPROXY_HTTP_FRONTEND_HEAD from the templates folder replaces the shared frontend's head", () => {
+    const folder = parseTemplateFiles(
+      new Map([
+        [
+          "HAPROXY_HTTP_FRONTEND_HEAD",
+          "\nfrontend changed_frontend\n  bind {bindAddr}:{port}\n  mode http\n",
+        ],
+      ]),
+    );
+    if (!folder.ok) throw new Error(folder.reason);
+    const { text } = rendered("env-template", [nginx({ HAPROXY_0_VHOST: "test.example.com" })], {
+      templates: folder.value.templates,
+    });
+    expect(text).toContain(
+      "\n\nfrontend changed_frontend\n  bind *:80\n  mode http\n  acl host_nginx_10000 ",
+    );
+    expect(text).not.toContain("frontend http_in");
   });
 
   it("test_config_simple_app_vhost: the vhost routes on :80 by Host and on :443 by SNI", () => {
