@@ -210,8 +210,8 @@ const sectionKeywords = new Set([
  */
 export function parseTemplateLabel(name: TemplateName, value: unknown): TemplateResult<Template> {
   if (typeof value !== "string") return { ok: false, reason: "is not a string" };
-  const text = value.replace(/\r\n/g, "\n");
   const definition: TemplateDefinition = templateDefinitions[name];
+  const text = shaped(definition, value);
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code === 10 && definition.inline)
@@ -232,11 +232,18 @@ export function parseTemplateLabel(name: TemplateName, value: unknown): Template
       return { ok: false, reason: `opens a section ("${word}"), which a label may not` };
     if (word.startsWith("{")) return { ok: false, reason: "has a line starting with a {variable}" };
   }
-  const parsed = parseTemplate(text, templateVariables(name));
-  if (!parsed.ok || definition.inline) return parsed;
-  // Section text must end its last line, or the next line of mhc's own text would join it.
-  if (text !== "" && !text.endsWith("\n")) parsed.value.text[parsed.value.text.length - 1] += "\n";
-  return parsed;
+  return parseTemplate(text, templateVariables(name));
+}
+
+/**
+ * Line ends as mhc needs them: `\r\n` as `\n`; a one-line template without its surrounding
+ * blanks (marathon-lb's are written `  check …\n`); section text ending its last line, or the
+ * next line of mhc's own text would join it.
+ */
+function shaped(definition: TemplateDefinition, value: string): string {
+  const text = value.replace(/\r\n/g, "\n");
+  if (definition.inline) return text.trim();
+  return text === "" || text.endsWith("\n") ? text : `${text}\n`;
 }
 
 /** The default templates, parsed once. */
@@ -265,7 +272,12 @@ export function parseTemplateFiles(
       continue;
     }
     if (!isTemplateName(name)) return { ok: false, reason: `${file} is not a template mhc supports` };
-    const parsed = parseTemplate(text, templateVariables(name));
+    const definition: TemplateDefinition = templateDefinitions[name];
+    const body = shaped(definition, text);
+    if (definition.inline && body.includes("\n")) {
+      return { ok: false, reason: `${file} has more than one line (it is part of a server line)` };
+    }
+    const parsed = parseTemplate(body, templateVariables(name));
     if (!parsed.ok) return { ok: false, reason: `${file} ${parsed.reason}` };
     templates[name] = parsed.value;
   }

@@ -155,6 +155,42 @@ describe("templates", () => {
     ).toContain("balance roundrobin\n  option forwardfor\n  server");
   });
 
+  it("a one-line template loses its surrounding blanks (marathon-lb writes them); section text always ends its line", () => {
+    const inline = parseTemplateLabel(
+      "BACKEND_SERVER_TCP_HEALTHCHECK_OPTIONS",
+      "  check inter {healthCheckIntervalSeconds}s fall {healthCheckFalls}\n",
+    );
+    expect(inline).toEqual({
+      ok: true,
+      value: {
+        text: ["check inter ", "s fall ", ""],
+        vars: ["healthCheckIntervalSeconds", "healthCheckFalls"],
+      },
+    });
+    const files = parseTemplateFiles(
+      new Map([
+        ["HAPROXY_BACKEND_HTTP_OPTIONS", "  option forwardfor"],
+        ["HAPROXY_BACKEND_SERVER_HTTP_HEALTHCHECK_OPTIONS", "  check\n"],
+      ]),
+    );
+    expect(files.ok && files.value.templates.BACKEND_HTTP_OPTIONS?.text).toEqual(["  option forwardfor\n"]);
+    expect(files.ok && files.value.templates.BACKEND_SERVER_HTTP_HEALTHCHECK_OPTIONS?.text).toEqual([
+      "check",
+    ]);
+    expect(
+      parseTemplateFiles(
+        new Map([
+          ["HAPROXY_BACKEND_SERVER_OPTIONS", "x"],
+          ["HAPROXY_BACKEND_SERVER_TCP_HEALTHCHECK_OPTIONS", "check\n  server evil 6.6.6.6:1"],
+        ]),
+      ),
+    ).toEqual({
+      ok: false,
+      reason:
+        "HAPROXY_BACKEND_SERVER_TCP_HEALTHCHECK_OPTIONS has more than one line (it is part of a server line)",
+    });
+  });
+
   it("literal braces are written {{ and }}", () => {
     const parsed = parseTemplate("if {{ ssl_fc }} {backend}", ["backend"]);
     expect(parsed).toEqual({ ok: true, value: { text: ["if { ssl_fc } ", ""], vars: ["backend"] } });
