@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { defaultRenderOptions, type Model, modelJson, type RenderOptions } from "../../src/core/model.ts";
 import { normalise } from "../../src/core/normalise.ts";
 import { parseModelFile, publishedModelOf, serialiseModel, serviceOf } from "../../src/core/published.ts";
+import { blameServices } from "../../src/core/quarantine.ts";
 import { render } from "../../src/core/render.ts";
 import { snapshotFromJson } from "../../src/core/snapshot.ts";
 import { commitBody, commitSubject, compareModels } from "../../src/core/summary.ts";
@@ -400,6 +401,21 @@ describe("marathon-lb's test suite, as mhc behaviours", () => {
     expect(message).toContain("allowed sources any → 10.0.0.0/8");
     expect(message).toContain("redirect to https off → on");
     expect(message).not.toContain("secrethash");
+  });
+
+  it("HAProxy's complaint about a line of the HTTPS or app-id frontend is blamed on the service it names", () => {
+    const { model, text } = run([nginx({ HAPROXY_0_VHOST: "test.example.com" })]);
+    const lines = text.split("\n");
+    for (const line of [
+      "  acl host_nginx_10000 ssl_fc_sni -i test.example.com",
+      "  acl app_nginx_10000 req.hdr(x-marathon-app-id) -i /nginx",
+    ]) {
+      const at = lines.indexOf(line) + 1;
+      expect(at).toBeGreaterThan(0);
+      const output = `[ALERT]    (1) : config : parsing [/tmp/x/haproxy.cfg:${at}] : bad acl`;
+      const blame = blameServices(output, text, "/tmp/x/haproxy.cfg", model.services);
+      expect([...blame.services.keys()]).toEqual(["nginx_10000"]);
+    }
   });
 
   it.skipIf(!haproxyAvailable())("every config above passes haproxy -c", () => {
