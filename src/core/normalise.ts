@@ -157,7 +157,7 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
       service.servers = serversFor(app, spec, tasks, checkHost, excluded, checkSpec);
     }
     for (const [index, reason] of portDrops) drop(app.id, index, reason);
-    for (const [index, ofPort] of labels.ports) {
+    for (const [index, ofPort] of [...labels.ports, ...labels.templates]) {
       if (index >= specs.length) {
         const names = [...ofPort.keys()].map((name) => `HAPROXY_${index}_${name}`).join(", ");
         warn(`app ${app.id}: ${names} ignored: the app has no port index ${index}`);

@@ -191,6 +191,15 @@ describe("templates", () => {
     });
   });
 
+  it("a template label for a port index the app does not have is warned about", () => {
+    const { model } = run(
+      snapshotOf(
+        hostApp("/x", [10000], [task()], { labels: { HAPROXY_1_BACKEND_HEAD: "backend {backend}\n" } }),
+      ),
+    );
+    expect(model.warnings).toEqual(["app /x: HAPROXY_1_BACKEND_HEAD ignored: the app has no port index 1"]);
+  });
+
   it("literal braces are written {{ and }}", () => {
     const parsed = parseTemplate("if {{ ssl_fc }} {backend}", ["backend"]);
     expect(parsed).toEqual({ ok: true, value: { text: ["if { ssl_fc } ", ""], vars: ["backend"] } });
