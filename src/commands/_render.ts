@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { portNumber, repeated } from "../args/values.ts";
+import { numberFlag, portNumber, repeated } from "../args/values.ts";
 import { parseBindAddress, parseCertPath } from "../core/labels.ts";
 import { defaultRenderOptions, type Model, type RenderOptions } from "../core/model.ts";
 import { normalise } from "../core/normalise.ts";
@@ -24,6 +24,33 @@ interface RenderArgValues {
   "stats-port"?: string;
   "stats-bind"?: string;
   "keep-unreachable"?: boolean;
+  "strict-mode"?: boolean;
+  "health-check"?: boolean;
+  "ignore-path-without-vhost"?: boolean;
+  "min-serv-port-ip-per-task"?: string;
+  "max-serv-port-ip-per-task"?: string;
+}
+
+function ipPerTaskPorts(args: RenderArgValues): RenderOptions["ipPerTaskPorts"] {
+  const range = (flag: "min-serv-port-ip-per-task" | "max-serv-port-ip-per-task") =>
+    numberFlag(
+      args[flag] ?? String(defaultRenderOptions.ipPerTaskPorts[flag.startsWith("min") ? "min" : "max"]),
+      flag,
+      {
+        min: 1,
+        max: 65535,
+        integer: true,
+      },
+    );
+  const min = range("min-serv-port-ip-per-task");
+  const max = range("max-serv-port-ip-per-task");
+  if (min > max) {
+    throw new MhcError(
+      `--min-serv-port-ip-per-task ${min} is above --max-serv-port-ip-per-task ${max}`,
+      ExitCode.usage,
+    );
+  }
+  return { min, max };
 }
 
 /** A flag value checked by a label parser (the same rules as the label); a usage error otherwise. */
@@ -89,6 +116,10 @@ export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]
     keepUnreachable: args["keep-unreachable"] === true,
     ...(folder?.head !== undefined ? { head: folder.head } : {}),
     ...(folder && Object.keys(folder.templates).length > 0 ? { templates: folder.templates } : {}),
+    strictMode: args["strict-mode"] === true,
+    healthCheck: args["health-check"] === true,
+    ignorePathWithoutVhost: args["ignore-path-without-vhost"] === true,
+    ipPerTaskPorts: ipPerTaskPorts(args),
     ...(args.head ? { head: await readTextFile(args.head, "--head file") } : {}),
   };
 }

@@ -123,13 +123,21 @@ export function parseVhosts(value: unknown): LabelResult<string[]> {
 
 const pathToken = /^\/[A-Za-z0-9._~!$&()*+,;=:@%/-]*$/;
 
-/** Space-separated path prefixes (marathon-lb passes them to `path_beg`); `-i` is tolerated and ignored. */
-export function parsePaths(value: unknown): LabelResult<string[]> {
+/** Path prefixes for `path_beg`, and whether they match case-insensitively. */
+export interface PathMatch {
+  paths: string[];
+  ignoreCase: boolean;
+}
+
+/** Space-separated path prefixes (marathon-lb passes them to `path_beg`); a leading `-i` matches case-insensitively. */
+export function parsePaths(value: unknown): LabelResult<PathMatch> {
   return parsed(value, (text) => {
-    const paths = text.split(/\s+/).filter((p) => p !== "" && p !== "-i");
+    const words = text.split(/\s+/).filter((p) => p !== "");
+    const ignoreCase = words[0] === "-i";
+    const paths = ignoreCase ? words.slice(1) : words;
     if (paths.length === 0) return fail("is empty");
     const bad = paths.find((p) => !pathToken.test(p));
-    return bad === undefined ? ok(paths) : fail(`has an invalid path "${bad}"`);
+    return bad === undefined ? ok({ paths, ignoreCase }) : fail(`has an invalid path "${bad}"`);
   });
 }
 
@@ -283,6 +291,81 @@ export function parsePlainPath(value: unknown): LabelResult<string> {
 export function parsePortIndex(value: unknown): LabelResult<number> {
   return parsed(value, (text) => (/^\d{1,3}$/.test(text) ? ok(Number(text)) : fail("is not a port index")));
 }
+/** A deployment group names the merged app: Marathon id segments, the leading `/` optional. */
+export function parseDeploymentGroup(value: unknown): LabelResult<string> {
+  return parsed(value, (text) => {
+    const id = text.startsWith("/") ? text : `/${text}`;
+    return /^(\/[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)+$/.test(id)
+      ? ok(id)
+      : fail("is not a Marathon app id (letters, digits, dots and dashes between slashes)");
+  });
+}
+
+export function parseCount(value: unknown): LabelResult<number> {
+  return parsed(value, (text) => (/^\d{1,9}$/.test(text) ? ok(Number(text)) : fail("is not a whole number")));
+}
+
+export function parseColour(value: unknown): LabelResult<string> {
+  return parsed(value, (text) =>
+    /^[A-Za-z0-9_-]{1,32}$/.test(text) ? ok(text) : fail("is not a colour name"),
+  );
+}
+
+const isoTime = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * An ISO 8601 time as zdd writes it (`2016-02-01T14:13:42.499089`, no zone) to a number that orders
+ * times: milliseconds since 1970, fractions kept. No zone means UTC, so the order never depends on
+ * the machine's time zone.
+ */
+export function parseStartedAt(value: unknown): LabelResult<number> {
+  return parsed(value, (text) => {
+    const m = isoTime.exec(text);
+    if (!m) return fail("is not an ISO 8601 time");
+    const [, y, mo, d, h, mi, sec, fraction, zone] = m;
+    const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec ?? 0));
+    let offset = 0;
+    if (zone && zone.toUpperCase() !== "Z") {
+      const digits = zone.replace(":", "");
+      offset = (Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5))) * (digits[0] === "-" ? -1 : 1);
+    }
+    if (Number.isNaN(utc)) return fail("is not an ISO 8601 time");
+    return ok(utc - offset * 60_000 + Number(fraction ?? 0) * 1000);
+  });
+}
+
+/** App-level labels mhc implements (`HAPROXY_<name>`), each with its parser and its README line. */
+export const appLabels = {
+  GROUP: { parse: parseGroups, doc: "Comma list of groups the app belongs to (for `--group`)." },
+  DEPLOYMENT_GROUP: {
+    parse: parseDeploymentGroup,
+    doc: "Blue/green (marathon-lb's zdd): apps with the same value are one app named after it, with one frontend and backend on the service ports of the colour that started first; servers of every colour; the older colour's servers drain (see Blue/green).",
+  },
+  DEPLOYMENT_STARTED_AT: {
+    parse: parseStartedAt,
+    doc: "ISO 8601 time the colour was deployed; the latest is the new colour (no zone: UTC; absent: oldest).",
+  },
+  DEPLOYMENT_TARGET_INSTANCES: {
+    parse: parseCount,
+    doc: "Instances the deployment aims for (read from the new colour): old servers drain only while the healthy new ones plus the old instances exceed it.",
+  },
+  DEPLOYMENT_NEW_INSTANCES: {
+    parse: parseCount,
+    doc: "zdd's count of new instances for a partial (hybrid) deployment (`0`: a full one); validated. In a hybrid deployment the drain rule keeps the old servers: the healthy new ones plus the old instances never exceed the target.",
+  },
+  DEPLOYMENT_COLOUR: {
+    parse: parseColour,
+    doc: "The colour's name (`blue`, `green`); validated, shown in the backend's comment.",
+  },
+  APP_ID: {
+    parse: parseDeploymentGroup,
+    doc: "The original app id, written by zdd; validated only (marathon-lb does not read it either).",
+  },
+  DEPLOYMENT_ALT_PORT: {
+    parse: parsePort,
+    doc: "The port zdd gives the next colour; validated only (the group binds the first colour's port, as marathon-lb).",
+  },
+} as const;
 
 /** A label's value after parsing, by parser. */
 type Parsed<P> = P extends (value: unknown) => LabelResult<infer T> ? T : never;
@@ -310,7 +393,7 @@ export const portLabels = {
   },
   PATH: {
     parse: parsePaths,
-    doc: "Space-separated path prefixes (`path_beg`). With a VHOST both must match; without one, the path routes requests that no VHOST route claims.",
+    doc: "Space-separated path prefixes (`path_beg`); a leading `-i` makes them case-insensitive (`-i /api /v1`). With a VHOST both must match; without one, the path routes requests that no VHOST route claims.",
   },
   BACKEND_WEIGHT: {
     parse: parseWeight,
@@ -461,20 +544,8 @@ export const templateEntry: LabelEntry = {
 
 /** Every label mhc knows, declared once. Anything else starting with `HAPROXY_` is reported as unknown. */
 export const labelTable: readonly LabelEntry[] = [
-  entry("app", "GROUP", "implemented", "Comma list of groups the app belongs to (for `--group`)."),
+  ...Object.entries(appLabels).map(([name, { doc }]) => entry("app", name, "implemented", doc)),
   ...Object.entries(portLabels).map(([name, { doc }]) => entry("port", name, "implemented", doc)),
-  entry(
-    "app",
-    "DEPLOYMENT_GROUP",
-    "ignored",
-    "Blue/green pair id (marathon-lb's zdd); each colour renders as its own app.",
-  ),
-  entry("app", "DEPLOYMENT_ALT_PORT", "ignored", "Blue/green alternate service port."),
-  entry("app", "DEPLOYMENT_COLOUR", "ignored", "Blue/green colour."),
-  entry("app", "DEPLOYMENT_STARTED_AT", "ignored", "Blue/green start time."),
-  entry("app", "DEPLOYMENT_TARGET_INSTANCES", "ignored", "Blue/green target instance count."),
-  entry("app", "DEPLOYMENT_NEW_INSTANCES", "ignored", "Blue/green traffic split count."),
-  entry("app", "APP_ID", "ignored", "Original app id written by marathon-lb's zdd."),
   templateEntry,
   {
     title: "HAPROXY_{n}_<ROUTING TEMPLATE>",
@@ -519,4 +590,58 @@ export function labelTableMarkdown(): string {
     (e) => `| \`${e.title}\` | ${e.level} | ${supportText[e.support]} | ${e.doc} |`,
   );
   return ["| label | level | mhc | effect |", "|---|---|---|---|", ...rows].join("\n");
+}
+
+/** Where mhc's reading of an implemented label differs from marathon-lb's (README "Migrating from marathon-lb"). */
+const differences: Record<string, string> = {
+  HAPROXY_DEPLOYMENT_GROUP:
+    "The new colour is the later `STARTED_AT` (marathon-lb also swaps the pair by last scaling time when `NEW_INSTANCES` is set); with more than two colours the newest is new and all others old.",
+  HAPROXY_DEPLOYMENT_TARGET_INSTANCES:
+    "Always read; marathon-lb uses 1 unless `NEW_INSTANCES` is set (zdd always sets it, so zdd deployments drain alike).",
+  HAPROXY_DEPLOYMENT_NEW_INSTANCES:
+    "Not used to pick the new colour (marathon-lb then prefers the colour scaled last, by `versionInfo.lastScalingAt`).",
+  "HAPROXY_{n}_MODE":
+    "A `MESOS_HTTP` check also makes the port http (marathon-lb: only `HTTP`); an `HTTPS` check keeps it tcp and checks over TLS.",
+  "HAPROXY_{n}_VHOST":
+    "`*.example.com` matches subdomains (marathon-lb compares it literally: it never matches); a port in the Host header is ignored.",
+  "HAPROXY_{n}_PATH":
+    "`-i` kept. Without a VHOST it routes on the shared frontend after every vhost route; marathon-lb ignores it (`--ignore-path-without-vhost`).",
+  "HAPROXY_{n}_PORT":
+    "A bind another app holds is refused with the reason (marathon-lb binds both; the kernel splits connections between them).",
+  "HAPROXY_{n}_BIND_ADDR": "As `PORT`.",
+  "HAPROXY_{n}_BALANCE": "Checked against HAProxy 2.6's grammar before it reaches the config.",
+  "HAPROXY_{n}_BACKEND_WEIGHT": "Path-only routes come after every vhost route.",
+  "HAPROXY_{n}_AUTH":
+    "Checked in the backend, so the service port and :9091 ask too (marathon-lb: only the :80/:443 vhost routes); a plaintext password works (`insecure-password`, warned about) where marathon-lb wrote it as a hash that never matches; a tcp port with AUTH is left out.",
+  "HAPROXY_{n}_REDIRECT_TO_HTTPS":
+    "In the backend: every plain-HTTP request routed to the app is redirected, also on its service port and :9091 (marathon-lb: the :80 vhost route only); a tcp port with it is left out.",
+  "HAPROXY_{n}_USE_HSTS":
+    "`http-response set-header` (marathon-lb's `rspadd` is gone from HAProxy 2.x); a tcp port with it is left out.",
+  "HAPROXY_{n}_STICKY":
+    "The cookie value is a hash of the server name, as marathon-lb's; in tcp mode it is warned about and left out (marathon-lb writes a cookie HAProxy cannot use).",
+  "HAPROXY_{n}_BACKEND_NETWORK_ALLOWED_ACL":
+    "Addresses and networks are checked (IPv4/IPv6, prefix length); at most 50.",
+  "HAPROXY_{n}_HTTP_BACKEND_PROXYPASS_PATH":
+    "`http-request replace-path` (marathon-lb's `reqirep` is gone); `/api` strips `/api` and `/api/…`, not `/apix`.",
+  "HAPROXY_{n}_HTTP_BACKEND_REVPROXY_PATH":
+    "Relative and own-vhost `Location` headers get the path prepended (marathon-lb's `rspirep` replaced the whole path with it).",
+  "HAPROXY_{n}_HTTP_BACKEND_REDIR": "Any `/` routed to the app (marathon-lb: only on its first vhost).",
+  "HAPROXY_{n}_BACKEND_HEALTHCHECK_PORT_INDEX":
+    "The same task's port of that index (marathon-lb pairs servers of the two ports by sorted position); an index the app lacks is warned about.",
+  "HAPROXY_{n}_SSL_CERT": "A path of plain characters only.",
+  "HAPROXY_{n}_BIND_OPTIONS":
+    "Only HAProxy 2.6 bind keywords mhc knows, with their arguments checked: one unknown keyword would make HAProxy refuse the whole config.",
+  "HAPROXY_{n}_<TEMPLATE>":
+    "mhc's own default texts, so marathon-lb's templates need adapting; a label may not open a section or change its section's header; `HTTP_BACKEND_REDIR` only from `--templates`.",
+  "HAPROXY_{n}_<ROUTING TEMPLATE>":
+    "Not supported: one app's text in a shared frontend could take other apps' traffic.",
+};
+
+/** The README's migration table: every label, whether mhc supports it, and how it differs from marathon-lb. */
+export function migrationTableMarkdown(): string {
+  const rows = labelTable.map(
+    (e) =>
+      `| \`${e.title}\` | ${supportText[e.support]} | ${differences[e.title] ?? (e.support === "implemented" ? "none" : "not implemented")} |`,
+  );
+  return ["| label | supported | difference from marathon-lb |", "|---|---|---|", ...rows].join("\n");
 }

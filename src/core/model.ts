@@ -12,6 +12,8 @@ export interface HealthCheck {
   intervalSeconds: number;
   timeoutSeconds: number;
   fall: number;
+  /** Marathon's check was given by absolute `port`: HAProxy checks that port on the server's host. */
+  port?: number;
 }
 
 export interface Server {
@@ -22,6 +24,8 @@ export interface Server {
   taskId: string;
   /** The task's port of `Service.healthCheckPortIndex`, where HAProxy checks this server. */
   checkPort?: number;
+  /** An old blue/green colour's task: in maintenance, so it takes no new connections. */
+  draining: boolean;
 }
 
 /** Basic auth of one service; `password` is a crypt(3) hash when `hashed`. Never printed outside the config. */
@@ -30,6 +34,15 @@ export interface BasicAuth {
   user: string;
   password: string;
   hashed: boolean;
+}
+
+/** A blue/green deployment group rendered as one service. */
+export interface BlueGreen {
+  newApp: string;
+  newColour?: string;
+  oldApps: string[];
+  /** Servers from the new colour's tasks. */
+  newServers: number;
 }
 
 export interface Service {
@@ -44,6 +57,8 @@ export interface Service {
   balance: string;
   vhosts: string[];
   paths: string[];
+  /** PATH was given with `-i`: prefixes match whatever the case. */
+  pathsIgnoreCase: boolean;
   backendWeight: number;
   healthCheck?: HealthCheck;
   /** Servers are checked on the task's port of this port index (BACKEND_HEALTHCHECK_PORT_INDEX). */
@@ -62,6 +77,7 @@ export interface Service {
   bindOptions?: string;
   /** Per-port template overrides from `HAPROXY_{n}_<TEMPLATE>` labels, checked. */
   templates?: Templates;
+  blueGreen?: BlueGreen;
   servers: Server[];
 }
 
@@ -105,8 +121,19 @@ export interface RenderOptions {
   groupHttpsByVhost?: boolean;
   /** Templates from `--templates DIR`, checked; each replaces mhc's default for every app. */
   templates?: Templates;
-  /** Keep TASK_UNREACHABLE tasks as servers (HAProxy's checks decide) instead of excluding them. */
+  /** Keep TASK_UNREACHABLE and TASK_LOST tasks as servers (HAProxy's checks decide) instead of excluding them. */
   keepUnreachable: boolean;
+  /**
+   * marathon-lb's `--health-check`: for apps with health checks, only tasks Marathon reports alive
+   * are servers (a task without results yet is left out too).
+   */
+  healthCheck: boolean;
+  /** marathon-lb's reading of PATH: without a VHOST it routes nothing on the shared frontend. */
+  ignorePathWithoutVhost: boolean;
+  /** marathon-lb's strict mode: only ports labelled `HAPROXY_{n}_ENABLED=true` are rendered. */
+  strictMode: boolean;
+  /** Range of service ports given to IP-per-task apps that have none (marathon-lb's defaults). */
+  ipPerTaskPorts: { min: number; max: number };
   /** Replaces the built-in global/defaults section. */
   head?: string;
   /**
@@ -127,6 +154,10 @@ export const defaultRenderOptions: RenderOptions = {
   httpsPort: 443,
   httpsBindAddress: "*",
   keepUnreachable: false,
+  healthCheck: false,
+  ignorePathWithoutVhost: false,
+  strictMode: false,
+  ipPerTaskPorts: { min: 10050, max: 10100 },
 };
 
 /**
@@ -147,8 +178,10 @@ export function modelJson(model: Model) {
       balance: s.balance,
       vhosts: s.vhosts,
       paths: s.paths,
+      pathsIgnoreCase: s.pathsIgnoreCase,
       backendWeight: s.backendWeight,
-      healthCheck: s.healthCheck ?? null,
+      healthCheck: s.healthCheck ? { ...s.healthCheck, port: s.healthCheck.port ?? null } : null,
+      blueGreen: s.blueGreen ? { newColour: null, ...s.blueGreen } : null,
       // The realm and user only: the password stays in the config.
       auth: s.auth ? { realm: s.auth.realm, user: s.auth.user } : null,
       redirectToHttps: s.redirectToHttps ?? false,

@@ -133,7 +133,8 @@ function routingFrontend(
     const hostLines = criteria(service.vhosts);
     for (const criterion of hostLines) lines.push(`  acl host_${service.name} ${criterion}`);
     if (hostLines.length > 0) conditions.push(`host_${service.name}`);
-    for (const paths of chunks(service.paths)) lines.push(`  acl path_${service.name} path_beg ${paths}`);
+    const pathMatch = service.pathsIgnoreCase ? "path_beg -i" : "path_beg";
+    for (const paths of chunks(service.paths)) lines.push(`  acl path_${service.name} ${pathMatch} ${paths}`);
     if (service.paths.length > 0) conditions.push(`path_${service.name}`);
     lines.push(`  use_backend ${service.name}${conditions.length > 0 ? ` if ${conditions.join(" ")}` : ""}`);
   }
@@ -200,6 +201,17 @@ function httpsByVhost(routes: Service[], options: RenderOptions, sslCerts: strin
   return lines;
 }
 
+const servers = (n: number) => `${n} server${n === 1 ? "" : "s"}`;
+
+/** What the commit summary reads back: `# blue/green: new /a-blue (blue) 1 server, old /a-green 3 servers, 1 draining`. */
+function blueGreenComment(service: Service, blueGreen: NonNullable<Service["blueGreen"]>): string {
+  const colour = blueGreen.newColour ? ` (${blueGreen.newColour})` : "";
+  const draining = service.servers.filter((s) => s.draining).length;
+  const old = service.servers.length - blueGreen.newServers;
+  const olds = blueGreen.oldApps.length > 0 ? `${blueGreen.oldApps.join(",")} ${servers(old)}` : "none";
+  return `  # blue/green: new ${blueGreen.newApp}${colour} ${servers(blueGreen.newServers)}, old ${olds}, ${draining} draining\n`;
+}
+
 /** A literal regex for a plain path or host name (labels allow no other metacharacter than `.`). */
 const literal = (text: string) => text.replaceAll(".", "[.]");
 
@@ -243,8 +255,8 @@ function serviceValues(service: Service): Record<string, string | number> {
     healthCheckIntervalSeconds: check?.intervalSeconds ?? "",
     healthCheckFalls: check?.fall ?? "",
     healthCheckMaxConsecutiveFailures: check?.fall ?? "",
-    healthCheckPort: "",
-    healthCheckPortOptions: "",
+    healthCheckPort: check?.port ?? "",
+    healthCheckPortOptions: check?.port === undefined ? "" : ` port ${check.port}`,
     healthCheckTlsOptions: check?.tls ? " check-ssl verify none" : "",
     // Set where they apply; declared here so every service's values have one shape (speed).
     network_allowed: "",
@@ -261,6 +273,7 @@ function serviceValues(service: Service): Record<string, string | number> {
     port: "",
     cookieOptions: "",
     healthCheckOptions: "",
+    otherOptions: "",
   };
 }
 
@@ -338,24 +351,29 @@ function serviceSections(service: Service, options: RenderOptions): string {
       http ? "BACKEND_SERVER_HTTP_HEALTHCHECK_OPTIONS" : "BACKEND_SERVER_TCP_HEALTHCHECK_OPTIONS",
     );
   }
+  if (service.blueGreen) text += blueGreenComment(service, service.blueGreen);
   const serverTemplate = pick("BACKEND_SERVER_OPTIONS");
-  // 100,000 server lines at 10,000 apps: mhc's own server template is written directly, and check
-  // options that no server's port changes are filled once.
+  // 100,000 server lines at 10,000 apps: mhc's own server template is written directly, and the
+  // check options are filled once, except for servers checked on a port of their own.
   const direct = serverTemplate === defaultTemplates.BACKEND_SERVER_OPTIONS;
-  const checkPorts = service.healthCheckPortIndex !== undefined;
-  const sharedCheck = checkPorts ? "" : serverCheck ? fill(serverCheck, value) : "check";
+  const fillCheck = () => (serverCheck ? fill(serverCheck, value) : `check${values.healthCheckPortOptions}`);
+  const sharedCheck = fillCheck();
+  const { healthCheckPort, healthCheckPortOptions } = values;
   for (const server of service.servers) {
     let checkOptions = sharedCheck;
-    if (checkPorts) {
-      values.healthCheckPort = server.checkPort ?? "";
-      values.healthCheckPortOptions = server.checkPort === undefined ? "" : ` port ${server.checkPort}`;
-      // Without a Marathon health check HAProxy still connects to check (on the check port, if any).
-      checkOptions = serverCheck ? fill(serverCheck, value) : `check${values.healthCheckPortOptions}`;
+    if (server.checkPort !== undefined) {
+      values.healthCheckPort = server.checkPort;
+      values.healthCheckPortOptions = ` port ${server.checkPort}`;
+      checkOptions = fillCheck();
+      values.healthCheckPort = healthCheckPort as string | number;
+      values.healthCheckPortOptions = healthCheckPortOptions as string;
     }
     const host = server.host.includes(":") ? `[${server.host}]` : server.host;
     const cookie = service.sticky ? `cookie ${stableHash(server.name)} ` : "";
+    // As marathon-lb: `disabled` (maintenance) takes no new connections; zdd waits for that state.
+    const other = server.draining ? " disabled" : "";
     if (direct) {
-      text += `  server ${server.name} ${host}:${server.port} ${cookie}${checkOptions}\n`;
+      text += `  server ${server.name} ${host}:${server.port} ${cookie}${checkOptions}${other}\n`;
       continue;
     }
     values.serverName = server.name;
@@ -364,6 +382,7 @@ function serviceSections(service: Service, options: RenderOptions): string {
     values.port = server.port;
     values.cookieOptions = cookie;
     values.healthCheckOptions = checkOptions;
+    values.otherOptions = other;
     text += fill(serverTemplate, value);
   }
   return `${text}\n`;

@@ -39,7 +39,15 @@ export const serviceVariables = [
   "healthCheckTlsOptions",
 ] as const;
 
-const serverVariables = ["serverName", "host", "host_ipv4", "port", "cookieOptions", "healthCheckOptions"];
+const serverVariables = [
+  "serverName",
+  "host",
+  "host_ipv4",
+  "port",
+  "cookieOptions",
+  "healthCheckOptions",
+  "otherOptions",
+];
 
 interface TemplateDefinition {
   /** Global templates come only from `--templates DIR`; port templates also from labels. */
@@ -62,7 +70,7 @@ const global = (value: string, vars: readonly string[]): TemplateDefinition => (
 });
 
 const checkLine =
-  "check inter {healthCheckIntervalSeconds}s fall {healthCheckFalls}{healthCheckTlsOptions}{healthCheckPortOptions}";
+  "check inter {healthCheckIntervalSeconds}s fall {healthCheckFalls}{healthCheckPortOptions}{healthCheckTlsOptions}";
 
 export const templateDefinitions = {
   HTTP_FRONTEND_HEAD: global("frontend http_in\n  bind {bindAddr}:{port}\n  mode http\n  option httplog\n", [
@@ -125,7 +133,7 @@ export const templateDefinitions = {
   ),
   BACKEND_TCP_HEALTHCHECK_OPTIONS: port("  timeout check {healthCheckTimeoutSeconds}s\n"),
   BACKEND_SERVER_OPTIONS: port(
-    "  server {serverName} {host_ipv4}:{port} {cookieOptions}{healthCheckOptions}\n",
+    "  server {serverName} {host_ipv4}:{port} {cookieOptions}{healthCheckOptions}{otherOptions}\n",
     serverVariables,
   ),
   BACKEND_SERVER_HTTP_HEALTHCHECK_OPTIONS: port(checkLine, [], { inline: true }),

@@ -62,7 +62,6 @@ describe("services pass", () => {
         HAPROXY_GROUP: "ext",
         HAPROXY_0_VHOST: "a.example",
         HAPROXY_0_STICKY: "true",
-        HAPROXY_DEPLOYMENT_GROUP: "g",
         HAPROXY_1_AUTH: "r:u:p",
         HAPROXY_0_FRONTEND_HEAD: "x",
         HAPROXY_0_HTTP_FRONTEND_ACL: "x",
@@ -74,7 +73,7 @@ describe("services pass", () => {
     expect(labels.groups).toEqual({ ok: true, value: ["ext"] });
     expect([...(labels.ports.get(0)?.keys() ?? [])]).toEqual(["VHOST", "STICKY"]);
     expect([...(labels.ports.get(1)?.keys() ?? [])]).toEqual(["AUTH"]);
-    expect(labels.ignored).toEqual(["HAPROXY_DEPLOYMENT_GROUP"]);
+    expect(labels.ignored).toEqual([]);
     expect(labels.refused).toEqual(["HAPROXY_0_HTTP_FRONTEND_ACL"]);
     expect([...(labels.templates.get(0)?.keys() ?? [])]).toEqual(["FRONTEND_HEAD"]);
     expect(labels.unknown).toEqual(["HAPROXY_{n}_NOPE", "HAPROXY_NOPE"]);
