@@ -42,6 +42,14 @@ describe("templates", () => {
         readFileSync(`test/core/golden/${name}.cfg`, "utf8"),
       );
     }
+    // Draining blue/green servers and checks by port, through the templates too.
+    for (const name of ["mlb-zdd_apps", "mlb-zdd_app_blue_marathon1.5"]) {
+      const snapshot = parseSnapshot(readFileSync(`fixtures/${name}.json`, "utf8"), name);
+      const withFolder = { ...defaultRenderOptions, templates: parsed.value.templates };
+      const text = render(normalise(snapshot, withFolder), withFolder);
+      expect(text).toBe(render(normalise(snapshot, defaultRenderOptions), defaultRenderOptions));
+      if (name === "mlb-zdd_apps") expect(text).toContain(" disabled\n");
+    }
   });
 
   it("a label overrides one template for one app's port; the other apps keep the default", () => {
