@@ -111,6 +111,17 @@ describe("network shapes", () => {
     expect(run(snapshotOf(app)).services).toEqual([]);
   });
 
+  it.each([70000, -1, 1e300, 10000.5])(
+    "a service port Marathon never gives (%s) drops that port with the reason, never silently",
+    (port) => {
+      const model = run(snapshotOf(hostApp("/bad", [port, 10001], [task({ ports: [31000, 31001] })])));
+      expect(model.services.map((s) => s.bindPort)).toEqual([10001]);
+      expect(model.dropped).toEqual([
+        { appId: "/bad", portIndex: 0, reason: `service port ${port} is not a port number (1-65535)` },
+      ]);
+    },
+  );
+
   it("the /v2/tasks shape becomes plain TCP services per service port", () => {
     const model = normalise(fixture("tasks.json"), defaultRenderOptions);
     expect(model.services.map((s) => [s.name, s.mode, s.servers.map((x) => `${x.host}:${x.port}`)])).toEqual([
