@@ -11,6 +11,12 @@ import { type ClientOptions, fetchSnapshot } from "../marathon/client.ts";
 
 /** Where the Marathon state comes from (spread into every command that reads Marathon). */
 export const marathonArgs = {
+  address: {
+    type: "positional",
+    required: false,
+    valueHint: "MARATHON…",
+    description: "Marathon addresses (host:port or URL), tried in order",
+  },
   marathon: {
     type: "string",
     description: "Marathon address (repeatable; also positional args or MARATHON_URL, comma-separated)",
@@ -67,7 +73,11 @@ export const renderArgs = {
     type: "boolean",
     description: "Keep TASK_UNREACHABLE tasks as servers (HAProxy's checks decide)",
   },
-  verbose: { type: "boolean", description: "Log more (stack traces, each Marathon attempt)" },
+} as const satisfies ArgsDef;
+
+/** The HAProxy binary (validate, sync's validation, deploy). */
+export const haproxyArgs = {
+  haproxy: { type: "string", description: "HAProxy binary", default: "haproxy", valueHint: "bin" },
 } as const satisfies ArgsDef;
 
 /** Safety gates (sync, and render -o replacing an existing file). */
@@ -123,10 +133,15 @@ function number(
   return n;
 }
 
+/** An integer flag: `2.5` is refused, not rounded. */
+export const integerFlag = (value: string | undefined, flag: string, min: number, max: number) =>
+  number(value, flag, { min, max, integer: true });
+
 const portNumber = (value: string | undefined, flag: string) =>
   number(value, flag, { min: 0, max: 65535, integer: true });
 
-interface RenderArgValues {
+/** The values of the flags in renderArgs, as any command that spreads them parses them. */
+interface RenderFlagValues {
   head?: string;
   "http-port"?: string;
   "http-bind"?: string;
@@ -135,7 +150,7 @@ interface RenderArgValues {
   "keep-unreachable"?: boolean;
 }
 
-export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]): Promise<RenderOptions> {
+export async function renderOptionsFrom(args: RenderFlagValues, rawArgs: string[]): Promise<RenderOptions> {
   const groups = repeated(rawArgs, "group").flatMap((g) =>
     g
       .split(",")
@@ -243,6 +258,9 @@ export async function loadSnapshot(
   return fetchFromConnection(await marathonConnection(args, positionals, rawArgs));
 }
 
+/** From this many apps a render takes long enough (about a second) to say what it is doing. */
+const bigSnapshotApps = 5000;
+
 /**
  * Normalises and reports warnings on stderr (never stdout). With `previous` (watch mode), warnings
  * the previous run already printed are not repeated on every sync.
@@ -252,6 +270,7 @@ export function normaliseWithWarnings(
   options: RenderOptions,
   previous?: Set<string>,
 ): Model {
+  log.progress(`rendering ${snapshot.apps.length} apps`, snapshot.apps.length >= bigSnapshotApps);
   const model = normalise(snapshot, options);
   for (const warning of model.warnings) if (!previous?.has(warning)) log.warn(warning);
   if (previous) {

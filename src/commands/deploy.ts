@@ -5,6 +5,7 @@ import { deployStatus, formatStatus } from "../deploy/record.ts";
 import type { ReloadMode } from "../deploy/reload.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { splitCommandLine } from "../io/command.ts";
+import { haproxyArgs } from "./_shared.ts";
 
 export default defineCommand({
   meta: {
@@ -39,7 +40,7 @@ export default defineCommand({
       type: "string",
       description: "Reload through HAProxy's master CLI (master-worker mode)",
     },
-    haproxy: { type: "string", valueHint: "BIN", description: "HAProxy binary", default: "haproxy" },
+    ...haproxyArgs,
     workdir: {
       type: "string",
       description: "Cache of the fetched repository (default ~/.cache/mhc/deploy/<hash>)",

@@ -12,6 +12,8 @@ import { StatusFile } from "../watch/status.ts";
 import {
   fetchFromConnection,
   gateArgs,
+  haproxyArgs,
+  integerFlag,
   type LoadedSnapshot,
   loadSnapshot,
   marathonArgs,
@@ -53,12 +55,7 @@ export const syncArgs = {
     description: "Check the candidate with haproxy -c",
     default: "auto",
   },
-  haproxy: {
-    type: "string",
-    description: "HAProxy binary for validation",
-    default: "haproxy",
-    valueHint: "bin",
-  },
+  ...haproxyArgs,
   "dry-run": { type: "boolean", description: "Print the summary and diff; commit and push nothing" },
   "push-attempts": { type: "string", description: "Attempts when a push loses a race", default: "5" },
   json: {
@@ -74,13 +71,6 @@ function parseIdentity(author: string) {
   const match = /^\s*([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>\s*$/.exec(author);
   if (!match) throw new MhcError(`--author must look like "Name <email>", not "${author}"`, ExitCode.usage);
   return { name: match[1] as string, email: match[2] as string };
-}
-
-function wholeNumber(value: string, flag: string, max: number): number {
-  const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || n > max)
-    throw new MhcError(`--${flag} must be a number from 0 to ${max}, not "${value}"`, ExitCode.usage);
-  return n;
 }
 
 export interface SyncPlan {
@@ -110,7 +100,7 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
       validate: args.validate as "auto" | "always" | "never",
       haproxy: args.haproxy,
       dryRun: args["dry-run"] === true,
-      pushAttempts: Math.max(1, wholeNumber(args["push-attempts"], "push-attempts", 100)),
+      pushAttempts: integerFlag(args["push-attempts"], "push-attempts", 1, 100),
       version: pkg.version,
     },
   };

@@ -1,7 +1,7 @@
 import process from "node:process";
 import { setTimeout } from "node:timers";
 import type { MarathonConnection } from "../commands/_shared.ts";
-import { log } from "../log.ts";
+import { log, timestampWhenLogged } from "../log.ts";
 import type { WatchSettings } from "./args.ts";
 import { stopOnSignals } from "./signals.ts";
 import type { StatusFile } from "./status.ts";
@@ -17,6 +17,7 @@ export async function watchUntilSignalled(
   status: StatusFile,
   runSync: (reason: string) => Promise<SyncOutcome>,
 ): Promise<void> {
+  timestampWhenLogged();
   await status.update({}, true);
   const signals = stopOnSignals();
   try {
