@@ -261,14 +261,24 @@ function endQuietlyOnClosedStdout(): void {
   });
 }
 
+const permissionCodes = new Set(["EACCES", "EPERM", "EROFS"]);
+
+/** The file-system error behind `error` when it is a permission problem, with the path it hit. */
+function permissionProblem(error: unknown): { path: string; code: string } | undefined {
+  for (const e of [error, (error as Error | undefined)?.cause] as NodeJS.ErrnoException[]) {
+    if (e?.path && e.code && permissionCodes.has(e.code)) return { path: e.path, code: e.code };
+  }
+  return undefined;
+}
+
 /**
  * sync and deploy keep their work dirs under the user's cache folder unless --workdir says
- * otherwise; when that folder is not writable, the fix is that option.
+ * otherwise; when that folder (or one above it) is not writable, the fix is that option.
  */
-function workdirHint(error: Error): string {
+function workdirHint(error: unknown): string {
+  const problem = permissionProblem(error);
   const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "mhc");
-  const denied = /EACCES|EPERM|EROFS|permission denied|read-only file system/i;
-  if (!denied.test(error.message) || !error.message.includes(cache)) return "";
+  if (!problem || !(problem.path.startsWith(cache) || cache.startsWith(problem.path))) return "";
   return ` (pass --workdir DIR to keep mhc's work dir somewhere writable instead of ${cache})`;
 }
 
@@ -280,6 +290,11 @@ function report(error: unknown, helpPath: string): number {
     const usage = error instanceof UsageError || error.exitCode === ExitCode.usage;
     if (usage) log.hint(`see "${error instanceof UsageError ? error.helpPath : helpPath} --help"`);
     return error instanceof MhcError ? error.exitCode : ExitCode.usage;
+  }
+  const problem = permissionProblem(error);
+  if (problem) {
+    log.error(`permission denied on ${problem.path} (${problem.code})${workdirHint(error)}`);
+    return ExitCode.io;
   }
   const err = error instanceof Error ? error : new Error(String(error));
   log.error(`unexpected failure: ${err.message}`);

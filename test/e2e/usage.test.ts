@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -9,9 +9,12 @@ import diff from "../../src/commands/diff.ts";
 import render from "../../src/commands/render.ts";
 import sync from "../../src/commands/sync.ts";
 import validate from "../../src/commands/validate.ts";
-import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
-import { mhcCommand, repoRoot, runMhc } from "../helpers/cli.ts";
+import { hostApp, snapshotOf, task, webWithHosts } from "../helpers/apps.ts";
+import { mhcCommand, repoRoot, runMhc, startMhc } from "../helpers/cli.ts";
+import { startEventMarathon } from "../helpers/events.ts";
 import { bareRepo, commits } from "../helpers/git.ts";
+import { freePort } from "../helpers/net.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mhc-usage-"));
 const snapshotFile = join(dir, "apps.json");
@@ -175,7 +178,15 @@ function underTerminal(args: string[], env: Record<string, string | undefined> =
   return execFileSync("script", ["-q", "-e", "-c", line, "/dev/null"], {
     cwd: repoRoot,
     encoding: "utf8",
-    env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: "xterm", ...env },
+    env: {
+      ...process.env,
+      NO_COLOR: undefined,
+      FORCE_COLOR: undefined,
+      TERM: "xterm",
+      TEST: undefined,
+      CI: undefined,
+      ...env,
+    },
   });
 }
 
@@ -193,8 +204,8 @@ describe.skipIf(!scriptAvailable)("colour only on a terminal", () => {
     expect(underTerminal(["--no-color", "--help"])).not.toContain(escapeCode);
   });
 
-  it("never escapeCode codes in a pipe or a file, even with FORCE_COLOR", async () => {
-    const env = { NO_COLOR: undefined, FORCE_COLOR: "1", TERM: "xterm" };
+  it("never escape codes in a pipe or a file, even with FORCE_COLOR", async () => {
+    const env = { NO_COLOR: undefined, FORCE_COLOR: "1", TERM: "xterm", TEST: undefined, CI: undefined };
     const help = await runMhc(["--help"], { env });
     expect(help.stdout).not.toContain(escapeCode);
     const error = await runMhc(["rendr"], { env });
@@ -289,5 +300,68 @@ describe("shell completion", () => {
       'no completion for "tcsh": choose bash, zsh or fish',
       "mhc completion",
     );
+  });
+});
+
+describe("log lines", () => {
+  it("watch-mode log lines carry timestamps when stderr is not a terminal", async () => {
+    const m = await startEventMarathon(webWithHosts(1));
+    const p = startMhc(["render", "--watch", m.url, "-o", join(dir, "watched.cfg"), "--wait", "100ms:1s"]);
+    try {
+      await eventually(() => p.stderr().includes("written"), `the first write\n${p.stderr()}`);
+      const logged = p.stderr().trim().split("\n");
+      for (const line of logged) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z mhc: /);
+    } finally {
+      await p.stop(5_000);
+      await m.close();
+    }
+    // A one-off run logs without them.
+    const once = await runMhc(["render", "--from", snapshotFile, "-o", join(dir, "once.cfg")]);
+    expect(once.stderr).toMatch(/^mhc: /);
+  });
+
+  it("a runtime's own advice never reaches the user", async () => {
+    const dead = await freePort();
+    const result = await runMhc(["render", `127.0.0.1:${dead}`, "--retries", "0", "--verbose"]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("Marathon unreachable");
+    expect(result.stderr).not.toMatch(/verbose: true|Is the computer able to access the url/);
+  });
+});
+
+const canDropPrivileges = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0;
+
+describe.skipIf(!canDropPrivileges || process.env.MHC_RUNTIME === "deno")("permission errors", () => {
+  it("name the path and the option that changes it (--workdir)", () => {
+    const home = mkdtempSync(join(tmpdir(), "mhc-readonly-home-"));
+    chmodSync(home, 0o555);
+    const remote = bareRepo();
+    chmodSync(dir, 0o755);
+    chmodSync(remote, 0o755);
+    const { cmd, args } = mhcCommand();
+    const result = spawnSync(
+      "setpriv",
+      [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        cmd,
+        ...args,
+        "sync",
+        "--from",
+        snapshotFile,
+        "--repo",
+        remote,
+      ],
+      {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, HOME: home, XDG_CACHE_HOME: undefined, NO_COLOR: "1" },
+      },
+    );
+    expect(result.stderr).toContain(join(home, ".cache/mhc"));
+    expect(result.stderr).toContain("pass --workdir DIR");
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.status).toBe(8);
   });
 });
