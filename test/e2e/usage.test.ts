@@ -78,11 +78,14 @@ describe("help", () => {
       expect(result.stdout).toContain(`\n  ${name} `);
   });
 
-  it("mhc help [cmd] works like --help", async () => {
+  it("mhc help [cmd] works like --help; --help wins over everything else on the line", async () => {
     expect((await runMhc(["help"])).stdout).toBe((await runMhc(["--help"])).stdout);
     const help = await runMhc(["help", "sync"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toBe((await runMhc(["sync", "--help"])).stdout);
+    const wins = await runMhc(["sync", "--bogus", "--help"]);
+    expect(wins.code).toBe(0);
+    expect(wins.stdout).toBe(help.stdout);
     expectUsageError(await runMhc(["help", "snyc"]), 'unknown command "snyc" (did you mean "sync"?)', "mhc");
   });
 
