@@ -1,10 +1,10 @@
 import process from "node:process";
 import { defineCommand } from "citty";
 import { deploy } from "../deploy/deploy.ts";
-import { deployStatus, formatStatus } from "../deploy/record.ts";
-import type { ReloadMode } from "../deploy/reload.ts";
+import { deployStatus, formatStatus } from "../deploy/status.ts";
 import { ExitCode, MhcError } from "../errors.ts";
-import { splitCommandLine } from "../io/command.ts";
+import { reloadStrategies } from "../haproxy/reload/registry.ts";
+import type { Reloader } from "../haproxy/reload/strategy.ts";
 import { haproxyArgs } from "./_shared.ts";
 
 export default defineCommand({
@@ -26,34 +26,39 @@ export default defineCommand({
       default: "main",
     },
     config: { type: "string", description: "Installed HAProxy config (required)", valueHint: "FILE" },
-    "pid-file": {
-      type: "string",
-      valueHint: "FILE",
-      description: "Reload with haproxy -D -p FILE -sf <old pids> [-x socket]",
-    },
-    "reload-cmd": {
-      type: "string",
-      valueHint: "CMD",
-      description: "Reload by running CMD (split into words, no shell)",
-    },
-    "master-socket": {
-      type: "string",
-      description: "Reload through HAProxy's master CLI (master-worker mode)",
-    },
+    ...strategyArgs(),
     ...haproxyArgs,
     workdir: {
       type: "string",
       description: "Cache of the fetched repository (default ~/.cache/mhc/deploy/<hash>)",
     },
-    status: { type: "boolean", description: "Print what is installed and from which commit; change nothing" },
-    json: { type: "boolean", description: "With --status: print JSON" },
+    "retry-failed": {
+      type: "boolean",
+      description: "Try again a commit that failed to load (otherwise held until a newer commit)",
+    },
+    status: {
+      type: "boolean",
+      description:
+        "Report what is installed, whether HAProxy loaded it, commits behind (--repo); exit 0 current, 1 behind or pending, >=2 error",
+    },
+    json: { type: "boolean", description: "With --status: print JSON (schema 1)" },
   },
   async run({ args }) {
     if (!args.config)
       throw new MhcError("--config FILE is required (the installed HAProxy config)", ExitCode.usage);
     if (args.status) {
-      const status = await deployStatus(args.config);
+      const given = reloadStrategies.some((s) => args[s.name] !== undefined);
+      const status = await deployStatus({
+        config: args.config,
+        haproxy: args.haproxy,
+        reloader: given ? chosenReloader(args) : undefined,
+        repo: args.repo,
+        ref: args.ref,
+        path: args.path,
+        workdir: args.workdir,
+      });
       process.stdout.write(args.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+      process.exitCode = status.exitCode;
       return;
     }
     if (!args.repo) throw new MhcError("--repo URL|PATH is required", ExitCode.usage);
@@ -62,23 +67,34 @@ export default defineCommand({
       ref: args.ref,
       path: args.path,
       config: args.config,
-      mode: reloadMode(args["pid-file"], args["reload-cmd"], args["master-socket"]),
+      reloader: chosenReloader(args),
       haproxy: args.haproxy,
       workdir: args.workdir,
+      retryFailed: args["retry-failed"] === true,
     });
   },
 });
 
-function reloadMode(pidFile?: string, reloadCmd?: string, masterSocket?: string): ReloadMode {
-  const given = [pidFile, reloadCmd, masterSocket].filter((v) => v !== undefined);
-  if (given.length !== 1 || given[0] === "") {
+function strategyArgs(): Record<string, { type: "string"; valueHint: string; description: string }> {
+  return Object.fromEntries(
+    reloadStrategies.map((s) => [
+      s.name,
+      { type: "string", valueHint: s.valueHint, description: s.description },
+    ]),
+  );
+}
+
+/** Exactly one reload strategy flag, bound to its value. */
+function chosenReloader(args: Record<string, unknown>): Reloader {
+  const given = reloadStrategies.filter((s) => args[s.name] !== undefined);
+  const [strategy] = given;
+  const value = strategy ? args[strategy.name] : undefined;
+  if (given.length !== 1 || typeof value !== "string" || value === "" || !strategy) {
+    const flags = reloadStrategies.map((s) => `--${s.name} ${s.valueHint}`);
     throw new MhcError(
-      "choose exactly one of --pid-file F, --reload-cmd CMD or --master-socket S",
+      `choose exactly one of ${flags.slice(0, -1).join(", ")} or ${flags.at(-1)}`,
       ExitCode.usage,
     );
   }
-  if (pidFile !== undefined) return { kind: "pid-file", pidFile };
-  if (reloadCmd !== undefined)
-    return { kind: "reload-cmd", argv: splitCommandLine(reloadCmd, "--reload-cmd") };
-  return { kind: "master-socket", socket: masterSocket as string };
+  return strategy.select(value);
 }

@@ -4,13 +4,9 @@ import { unifiedDiff } from "../core/diff.ts";
 import { render } from "../core/render.ts";
 import { ExitCode } from "../errors.ts";
 import { readTextFile } from "../io/files.ts";
-import {
-  loadSnapshot,
-  marathonArgs,
-  normaliseWithWarnings,
-  renderArgs,
-  renderOptionsFrom,
-} from "./_shared.ts";
+import { loadSnapshot } from "../marathon/connection.ts";
+import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
+import { marathonArgs, renderArgs } from "./_shared.ts";
 
 export default defineCommand({
   meta: {

@@ -1,26 +1,18 @@
 import process from "node:process";
 import { defineCommand, type ParsedArgs } from "citty";
+import { maxDropPercent } from "../args/values.ts";
 import { checkReplacement } from "../core/gates.ts";
 import type { Model, RenderOptions } from "../core/model.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
-import { runCommand, splitCommandLine } from "../io/command.ts";
+import { runAfterChange, splitCommandLine } from "../io/command.ts";
 import { readIfExists, writeFileAtomic } from "../io/files.ts";
 import { log } from "../log.ts";
+import { loadSnapshot } from "../marathon/connection.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
-import { watchUntilSignalled } from "../watch/run.ts";
-import { StatusFile } from "../watch/status.ts";
-import {
-  fetchFromConnection,
-  gateArgs,
-  loadSnapshot,
-  marathonArgs,
-  marathonConnection,
-  maxDropPercent,
-  normaliseWithWarnings,
-  renderArgs,
-  renderOptionsFrom,
-} from "./_shared.ts";
+import { watchCommand } from "../watch/run.ts";
+import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
+import { gateArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
 const renderCommandArgs = {
   ...marathonArgs,
@@ -52,11 +44,10 @@ interface Gates {
 /**
  * Writes the rendered config to the -o file and runs --exec when it changed. Replacing an existing
  * file passes the same safety gates as sync: an empty or gutted render (Marathon mid leader election)
- * never overwrites a working config, unattended or not. A failed --exec runs again on the next call
- * even if the file is unchanged by then, so a reload is never lost.
+ * never overwrites a working config, unattended or not. A failed or interrupted --exec runs again on
+ * the next call, also of a later mhc, even if the file is unchanged by then, so a reload is never lost.
  */
 function fileWriter(output: string, exec: string[] | undefined, options: RenderOptions, gates: Gates) {
-  let execPending = false;
   return async (model: Model, appsInSnapshot: number): Promise<{ written: boolean; message: string }> => {
     const config = render(model, options);
     const current = await readIfExists(output);
@@ -71,10 +62,9 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
     }
     const written = (await writeFileAtomic(output, config, current)) === "written";
     const message = `${output}: ${written ? "written" : "unchanged"} (${model.services.length} services)`;
-    if (!exec || !(written || execPending)) return { written, message };
-    execPending = true;
-    const said = await runCommand(exec, "--exec");
-    execPending = false;
+    if (!exec) return { written, message };
+    const said = await runAfterChange(output, written, exec, "--exec");
+    if (said === undefined) return { written, message };
     if (said) log.debug(`--exec said: ${said}`);
     return { written, message: `${message}; ran ${exec[0]}` };
   };
@@ -95,21 +85,25 @@ async function watchRender(
   options: RenderOptions,
   exec?: string[],
 ) {
-  if (!args.output) throw new MhcError("--watch needs -o FILE to keep up to date", ExitCode.usage);
-  if (args.json) throw new MhcError("--watch writes -o FILE; it cannot print --json", ExitCode.usage);
-  if (args.from !== undefined)
-    throw new MhcError("--watch follows Marathon's event stream; it cannot watch --from", ExitCode.usage);
-  const write = fileWriter(args.output, exec, options, gatesFrom(args));
-  const connection = await marathonConnection(args, args._, rawArgs);
-  const status = new StatusFile(settings.statusFile, { command: "render", target: args.output });
+  // Without -o the refusal below stops before the writer is used.
+  const output = args.output ?? "";
+  const write = fileWriter(output, exec, options, gatesFrom(args));
   const warned = new Set<string>();
-  await watchUntilSignalled(settings, connection, status, async () => {
-    const { snapshot } = await fetchFromConnection(connection);
-    const { written, message } = await write(
-      normaliseWithWarnings(snapshot, options, warned),
-      snapshot.apps.length,
-    );
-    return { ok: true, changed: written, message };
+  await watchCommand({
+    command: "render",
+    target: output,
+    settings,
+    marathon: { args, positionals: args._, rawArgs },
+    refusals: [
+      [!output, "--watch needs -o FILE to keep up to date"],
+      [args.json === true, "--watch writes -o FILE; it cannot print --json"],
+    ],
+    sync: async (load) => {
+      const { snapshot } = await load();
+      const model = normaliseWithWarnings(snapshot, options, warned);
+      const { written, message } = await write(model, snapshot.apps.length);
+      return { ok: true, changed: written, message };
+    },
   });
 }
 

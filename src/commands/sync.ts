@@ -1,28 +1,17 @@
 import process from "node:process";
 import { type ArgsDef, defineCommand, type ParsedArgs } from "citty";
 import pkg from "../../package.json" with { type: "json" };
+import { maxDropPercent, numberFlag } from "../args/values.ts";
 import type { RenderOptions } from "../core/model.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { log, redact } from "../log.ts";
+import { type LoadedSnapshot, loadSnapshot } from "../marathon/connection.ts";
 import { publish, type SyncRequest, type SyncResult } from "../sync/publish.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
-import { watchUntilSignalled } from "../watch/run.ts";
-import { StatusFile } from "../watch/status.ts";
-import {
-  fetchFromConnection,
-  gateArgs,
-  haproxyArgs,
-  integerFlag,
-  type LoadedSnapshot,
-  loadSnapshot,
-  marathonArgs,
-  marathonConnection,
-  maxDropPercent,
-  normaliseWithWarnings,
-  renderArgs,
-  renderOptionsFrom,
-} from "./_shared.ts";
+import { watchCommand } from "../watch/run.ts";
+import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
+import { gateArgs, haproxyArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
 export const syncArgs = {
   ...marathonArgs,
@@ -100,7 +89,7 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
       validate: args.validate as "auto" | "always" | "never",
       haproxy: args.haproxy,
       dryRun: args["dry-run"] === true,
-      pushAttempts: integerFlag(args["push-attempts"], "push-attempts", 1, 100),
+      pushAttempts: numberFlag(args["push-attempts"], "push-attempts", { min: 1, max: 100, integer: true }),
       version: pkg.version,
     },
   };
@@ -126,33 +115,33 @@ const jsonResult = (result: SyncResult, plan: SyncPlan) => {
 
 /** `--watch`: sync at start, on coalesced Marathon events and every --resync, until a signal. */
 async function watchSync(plan: SyncPlan, settings: WatchSettings, args: SyncArgValues, rawArgs: string[]) {
-  if (plan.settings.dryRun)
-    throw new MhcError(
-      "--watch publishes; preview with a one-off mhc sync --dry-run instead",
-      ExitCode.usage,
-    );
-  if (args.from !== undefined)
-    throw new MhcError("--watch follows Marathon's event stream; it cannot watch --from", ExitCode.usage);
-  const connection = await marathonConnection(args, args._, rawArgs);
-  const status = new StatusFile(settings.statusFile, { command: "sync", target: plan.settings.repo });
   const warned = new Set<string>();
-  await watchUntilSignalled(settings, connection, status, async (reason) => {
-    const at = new Date().toISOString();
-    let result: SyncResult;
-    try {
-      result = await syncOnce(plan, await fetchFromConnection(connection), warned);
-    } catch (error) {
-      const exitCode = error instanceof MhcError ? error.exitCode : ExitCode.usage;
-      if (args.json) printJsonLine({ at, trigger: reason, exitCode, message: errorMessage(error) });
-      throw error;
-    }
-    if (args.json) printJsonLine({ at, trigger: reason, ...jsonResult(result, plan) });
-    return {
-      ok: result.exitCode === ExitCode.ok,
-      changed: result.commit !== undefined,
-      message: result.message,
-      ...(result.commit && result.exitCode === ExitCode.ok ? { commit: result.commit } : {}),
-    };
+  await watchCommand({
+    command: "sync",
+    target: plan.settings.repo,
+    settings,
+    marathon: { args, positionals: args._, rawArgs },
+    refusals: [
+      [plan.settings.dryRun, "--watch publishes; preview with a one-off mhc sync --dry-run instead"],
+    ],
+    sync: async (load, reason) => {
+      const at = new Date().toISOString();
+      let result: SyncResult;
+      try {
+        result = await syncOnce(plan, await load(), warned);
+      } catch (error) {
+        const exitCode = error instanceof MhcError ? error.exitCode : ExitCode.usage;
+        if (args.json) printJsonLine({ at, trigger: reason, exitCode, message: errorMessage(error) });
+        throw error;
+      }
+      if (args.json) printJsonLine({ at, trigger: reason, ...jsonResult(result, plan) });
+      return {
+        ok: result.exitCode === ExitCode.ok,
+        changed: result.commit !== undefined,
+        message: result.message,
+        ...(result.commit && result.exitCode === ExitCode.ok ? { commit: result.commit } : {}),
+      };
+    },
   });
 }
 

@@ -3,7 +3,7 @@ import { access } from "node:fs/promises";
 import process from "node:process";
 import { defineCommand } from "citty";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
-import { checkConfig } from "../io/haproxy.ts";
+import { checkConfig } from "../haproxy/binary.ts";
 import { haproxyArgs } from "./_shared.ts";
 
 /** HAProxy's "version is…" and "path to executable…" notices say nothing about the config. */

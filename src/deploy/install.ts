@@ -4,18 +4,18 @@ import { modeOf, siblingTempPath, writeNewFileDurably } from "../io/files.ts";
 import { backupPath } from "./record.ts";
 
 /**
- * Writes the candidate config in the target's folder (same filesystem, so installing it is a
+ * Writes the candidate config in the folder of `file` (same filesystem, so installing it is a
  * rename) with the installed file's permissions, which may protect secrets such as stats passwords.
  */
-export async function writeCandidate(config: string, content: string): Promise<string> {
-  const candidate = siblingTempPath(config, "mhc-candidate");
+export async function writeCandidate(file: string, content: string): Promise<string> {
+  const candidate = siblingTempPath(file, "mhc-candidate");
   try {
-    await writeNewFileDurably(candidate, content, await modeOf(config));
+    await writeNewFileDurably(candidate, content, await modeOf(file));
     return candidate;
   } catch (error) {
     await discard(candidate);
     throw new MhcError(
-      `cannot write the candidate config next to ${config}: ${errorMessage(error)}`,
+      `cannot write the candidate config next to ${file}: ${errorMessage(error)}`,
       ExitCode.io,
       {
         cause: error,
@@ -24,24 +24,28 @@ export async function writeCandidate(config: string, content: string): Promise<s
   }
 }
 
-/** Keeps the installed config as `<config>.bak`, then renames the checked candidate over it. */
+/**
+ * Keeps the installed config as `<config>.bak`, then renames the checked candidate over `file`
+ * (the config, or its target when the config is a symlink, which stays a symlink).
+ */
 export async function installCandidate(
   config: string,
+  file: string,
   candidate: string,
   hasInstalled: boolean,
 ): Promise<void> {
   try {
-    if (hasInstalled) await copyAtomic(config, backupPath(config));
-    await rename(candidate, config);
+    if (hasInstalled) await copyAtomic(file, backupPath(config));
+    await rename(candidate, file);
   } catch (error) {
     throw new MhcError(`cannot install ${config}: ${errorMessage(error)}`, ExitCode.io, { cause: error });
   }
 }
 
-/** Puts the backup back in place (the backup itself stays). */
-export async function restoreBackup(config: string): Promise<void> {
+/** Puts the backup back in place at `file` (the backup itself stays). */
+export async function restoreBackup(config: string, file: string): Promise<void> {
   try {
-    await copyAtomic(backupPath(config), config);
+    await copyAtomic(backupPath(config), file);
   } catch (error) {
     throw new MhcError(
       `cannot restore ${backupPath(config)} to ${config}: ${errorMessage(error)}`,

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
+import { unlink } from "node:fs/promises";
 import { readIfExists, writeFileAtomic } from "../io/files.ts";
 
-/** What `mhc deploy` leaves beside the config (`<config>.mhc-deploy.json`). */
+/** What `mhc deploy` leaves beside the config (`<config>.mhc-deploy.json`): the config HAProxy loaded last. */
 export interface DeployRecord {
   commit: string;
   ref: string;
@@ -11,70 +12,58 @@ export interface DeployRecord {
   /** sha256 of the installed config, to notice hand edits. */
   sha256: string;
   deployedAt: string;
+  /** The reload strategy's name and its flag's value (pid file, command, socket). */
   reload: string;
+  reloadWith: string | null;
   /** The commit that was installed before this one (now in the backup), if mhc installed it. */
   previousCommit: string | null;
 }
 
+/** A candidate HAProxy could not load (`<config>.mhc-deploy-failed.json`); not tried again until a newer commit. */
+export interface FailedCandidate {
+  commit: string;
+  sha256: string;
+  /** The exit code of the run that failed, repeated while the host is held on the older commit. */
+  exitCode: number;
+  reason: string;
+  failedAt: string;
+}
+
 const recordPath = (config: string) => `${config}.mhc-deploy.json`;
+/** Exists from before the install until the reload took; holds the record to write then. */
+export const pendingPath = (config: string) => `${config}.mhc-reload-pending.json`;
+export const failedPath = (config: string) => `${config}.mhc-deploy-failed.json`;
 export const backupPath = (config: string) => `${config}.bak`;
 export const lockPath = (config: string) => `${config}.mhc-deploy.lock`;
 
 export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-export async function readRecord(config: string): Promise<DeployRecord | undefined> {
-  const text = await readIfExists(recordPath(config));
+async function readJson<T>(path: string, valid: (value: T) => boolean): Promise<T | undefined> {
+  const text = await readIfExists(path);
   if (text === undefined) return undefined;
   try {
-    const record = JSON.parse(text) as DeployRecord;
-    return typeof record.commit === "string" ? record : undefined;
+    const value = JSON.parse(text) as T;
+    return value && valid(value) ? value : undefined;
   } catch {
     return undefined;
   }
 }
 
-export async function writeRecord(config: string, record: DeployRecord): Promise<void> {
-  await writeFileAtomic(recordPath(config), `${JSON.stringify(record, null, 2)}\n`);
-}
+const writeJson = (path: string, value: unknown) =>
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+const remove = (path: string) => unlink(path).catch(() => {});
+const isRecord = (record: DeployRecord) =>
+  typeof record.commit === "string" && typeof record.sha256 === "string";
 
-export interface DeployStatus {
-  config: string;
-  installed: boolean;
-  /** sha256 of the config as it is on disk now. */
-  sha256: string | null;
-  /** True when the installed file is byte for byte what mhc deployed. */
-  matchesRecord: boolean;
-  backup: string | null;
-  record: DeployRecord | null;
-}
+export const readRecord = (config: string) => readJson<DeployRecord>(recordPath(config), isRecord);
+export const writeRecord = (config: string, record: DeployRecord) => writeJson(recordPath(config), record);
 
-export async function deployStatus(config: string): Promise<DeployStatus> {
-  const content = await readIfExists(config);
-  const record = (await readRecord(config)) ?? null;
-  const hash = content === undefined ? null : sha256(content);
-  const backup = (await readIfExists(backupPath(config))) === undefined ? null : backupPath(config);
-  return {
-    config,
-    installed: content !== undefined,
-    sha256: hash,
-    matchesRecord: record !== null && hash === record.sha256,
-    backup,
-    record,
-  };
-}
+export const readPending = (config: string) => readJson<DeployRecord>(pendingPath(config), isRecord);
+export const markPending = (config: string, record: DeployRecord) => writeJson(pendingPath(config), record);
+export const clearPending = (config: string) => remove(pendingPath(config));
 
-export function formatStatus(status: DeployStatus): string {
-  const { record } = status;
-  if (!status.installed) return `${status.config}: not installed\n`;
-  if (!record)
-    return `${status.config}: installed, but not by mhc deploy (no ${recordPath(status.config)})\n`;
-  const lines = [
-    `config:    ${status.config}`,
-    `commit:    ${record.commit}`,
-    `source:    ${record.repo} (ref ${record.ref}, path ${record.path})`,
-    `deployed:  ${record.deployedAt} (reload: ${record.reload})`,
-    `state:     ${status.matchesRecord ? "matches the deployed commit" : "MODIFIED since the deploy (sha256 differs)"}`,
-    `previous:  ${record.previousCommit ?? "none recorded"}${status.backup ? ` (backup ${status.backup})` : ""}`,
-  ];
-  return `${lines.join("\n")}\n`;
-}
+export const readFailure = (config: string) =>
+  readJson<FailedCandidate>(failedPath(config), (f) => typeof f.commit === "string");
+export const writeFailure = (config: string, failure: FailedCandidate) =>
+  writeJson(failedPath(config), failure);
+export const clearFailure = (config: string) => remove(failedPath(config));

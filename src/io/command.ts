@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
-import { ExitCode, MhcError } from "../errors.ts";
+import { existsSync } from "node:fs";
+import { unlink, writeFile } from "node:fs/promises";
+import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 
 /**
  * Splits a command option (`--exec`, `--reload-cmd`) into argv the way a POSIX shell splits words,
@@ -69,4 +71,31 @@ export function runCommand(argv: string[], label: string, timeoutMs = commandTim
       );
     });
   });
+}
+
+/** Beside `file` while a command that must follow its change has not yet succeeded. */
+export const pendingCommandPath = (file: string) => `${file}.mhc-exec-pending`;
+
+/**
+ * Runs `argv` after `file` changed, and again on later calls until it succeeds: a marker beside the
+ * file, written before the command starts, survives a failed command and a killed mhc, so the next
+ * run (watch or one-shot) still runs it even though the file is unchanged by then. Returns the
+ * command's output, or undefined when nothing had to run.
+ */
+export async function runAfterChange(
+  file: string,
+  changed: boolean,
+  argv: string[],
+  label: string,
+): Promise<string | undefined> {
+  const marker = pendingCommandPath(file);
+  if (!changed && !existsSync(marker)) return undefined;
+  try {
+    await writeFile(marker, `${argv.join(" ")}\n`);
+  } catch (error) {
+    throw new MhcError(`cannot write ${marker}: ${errorMessage(error)}`, ExitCode.io, { cause: error });
+  }
+  const output = await runCommand(argv, label);
+  await unlink(marker).catch(() => {});
+  return output;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { lstat, open, readFile, readlink, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 
@@ -11,11 +11,18 @@ export async function readTextFile(path: string, what = "file"): Promise<string>
   }
 }
 
-/** Reads a file, or undefined when it does not exist. */
+/**
+ * Reads a file, or undefined when it does not exist. Only a regular file (or a symlink to one) is
+ * read: a fifo would block and a device is never a config, so both are refused (exit 8).
+ */
 export async function readIfExists(path: string): Promise<string | undefined> {
   try {
+    if (!(await stat(path)).isFile()) {
+      throw new MhcError(`${path} is not a regular file; refusing to use it`, ExitCode.io);
+    }
     return await readFile(path, "utf8");
   } catch (error) {
+    if (error instanceof MhcError) throw error;
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new MhcError(`cannot read ${path}: ${errorMessage(error)}`, ExitCode.io, { cause: error });
   }
@@ -46,7 +53,38 @@ export async function writeNewFileDurably(path: string, content: string, mode: n
 }
 
 /**
- * Writes `content` to `path` atomically (temp file in the same folder, fsync, rename).
+ * The file that writing `path` replaces: `path` itself, or for a symlink its final target, so the
+ * link stays a link. Anything but a regular file (a device such as /dev/null, a fifo, a socket, a
+ * folder) is refused, and so is a symlink to nothing: mhc never replaces what it cannot restore.
+ */
+export async function writeTarget(path: string): Promise<string> {
+  const link = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw new MhcError(`cannot write ${path}: ${errorMessage(error)}`, ExitCode.io, { cause: error });
+  });
+  if (!link) return path;
+  let target = path;
+  if (link.isSymbolicLink()) {
+    try {
+      target = await realpath(path);
+    } catch {
+      const to = await readlink(path).catch(() => "?");
+      throw new MhcError(
+        `${path} is a symlink to ${to}, which does not exist; create it or remove the link`,
+        ExitCode.io,
+      );
+    }
+  }
+  if (!(await stat(target)).isFile()) {
+    const what = target === path ? path : `${path} (a symlink to ${target})`;
+    throw new MhcError(`${what} is not a regular file; refusing to replace it`, ExitCode.io);
+  }
+  return target;
+}
+
+/**
+ * Writes `content` to `path` atomically (temp file in the same folder, fsync, rename); a symlink's
+ * target is written instead (see writeTarget).
  * When the file already holds exactly this content it is not touched at all, not even its mtime.
  * A caller that has just read the file passes what it read as `current`, so it is not read twice.
  */
@@ -55,12 +93,13 @@ export async function writeFileAtomic(
   content: string,
   current?: string,
 ): Promise<"written" | "unchanged"> {
-  current ??= await readIfExists(path);
+  const target = await writeTarget(path);
+  current ??= await readIfExists(target);
   if (current === content) return "unchanged";
-  const temp = siblingTempPath(path);
+  const temp = siblingTempPath(target);
   try {
-    await writeNewFileDurably(temp, content, await modeOf(path));
-    await rename(temp, path);
+    await writeNewFileDurably(temp, content, await modeOf(target));
+    await rename(temp, target);
     return "written";
   } catch (error) {
     await unlink(temp).catch(() => {});

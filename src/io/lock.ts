@@ -4,7 +4,7 @@ import process from "node:process";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { log } from "../log.ts";
 import { siblingTempPath } from "./files.ts";
-import { isAlive } from "./processes.ts";
+import { bootId, isAlive, startTicks } from "./processes.ts";
 
 export interface LockOptions {
   /** Who holds it, for the message: "another deploy", "another sync of this work dir". */
@@ -14,9 +14,10 @@ export interface LockOptions {
 }
 
 /**
- * An exclusive lock file holding the owner's pid and host, created with link(2), which is atomic
- * and never leaves a half-written lock behind. A lock whose pid is no longer alive on this host
- * (a run that was killed) is taken over. Returns the release function.
+ * An exclusive lock file holding the owner's pid, host, boot id and process start time, created with
+ * link(2), which is atomic and never leaves a half-written lock behind. A lock left on this host by a
+ * process that is gone is taken over: its pid is dead, the host rebooted since (another boot id), or
+ * the pid now belongs to a process that started later (another start time). Returns the release function.
  */
 export async function acquireLock(lockPath: string, options: LockOptions): Promise<() => Promise<void>> {
   const deadline = Date.now() + (options.waitMs ?? 0);
@@ -32,7 +33,7 @@ export async function acquireLock(lockPath: string, options: LockOptions): Promi
 }
 
 async function tryAcquire(lockPath: string, holder: string): Promise<() => Promise<void>> {
-  const owner = `${process.pid} ${hostname()}\n`;
+  const owner = ownerLine(process.pid);
   const temp = siblingTempPath(lockPath, "new");
   try {
     await writeFile(temp, owner, { flag: "wx" });
@@ -55,6 +56,13 @@ async function tryAcquire(lockPath: string, holder: string): Promise<() => Promi
   };
 }
 
+/** `pid host [bootId startTicks]`; the last two are missing where there is no /proc. */
+export function ownerLine(pid: number): string {
+  const identity = [bootId(), startTicks(pid)];
+  const known = identity.every((part) => part !== undefined);
+  return `${[pid, hostname(), ...(known ? identity : [])].join(" ")}\n`;
+}
+
 async function tryLink(temp: string, lockPath: string): Promise<boolean> {
   try {
     await link(temp, lockPath);
@@ -70,14 +78,22 @@ async function tryLink(temp: string, lockPath: string): Promise<boolean> {
 interface LockOwner {
   pid: number;
   host: string;
+  bootId?: string;
+  startTicks?: number;
   raw: string;
 }
 
 async function readOwner(lockPath: string): Promise<LockOwner | undefined> {
   const raw = await readFile(lockPath, "utf8").catch(() => undefined);
   if (raw === undefined) return undefined;
-  const [pid = "", host = ""] = raw.trim().split(/\s+/);
-  return { pid: Number.parseInt(pid, 10), host, raw };
+  const [pid = "", host = "", boot, ticks] = raw.trim().split(/\s+/);
+  return {
+    pid: Number.parseInt(pid, 10),
+    host,
+    bootId: boot,
+    startTicks: ticks === undefined ? undefined : Number(ticks),
+    raw,
+  };
 }
 
 function lockedError(lockPath: string, holder: string, owner: LockOwner | undefined): MhcError {
@@ -88,8 +104,8 @@ function lockedError(lockPath: string, holder: string, owner: LockOwner | undefi
 async function takeOverIfStale(lockPath: string, holder: string): Promise<void> {
   const owner = await readOwner(lockPath);
   if (!owner) return; // released meanwhile: the next link attempt decides
-  // A lock from another host (shared filesystem) or with a live pid is respected.
-  if (owner.host !== hostname() || isAlive(owner.pid)) throw lockedError(lockPath, holder, owner);
+  // A lock from another host (shared filesystem) or held by a live owner is respected.
+  if (owner.host !== hostname() || ownerIsAlive(owner)) throw lockedError(lockPath, holder, owner);
   // Move the stale lock aside atomically; if a concurrent deploy replaced it meanwhile, put theirs back.
   const aside = siblingTempPath(lockPath, "stale");
   try {
@@ -105,4 +121,13 @@ async function takeOverIfStale(lockPath: string, holder: string): Promise<void> 
   }
   await unlink(aside).catch(() => {});
   log.warn(`took over a stale lock ${lockPath} from pid ${owner.pid}, which is no longer running`);
+}
+
+/** The owner still runs: its pid is alive, in this boot, and was not reused by a later process. */
+function ownerIsAlive(owner: LockOwner): boolean {
+  if (!isAlive(owner.pid)) return false;
+  const currentBoot = bootId();
+  if (owner.bootId !== undefined && currentBoot !== undefined && owner.bootId !== currentBoot) return false;
+  const ticks = startTicks(owner.pid);
+  return owner.startTicks === undefined || ticks === undefined || owner.startTicks === ticks;
 }

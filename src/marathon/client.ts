@@ -1,10 +1,8 @@
-import { request as httpsRequest } from "node:https";
-import { Readable } from "node:stream";
-import { type $Fetch, createFetch, ofetch } from "ofetch";
 import { parseSnapshot, type Snapshot } from "../core/snapshot.ts";
-import { ExitCode, errorMessage, MhcError } from "../errors.ts";
+import { ExitCode, MhcError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { MarathonEndpoint } from "./address.ts";
+import { formatBytes, get, HttpFailure } from "./http.ts";
 
 export interface ClientOptions {
   timeoutMs: number;
@@ -14,6 +12,10 @@ export interface ClientOptions {
   ca?: string;
   /** First backoff between rounds; doubles each round (with jitter), capped at 5 s. */
   backoffMs?: number;
+  /** Largest answer read (after decompression); more is refused before it fills memory. */
+  maxResponseBytes: number;
+  /** Say "waiting for Marathon" when an attempt has had no answer for this long. */
+  slowMs?: number;
 }
 
 export interface FetchedSnapshot {
@@ -25,142 +27,116 @@ export interface FetchedSnapshot {
 
 const appsPath = "/v2/apps?embed=apps.tasks";
 
-type Fetch = typeof globalThis.fetch;
-
-/** fetch() over node:https with a private CA: the one portable way across Node, Bun and Deno. */
-export function fetchWithCa(ca: string): Fetch {
-  return (input, init) =>
-    new Promise<Response>((resolve, reject) => {
-      const url = new URL(input instanceof Request ? input.url : String(input));
-      const headers = Object.fromEntries(new Headers(init?.headers).entries());
-      const req = httpsRequest(
-        url,
-        { method: init?.method ?? "GET", headers, ca, signal: init?.signal ?? undefined },
-        (res) => {
-          const responseHeaders = new Headers();
-          for (const [key, value] of Object.entries(res.headers)) {
-            if (value !== undefined)
-              responseHeaders.set(key, Array.isArray(value) ? value.join(", ") : value);
-          }
-          resolve(
-            new Response(Readable.toWeb(res) as ReadableStream, {
-              status: res.statusCode ?? 0,
-              headers: responseHeaders,
-            }),
-          );
-        },
-      );
-      req.on("error", reject);
-      req.end();
-    });
-}
-
-class AttemptError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly exitCode: (typeof ExitCode)[keyof typeof ExitCode] = ExitCode.marathonUnreachable,
-  ) {
-    super(message);
-  }
-}
-
-/** The innermost cause of a failed fetch: "connect ECONNREFUSED …", "self-signed certificate", … */
-export function rootCause(error: unknown): unknown {
-  let current = error;
-  while (current instanceof Error && current.cause !== undefined) current = current.cause;
-  return current;
-}
-
-async function attempt(
-  client: $Fetch,
-  endpoint: MarathonEndpoint,
-  path: string,
-  options: ClientOptions,
-): Promise<string> {
-  let response: Response;
+/** One GET of the snapshot from one address, read within the timeout and the size bound, then parsed. */
+async function attempt(endpoint: MarathonEndpoint, options: ClientOptions): Promise<FetchedSnapshot> {
+  const response = await get(endpoint, appsPath, {
+    accept: "application/json",
+    timeoutMs: options.timeoutMs,
+    ...(options.ca ? { ca: options.ca } : {}),
+    // Bounds connect, headers and the body read alike.
+    signal: AbortSignal.timeout(options.timeoutMs),
+  });
+  const chunks: Buffer[] = [];
+  let size = 0;
   try {
-    response = await client.raw(`${endpoint.url}${path}`, {
-      retry: 0,
-      responseType: "text",
-      ignoreResponseError: true,
-      redirect: "follow",
-      // The signal bounds connect, headers and the body read alike (ofetch's own timeout stops at headers).
-      signal: AbortSignal.timeout(options.timeoutMs),
-      headers: {
-        accept: "application/json",
-        ...(endpoint.authorization ? { authorization: endpoint.authorization } : {}),
-      },
+    await response.read((chunk) => {
+      size += chunk.length;
+      if (size > options.maxResponseBytes) {
+        throw new HttpFailure(
+          `answered more than ${formatBytes(options.maxResponseBytes)}; raise --max-response if Marathon really is that large`,
+          false,
+          ExitCode.marathonData,
+        );
+      }
+      chunks.push(chunk);
     });
-  } catch (error) {
-    const cause = rootCause(error);
-    const name = (cause as Error)?.name;
-    const reason =
-      name === "TimeoutError" || name === "AbortError"
-        ? `no answer within ${options.timeoutMs / 1000} s`
-        : errorMessage(cause);
-    throw new AttemptError(reason, true);
+  } finally {
+    response.close();
   }
-  const status = response.status;
-  if (status === 401 || status === 403) {
-    throw new AttemptError(
-      `refused the credentials (HTTP ${status}); check --auth / --token (or MARATHON_AUTH / MARATHON_TOKEN)`,
+  let body: string;
+  try {
+    body = Buffer.concat(chunks, size).toString("utf8");
+  } catch {
+    throw new HttpFailure(
+      `answered ${formatBytes(size)}, more than this runtime can hold as text`,
       false,
-      ExitCode.marathonAuth,
+      ExitCode.marathonData,
     );
   }
-  if (status >= 500)
-    throw new AttemptError(`HTTP ${status} (Marathon answers 502/503 during leader election)`, true);
-  if (status < 200 || status >= 300)
-    throw new AttemptError(`HTTP ${status}; is this a Marathon address?`, false);
-  return (response as Response & { _data?: string })._data ?? "";
+  const contentType = String(response.headers["content-type"] ?? "");
+  if (!/^\s*[[{]/.test(body)) {
+    const title = /<title>([^<]{1,80})<\/title>/i.exec(body)?.[1]?.trim();
+    throw new HttpFailure(
+      `this is not Marathon's API (it answered ${contentType || "without a content type"}${title ? `: "${title}"` : ""}); check the address and port`,
+      false,
+      ExitCode.marathonData,
+    );
+  }
+  const origin = `Marathon at ${endpoint.url}`;
+  try {
+    return { snapshot: parseSnapshot(body, origin), source: endpoint.url, body };
+  } catch (error) {
+    if (!(error instanceof MhcError)) throw error;
+    // A truncated answer may be whole next time; a foreign shape will not change.
+    const truncated = error.message.includes("not valid JSON");
+    throw new HttpFailure(error.message.replace(`${origin}: `, ""), truncated, error.exitCode);
+  }
+}
+
+/** Reports an attempt that takes longer than `slowMs`, once, unless it settles first. */
+async function reportingSlowness<T>(work: Promise<T>, slowMs: number, say: () => void): Promise<T> {
+  const timer = setTimeout(say, slowMs);
+  try {
+    return await work;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Fetches from the first Marathon that answers. Addresses are tried in order; connection errors,
- * timeouts and 5xx are retried in bounded rounds with jittered backoff. 401/403 stop at once.
+ * GET /v2/apps?embed=apps.tasks from the first Marathon that answers with a usable snapshot.
+ * Addresses are tried in order; connection errors, timeouts, 5xx and truncated answers are retried
+ * in bounded rounds with jittered backoff; an answer that is not Marathon's skips that address.
+ * 401/403 stop at once. Each retry, and each attempt slower than `slowMs`, is said on stderr.
  */
-async function fetchFromMarathon(
+export async function fetchSnapshot(
   endpoints: MarathonEndpoint[],
-  path: string,
   options: ClientOptions,
-): Promise<{ body: string; source: string }> {
-  const failures = new Map<string, string>();
+): Promise<FetchedSnapshot> {
+  const failures = new Map<string, HttpFailure>();
   const skip = new Set<string>();
-  const client = options.ca ? createFetch({ fetch: fetchWithCa(options.ca) }) : ofetch;
-  for (let round = 0; round <= options.retries; round++) {
+  const rounds = options.retries + 1;
+  for (let round = 0; round < rounds; round++) {
     if (round > 0) {
       const base = Math.min((options.backoffMs ?? 500) * 2 ** (round - 1), 5_000);
       await sleep(base / 2 + Math.random() * (base / 2));
     }
     for (const endpoint of endpoints) {
       if (skip.has(endpoint.url)) continue;
+      const waiting = `waiting for Marathon at ${endpoint.url}: attempt ${round + 1} of ${rounds}`;
+      const last = failures.get(endpoint.url);
+      if (last) log.info(`${waiting} (last: ${last.message})`);
       try {
-        const body = await attempt(client, endpoint, path, options);
-        return { body, source: endpoint.url };
+        return await reportingSlowness(attempt(endpoint, options), options.slowMs ?? 2_000, () => {
+          if (!last) log.info(waiting);
+        });
       } catch (error) {
-        if (!(error instanceof AttemptError)) throw error;
+        if (!(error instanceof HttpFailure)) throw error;
         if (error.exitCode === ExitCode.marathonAuth) {
           throw new MhcError(`Marathon at ${endpoint.url} ${error.message}`, ExitCode.marathonAuth);
         }
-        failures.set(endpoint.url, error.message);
+        failures.set(endpoint.url, error);
         if (!error.retryable) skip.add(endpoint.url);
         log.debug(`Marathon ${endpoint.url}: ${error.message}`);
       }
     }
     if (skip.size === endpoints.length) break;
   }
-  const detail = [...failures].map(([url, reason]) => `${url} (${reason})`).join(", ");
+  const detail = [...failures].map(([url, failure]) => `${url} (${failure.message})`).join(", ");
+  // Data errors win: an address that answered with the wrong thing is the mistake to fix first.
+  if ([...failures.values()].some((f) => f.exitCode === ExitCode.marathonData))
+    throw new MhcError(`no usable answer from Marathon: ${detail}`, ExitCode.marathonData);
   throw new MhcError(`Marathon unreachable: ${detail}`, ExitCode.marathonUnreachable);
-}
-
-/** GET /v2/apps?embed=apps.tasks from the first Marathon that answers, parsed and shape-checked. */
-export async function fetchSnapshot(
-  endpoints: MarathonEndpoint[],
-  options: ClientOptions,
-): Promise<FetchedSnapshot> {
-  const { body, source } = await fetchFromMarathon(endpoints, appsPath, options);
-  return { snapshot: parseSnapshot(body, `Marathon at ${source}`), source, body };
 }

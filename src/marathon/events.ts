@@ -1,8 +1,8 @@
+import { formatDuration } from "../args/duration.ts";
 import { errorMessage } from "../errors.ts";
-import { formatDuration } from "../watch/duration.ts";
 import type { MarathonEndpoint } from "./address.ts";
-import { fetchWithCa, rootCause } from "./client.ts";
-import { SseParser } from "./sse.ts";
+import { get, HttpFailure, type HttpResponse } from "./http.ts";
+import { type SseEvent, SseEventTooLarge, SseParser } from "./sse.ts";
 
 /**
  * The Marathon events that can change the rendered config. Marathon filters server-side on
@@ -59,10 +59,12 @@ export interface EventStreamOptions {
   endpoints: MarathonEndpoint[];
   /** Bounds connecting and the response headers of each attempt. */
   timeoutMs: number;
-  /** Reconnect when no byte at all (keep-alives included) arrives for this long. */
+  /** Reconnect when no complete line (an event, a keep-alive) arrives for this long. */
   idleTimeoutMs: number;
   ca?: string;
   backoff?: Backoff;
+  /** Reconnect when one event grows past this many characters (default 16 Mi). */
+  maxEventChars?: number;
   /** Ends the subscription. */
   signal: AbortSignal;
   onEvent(type: string): void;
@@ -70,173 +72,114 @@ export interface EventStreamOptions {
   onDisconnected(reason: string, retryInMs: number): void;
 }
 
-/** Redirect hops followed per attempt; Marathon needs one (follower → leader). */
-const maxRedirects = 3;
-
-class StreamError extends Error {}
-
-type Fetch = typeof globalThis.fetch;
+/**
+ * A connection that ends sooner than this after it connected counts as a failed attempt, so a
+ * stream that closes as soon as it opens backs off like one that never connects.
+ */
+const stableAfterMs = 10_000;
 
 /**
  * Subscribes to Marathon's event stream until `signal` aborts, whatever happens: a failed attempt
- * or a dropped, silent or refused stream is reported and retried with jittered exponential
- * backoff, each attempt on the next address (round robin).
+ * or a dropped, silent, oversized or refused stream is reported and retried with jittered
+ * exponential backoff, each attempt on the next address (round robin). The backoff starts over
+ * only after a connection that stayed up for a while.
  */
 export async function watchEvents(options: EventStreamOptions): Promise<void> {
-  const fetcher: Fetch = options.ca ? fetchWithCa(options.ca) : globalThis.fetch;
   const backoff = options.backoff ?? defaultBackoff;
   let failures = 0;
   for (let attempt = 0; !options.signal.aborted; attempt++) {
     const endpoint = options.endpoints[attempt % options.endpoints.length] as MarathonEndpoint;
     let reason: string;
+    let connectedAt: number | undefined;
     try {
-      reason = await streamOnce(fetcher, endpoint, options, () => {
-        failures = 0;
+      reason = await streamOnce(endpoint, options, () => {
+        connectedAt = Date.now();
       });
     } catch (error) {
       reason = errorMessage(error);
-      failures++;
     }
     if (options.signal.aborted) return;
+    const stable = connectedAt !== undefined && Date.now() - connectedAt >= stableAfterMs;
+    failures = stable ? 0 : failures + 1;
     const delay = backoffDelay(Math.max(0, failures - 1), backoff);
     options.onDisconnected(`${endpoint.url}: ${reason}`, delay);
     await sleep(delay, options.signal);
   }
 }
 
-/** One connection: returns why a connected stream ended, throws StreamError when it never connected. */
+/** One connection: returns why a connected stream ended, throws when it never connected. */
 async function streamOnce(
-  fetcher: Fetch,
   endpoint: MarathonEndpoint,
   options: EventStreamOptions,
   connected: () => void,
 ): Promise<string> {
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  options.signal.addEventListener("abort", stop);
+  const response = await get(endpoint, eventsPath(), {
+    accept: "text/event-stream",
+    timeoutMs: options.timeoutMs,
+    ...(options.ca ? { ca: options.ca } : {}),
+    signal: options.signal,
+  });
   try {
-    const { response, url } = await connect(fetcher, endpoint, options.timeoutMs, controller);
-    const body = response.body;
-    if (!body) throw new StreamError("empty response");
+    const contentType = String(response.headers["content-type"] ?? "");
+    if (contentType !== "" && !contentType.includes("text/event-stream"))
+      throw new HttpFailure(`this is not Marathon's event stream (it answered ${contentType})`, false);
     connected();
-    options.onConnected(url);
-    return await readEvents(body, options, controller.signal);
+    options.onConnected(response.origin);
+    return await readEvents(response, options);
   } finally {
-    options.signal.removeEventListener("abort", stop);
-    controller.abort();
+    response.close();
   }
 }
 
 /**
- * GET with redirects followed by hand: Marathon followers redirect /v2/events to the leader, and
- * fetch drops Authorization on a cross-origin redirect, so each hop re-sends it (never to http
- * from https).
+ * Reads until the stream ends, shows no sign of life (no complete line) for idleTimeoutMs, sends
+ * an oversized event, fails, or the watcher stops; returns which. A byte trickle that never
+ * completes a line is as stalled as silence.
  */
-async function connect(
-  fetcher: Fetch,
-  endpoint: MarathonEndpoint,
-  timeoutMs: number,
-  controller: AbortController,
-): Promise<{ response: Response; url: string }> {
-  const timer = setTimeout(
-    () => controller.abort(new StreamError(`no answer within ${formatDuration(timeoutMs)}`)),
-    timeoutMs,
-  );
-  try {
-    let url = `${endpoint.url}${eventsPath()}`;
-    for (let hop = 0; ; hop++) {
-      let response: Response;
-      try {
-        response = await fetcher(url, {
-          redirect: "manual",
-          signal: controller.signal,
-          headers: {
-            accept: "text/event-stream",
-            ...(endpoint.authorization ? { authorization: endpoint.authorization } : {}),
-          },
-        });
-      } catch (error) {
-        const reason = controller.signal.reason;
-        throw reason instanceof StreamError ? reason : new StreamError(errorMessage(rootCause(error)));
-      }
-      const location = response.headers.get("location");
-      if (response.status >= 300 && response.status < 400 && location) {
-        await response.body?.cancel().catch(() => {});
-        if (hop >= maxRedirects) throw new StreamError(`more than ${maxRedirects} redirects`);
-        const next = new URL(location, url);
-        if (next.protocol !== "http:" && next.protocol !== "https:")
-          throw new StreamError(`redirect to unsupported ${next.protocol} address`);
-        if (endpoint.authorization && new URL(url).protocol === "https:" && next.protocol === "http:")
-          throw new StreamError(`refusing to send credentials to ${next.origin} over plain http`);
-        url = next.href;
-        continue;
-      }
-      if (response.status === 200) return { response, url: new URL(url).origin };
-      await response.body?.cancel().catch(() => {});
-      if (response.status === 401 || response.status === 403)
-        throw new StreamError(`refused the credentials (HTTP ${response.status})`);
-      throw new StreamError(`HTTP ${response.status}`);
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-type ReadOutcome = { kind: "chunk"; value: Uint8Array } | { kind: "end"; reason: string };
-
-/**
- * Reads until the stream ends, goes silent for idleTimeoutMs, fails, or the watcher stops. Each read
- * races a timer instead of relying on abort() to end a pending read, which Node, Bun and Deno
- * handle differently; the reader is cancelled only after the loop is left.
- */
-async function readEvents(
-  body: ReadableStream<Uint8Array>,
-  options: EventStreamOptions,
-  signal: AbortSignal,
-): Promise<string> {
-  const reader = body.getReader();
+function readEvents(response: HttpResponse, options: EventStreamOptions): Promise<string> {
   const decoder = new TextDecoder();
-  const parser = new SseParser();
+  const parser = new SseParser(options.maxEventChars);
   const watched = new Set<string>(watchedEventTypes);
-  try {
-    for (;;) {
-      const next = await readWithin(reader, options.idleTimeoutMs, signal);
-      if (next.kind === "end") return next.reason;
-      for (const event of parser.push(decoder.decode(next.value, { stream: true }))) {
-        const type = eventTypeOf(event);
-        if (watched.has(type)) options.onEvent(type);
-      }
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-}
-
-function readWithin(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  idleTimeoutMs: number,
-  signal: AbortSignal,
-): Promise<ReadOutcome> {
-  return new Promise((resolve) => {
-    const finish = (outcome: ReadOutcome) => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-      resolve(outcome);
+  return new Promise<string>((resolve) => {
+    let lastLineAt = Date.now();
+    let idle: ReturnType<typeof setTimeout>;
+    const finish = (reason: string) => {
+      clearTimeout(idle);
+      options.signal.removeEventListener("abort", onStop);
+      response.close();
+      resolve(reason);
     };
-    const onAbort = () => finish({ kind: "end", reason: "stopped" });
-    const timer = setTimeout(
-      () => finish({ kind: "end", reason: `no data for ${formatDuration(idleTimeoutMs)} (stream stalled)` }),
-      idleTimeoutMs,
-    );
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort);
-    reader.read().then(
-      (result) =>
-        finish(
-          result.done ? { kind: "end", reason: "stream closed" } : { kind: "chunk", value: result.value },
-        ),
-      (error: unknown) => finish({ kind: "end", reason: `stream failed: ${errorMessage(rootCause(error))}` }),
-    );
+    const onStop = () => finish("stopped");
+    // One timer, re-armed for the rest of the period when a line completed meanwhile.
+    const watchdog = () => {
+      const left = lastLineAt + options.idleTimeoutMs - Date.now();
+      if (left > 0) idle = setTimeout(watchdog, left);
+      else finish(`no event or keep-alive for ${formatDuration(options.idleTimeoutMs)} (stream stalled)`);
+    };
+    watchdog();
+    if (options.signal.aborted) return onStop();
+    options.signal.addEventListener("abort", onStop);
+    let oversized: string | undefined;
+    response
+      .read((chunk) => {
+        let events: SseEvent[];
+        const linesBefore = parser.lines;
+        try {
+          events = parser.push(decoder.decode(chunk, { stream: true }));
+        } catch (error) {
+          if (error instanceof SseEventTooLarge) oversized = `${error.message} (a broken stream?)`;
+          throw error;
+        }
+        if (parser.lines > linesBefore) lastLineAt = Date.now();
+        for (const event of events) {
+          const type = eventTypeOf(event);
+          if (watched.has(type)) options.onEvent(type);
+        }
+      })
+      .then(
+        () => finish("stream closed"),
+        (error: unknown) => finish(oversized ?? `stream failed: ${errorMessage(error)}`),
+      );
   });
 }
 

@@ -22,7 +22,7 @@ import {
   remoteBranchHead,
   resolveTarget,
 } from "../git/repo.ts";
-import { checkConfig, firstAlert, haproxyVersion } from "../io/haproxy.ts";
+import { checkConfig, firstAlert, haproxyVersion } from "../haproxy/binary.ts";
 import { acquireLock } from "../io/lock.ts";
 import { log } from "../log.ts";
 

@@ -1,7 +1,7 @@
 import type { ArgsDef } from "citty";
-import { repeated } from "../commands/_shared.ts";
+import { parsePositiveDuration, parseWait, type Wait } from "../args/duration.ts";
+import { repeated } from "../args/values.ts";
 import { ExitCode, MhcError } from "../errors.ts";
-import { parsePositiveDuration, parseWait, type Wait } from "./duration.ts";
 
 /** Flags of `--watch` mode, shared by `mhc sync` and `mhc render`. */
 export const watchArgs = {
@@ -23,7 +23,7 @@ export const watchArgs = {
   },
   "idle-timeout": {
     type: "string",
-    description: "With --watch: reconnect the event stream after this long without a byte",
+    description: "With --watch: reconnect the event stream after this long without an event or keep-alive",
     default: "60s",
     valueHint: "duration",
   },

@@ -1,28 +1,51 @@
 import process from "node:process";
 import { setTimeout } from "node:timers";
-import type { MarathonConnection } from "../commands/_shared.ts";
+import { ExitCode, MhcError } from "../errors.ts";
 import { log, timestampWhenLogged } from "../log.ts";
+import {
+  fetchFromConnection,
+  type LoadedSnapshot,
+  type MarathonArgValues,
+  marathonConnection,
+} from "../marathon/connection.ts";
 import type { WatchSettings } from "./args.ts";
 import { stopOnSignals } from "./signals.ts";
-import type { StatusFile } from "./status.ts";
+import { StatusFile, type WatchStatus } from "./status.ts";
 import { defaultStopGraceMs, runWatch, type SyncOutcome } from "./watcher.ts";
 
+export interface WatchCommand {
+  command: WatchStatus["command"];
+  /** What the command keeps up to date (repo or output file), for the status file. */
+  target: string;
+  settings: WatchSettings;
+  /** The command's Marathon flags and addresses. */
+  marathon: { args: MarathonArgValues; positionals: string[]; rawArgs: string[] };
+  /** Flag combinations --watch cannot honour, checked in order: the first one given refuses. */
+  refusals: [given: boolean, message: string][];
+  /** One sync; `load` fetches a fresh snapshot from Marathon, `reason` says what triggered it. */
+  sync(load: () => Promise<LoadedSnapshot>, reason: string): Promise<SyncOutcome>;
+}
+
 /**
- * Runs the watch loop for a command until SIGINT/SIGTERM, then exits 0. The status file is
- * written once before anything else, so an unwritable path fails at start, not silently later.
+ * `--watch` for a command: refuses what cannot be watched, connects to Marathon, then syncs on
+ * events and resyncs until SIGINT/SIGTERM, and exits 0. The status file is written once before
+ * anything else, so an unwritable path fails at start, not silently later.
  */
-export async function watchUntilSignalled(
-  settings: WatchSettings,
-  connection: MarathonConnection,
-  status: StatusFile,
-  runSync: (reason: string) => Promise<SyncOutcome>,
-): Promise<void> {
+export async function watchCommand(watch: WatchCommand): Promise<void> {
+  const { args, positionals, rawArgs } = watch.marathon;
+  const refusals: [boolean, string][] = [
+    ...watch.refusals,
+    [args.from !== undefined, "--watch follows Marathon's event stream; it cannot watch --from"],
+  ];
+  for (const [given, message] of refusals) if (given) throw new MhcError(message, ExitCode.usage);
+  const connection = await marathonConnection(args, positionals, rawArgs);
   timestampWhenLogged();
+  const status = new StatusFile(watch.settings.statusFile, { command: watch.command, target: watch.target });
   await status.update({}, true);
   const signals = stopOnSignals();
   try {
     const outcome = await runWatch({
-      ...settings,
+      ...watch.settings,
       stream: {
         endpoints: connection.endpoints,
         timeoutMs: connection.options.timeoutMs,
@@ -31,7 +54,7 @@ export async function watchUntilSignalled(
       stop: signals.signal,
       stopGraceMs: defaultStopGraceMs,
       status,
-      runSync,
+      runSync: (reason) => watch.sync(() => fetchFromConnection(connection), reason),
     });
     log.info(outcome === "stopped" ? "stopped" : "stopped, abandoning the running sync");
   } finally {

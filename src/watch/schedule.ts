@@ -1,4 +1,4 @@
-import type { Wait } from "./duration.ts";
+import type { Wait } from "../args/duration.ts";
 
 /**
  * When the watcher syncs, as pure bookkeeping over timestamps (no timers, so it is tested with

@@ -1,8 +1,8 @@
+import { formatDuration, type Wait } from "../args/duration.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import type { MarathonEndpoint } from "../marathon/address.ts";
 import { type Backoff, watchEvents } from "../marathon/events.ts";
-import { formatDuration, type Wait } from "./duration.ts";
 import { SyncSchedule } from "./schedule.ts";
 import type { StatusFile } from "./status.ts";
 

@@ -1,7 +1,9 @@
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { haproxyAvailable } from "../helpers/haproxy.ts";
+import { isAlive } from "../../src/io/processes.ts";
+import { haproxyAvailable, startHaproxy } from "../helpers/haproxy.ts";
 import { freePort, httpGet, waitForPort } from "../helpers/net.ts";
 import { type DeployFixture, deploySuite, haproxyConfig } from "./fixture.ts";
 
@@ -88,11 +90,12 @@ describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, 
     fixture.commit(good);
     expect((await fixture.deploy(pidMode())).code).toBe(0);
 
-    // Valid for `haproxy -c`, but its port is taken by a backend, so HAProxy cannot bind it.
+    // Valid for `haproxy -c`, but its port is taken by a backend, so HAProxy cannot bind it (a host
+    // name, which the bind pre-flight leaves to HAProxy, so the reload itself fails).
     fixture.commit(
       haproxyConfig([
         { port, servers: [alpha().port] },
-        { port: beta().port, servers: [alpha().port] },
+        { port: beta().port, servers: [alpha().port], host: "localhost" },
       ]),
     );
     const failed = await fixture.deploy(pidMode());
@@ -184,5 +187,45 @@ describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, 
     const result = await fixture.deploy(pidMode(), ["--haproxy", join(fixture.dir, "no-haproxy")]);
     expect(result.code).toBe(7);
     expect(existsSync(fixture.config)).toBe(false);
+  });
+
+  it("a stale --pid-file never signals an unrelated process", async () => {
+    fixture = newFixture();
+    const port = await freePort();
+    fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
+    // A process whose command line mentions haproxy, under the pid the file names.
+    const log = join(fixture.dir, "haproxy.log");
+    writeFileSync(log, "");
+    const tail = spawn("tail", ["-f", log], { stdio: "ignore" });
+    try {
+      writeFileSync(fixture.pidFile, `${tail.pid}\n`);
+      const result = await fixture.deploy(pidMode());
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain("started HAProxy");
+      expect(tail.exitCode).toBe(null);
+      expect(isAlive(tail.pid as number)).toBe(true);
+      expect((await httpGet(port)).body).toMatch(/^alpha /);
+      await fixture.stopHaproxy();
+
+      // An HAProxy, but one that started after the pid file was written: not the file's owner.
+      const otherPort = await freePort();
+      const otherConfig = join(fixture.dir, "other.cfg");
+      writeFileSync(otherConfig, haproxyConfig([{ port: otherPort, servers: [beta().port] }]));
+      const other = await startHaproxy(otherConfig, otherPort);
+      try {
+        writeFileSync(fixture.pidFile, `${other.process.pid}\n`);
+        utimesSync(fixture.pidFile, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+        fixture.commit(haproxyConfig([{ port, servers: [beta().port] }]));
+        const second = await fixture.deploy(pidMode());
+        expect(second.code, second.stderr).toBe(0);
+        expect(second.stderr).toContain("started HAProxy");
+        expect(other.process.exitCode).toBe(null);
+        expect(isAlive(other.process.pid as number)).toBe(true);
+      } finally {
+        await other.stop();
+      }
+    } finally {
+      tail.kill();
+    }
   });
 });

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import process from "node:process";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { defaultHead } from "../../src/core/head.ts";
-import { showProc } from "../../src/deploy/master-cli.ts";
+import { showProc } from "../../src/haproxy/master-cli.ts";
 import { isAlive } from "../../src/io/processes.ts";
-import { type MhcResult, runMhc } from "../helpers/cli.ts";
+import { type MhcResult, type RunningMhc, runMhc, startMhc } from "../helpers/cli.ts";
 import { git as gitWithIdentity } from "../helpers/git.ts";
 import { type Backend, startNamedHttpServer } from "../helpers/net.ts";
 
@@ -46,32 +46,38 @@ export class DeployFixture {
 
   /**
    * Installs `content` and starts HAProxy on it in master-worker mode, as systemd's unit does, for
-   * tests where mhc reloads an HAProxy it did not start. Returns the master's pid.
+   * tests where mhc reloads an HAProxy it did not start, with a master CLI on `masterSocket` for tests
+   * that look at its workers. Returns the master's pid.
    */
   startMasterWorker(content: string): string {
     writeFileSync(this.config, content);
-    const started = spawnSync("haproxy", ["-W", "-D", "-f", this.config, "-p", this.pidFile], {
-      encoding: "utf8",
-    });
+    const args = ["-W", "-D", "-S", `${this.masterSocket},mode,600`, "-f", this.config, "-p", this.pidFile];
+    const started = spawnSync("haproxy", args, { encoding: "utf8" });
     if (started.status !== 0) throw new Error(`haproxy did not start: ${started.stderr}`);
     return readFileSync(this.pidFile, "utf8").trim().split("\n")[0] as string;
   }
 
   deploy(mode: string[], extra: string[] = []): Promise<MhcResult> {
-    return runMhc(
-      [
-        "deploy",
-        "--repo",
-        this.remote,
-        "--config",
-        this.config,
-        "--workdir",
-        this.workdir,
-        ...mode,
-        ...extra,
-      ],
-      { env: { XDG_CACHE_HOME: join(this.dir, "xdg") } },
-    );
+    return runMhc(this.deployArgs(mode, extra), { env: { XDG_CACHE_HOME: join(this.dir, "xdg") } });
+  }
+
+  /** A deploy that the test observes and signals while it runs. */
+  startDeploy(mode: string[], extra: string[] = []): RunningMhc {
+    return startMhc(this.deployArgs(mode, extra), { env: { XDG_CACHE_HOME: join(this.dir, "xdg") } });
+  }
+
+  private deployArgs(mode: string[], extra: string[]): string[] {
+    return [
+      "deploy",
+      "--repo",
+      this.remote,
+      "--config",
+      this.config,
+      "--workdir",
+      this.workdir,
+      ...mode,
+      ...extra,
+    ];
   }
 
   installed(): string {
@@ -120,14 +126,16 @@ export async function waitUntil(
 export interface Frontend {
   port: number;
   servers: number[];
+  /** The bind address (default 127.0.0.1); a host name is one mhc's bind pre-flight cannot test. */
+  host?: string;
 }
 
 /** A config like `mhc render` emits: the default head, then one TCP frontend/backend pair per service. */
 export function haproxyConfig(frontends: Frontend[], globalExtra: string[] = []): string {
   const head = defaultHead.replace("global\n", `global\n${globalExtra.map((l) => `  ${l}\n`).join("")}`);
   const services = frontends.map(
-    ({ port, servers }) =>
-      `frontend svc_${port}\n  bind 127.0.0.1:${port}\n  default_backend be_${port}\n\n` +
+    ({ port, servers, host = "127.0.0.1" }) =>
+      `frontend svc_${port}\n  bind ${host}:${port}\n  default_backend be_${port}\n\n` +
       `backend be_${port}\n${servers.map((s, i) => `  server s${i} 127.0.0.1:${s}\n`).join("")}`,
   );
   return `${head}\n${services.join("\n")}`;

@@ -3,6 +3,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import process from "node:process";
 import { afterEach, describe, expect, it } from "vitest";
+import { bootId, startTicks } from "../../src/io/processes.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { freePort, startNamedHttpServer } from "../helpers/net.ts";
 import { DeployFixture, haproxyConfig } from "./fixture.ts";
@@ -18,7 +19,7 @@ describe.skipIf(!haproxyAvailable())("mhc deploy and the lock (end to end)", () 
     await fixture?.cleanup();
   });
 
-  it("exits 13 while another deploy holds the lock, takes over a stale one, and never interleaves", async () => {
+  it("exits 13 while another deploy holds the lock, takes over a stale or reused-pid one, and never interleaves", async () => {
     fixture = new DeployFixture();
     const backend = await startNamedHttpServer("alpha");
     try {
@@ -39,6 +40,13 @@ describe.skipIf(!haproxyAvailable())("mhc deploy and the lock (end to end)", () 
       expect(takeover.stderr).toContain("took over a stale lock");
       expect(fixture.installed()).toBe(v1);
       expect(existsSync(lock)).toBe(false);
+
+      // A live pid that is not the holder (reused after a crash or reboot): its start time differs.
+      fixture.commit(haproxyConfig([{ port: await freePort(), servers: [backend.port] }]));
+      writeFileSync(lock, `${process.pid} ${hostname()} ${bootId()} ${(startTicks(process.pid) ?? 0) - 1}\n`);
+      const reused = await fixture.deploy(mode);
+      expect(reused.code, reused.stderr).toBe(0);
+      expect(reused.stderr).toContain("took over a stale lock");
 
       fixture.commit(haproxyConfig([{ port: await freePort(), servers: [backend.port] }]));
       const racing = await Promise.all([fixture.deploy(mode), fixture.deploy(mode), fixture.deploy(mode)]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { showProc } from "../../src/deploy/master-cli.ts";
+import { showProc } from "../../src/haproxy/master-cli.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { freePort, httpGet, waitForPort } from "../helpers/net.ts";
 import { type DeployFixture, deploySuite, haproxyConfig, waitUntil } from "./fixture.ts";
@@ -38,11 +38,12 @@ describe.skipIf(!haproxyAvailable())("reload strategies other than --pid-file", 
     expect(await answers(portB, "beta")).toBe(true);
     expect(await answers(portA, "alpha")).toBe(true);
 
-    // `haproxy -c` accepts it, but the port belongs to a backend: the master refuses the reload.
+    // `haproxy -c` accepts it, but the port belongs to a backend: the master refuses the reload (a
+    // host name, which the bind pre-flight leaves to HAProxy).
     fixture.commit(
       haproxyConfig([
         { port: portA, servers: [alpha().port] },
-        { port: alpha().port, servers: [] },
+        { port: alpha().port, servers: [], host: "localhost" },
       ]),
     );
     const third = await fixture.deploy(mode);

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { showProc } from "../../src/deploy/master-cli.ts";
+import { showProc } from "../../src/haproxy/master-cli.ts";
 import { isAlive } from "../../src/io/processes.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { type Backend, freePort, startNamedHttpServer, waitForPort } from "../helpers/net.ts";

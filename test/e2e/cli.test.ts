@@ -193,7 +193,7 @@ describe("errors: one line, a documented exit code, no partial output", () => {
 
   it("unreachable Marathon: exit 3", async () => {
     const dead = await freePort();
-    await expectFailure(["render", `127.0.0.1:${dead}`, "--retries", "1"], 3, "Marathon unreachable");
+    await expectFailure(["render", `127.0.0.1:${dead}`, "--retries", "0"], 3, "Marathon unreachable");
   });
 
   it("401: exit 4, and credentials never show, not even with --verbose", async () => {

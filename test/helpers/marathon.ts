@@ -3,12 +3,14 @@ import type { AddressInfo } from "node:net";
 
 export interface Reply {
   status?: number;
-  body?: string;
+  body?: string | Buffer;
   headers?: Record<string, string>;
   /** Wait this long before answering (for timeout tests). */
   delayMs?: number;
   /** Send the headers and the first part of the body, then cut the connection. */
   truncateAt?: number;
+  /** Send the headers and the first part of the body, then go silent (connection kept open). */
+  stallAt?: number;
 }
 
 export interface RecordedRequest {
@@ -38,6 +40,10 @@ export async function startMarathon(
     if (res.destroyed) return;
     const body = reply.body ?? "";
     res.writeHead(reply.status ?? 200, { "content-type": "application/json", ...reply.headers });
+    if (reply.stallAt !== undefined) {
+      res.write(body.slice(0, reply.stallAt));
+      return;
+    }
     if (reply.truncateAt !== undefined) {
       res.write(body.slice(0, reply.truncateAt));
       res.socket?.destroy();

@@ -1,6 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { ExitCode, MhcError } from "../../src/errors.ts";
-import { runCommand, splitCommandLine } from "../../src/io/command.ts";
+import { pendingCommandPath, runCommand, splitCommandLine } from "../../src/io/command.ts";
+import { runMhc } from "../helpers/cli.ts";
 
 describe("splitCommandLine as --exec", () => {
   it("splits into argv like a shell splits words, without expanding anything", () => {
@@ -80,5 +84,34 @@ describe("runCommand", () => {
       (e: unknown) => e,
     );
     expect((missing as MhcError).message).toBe('--reload-cmd "/nonexistent/reload-haproxy" was not found');
+  });
+});
+
+describe("render -o FILE --exec CMD: a failed --exec is retried by the next run", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mhc-exec-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("keeps a pending marker beside FILE until CMD succeeds, also across runs", async () => {
+    const snapshot = join(dir, "empty.json");
+    writeFileSync(snapshot, JSON.stringify({ apps: [] }));
+    const out = join(dir, "haproxy.cfg");
+    const ready = join(dir, "ready");
+    const ran = join(dir, "ran.log");
+    const exec = `sh -c 'test -e ${ready} && echo reload >> ${ran}'`;
+    const render = () => runMhc(["render", "--from", snapshot, "-o", out, "--exec", exec]);
+
+    const failed = await render();
+    expect(failed.code).toBe(12);
+    expect(existsSync(pendingCommandPath(out))).toBe(true);
+
+    writeFileSync(ready, "");
+    const retried = await render(); // FILE is unchanged now, but the reload is still owed
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stderr).toContain("unchanged");
+    expect(readFileSync(ran, "utf8")).toBe("reload\n");
+    expect(existsSync(pendingCommandPath(out))).toBe(false);
+
+    expect((await render()).code).toBe(0);
+    expect(readFileSync(ran, "utf8")).toBe("reload\n");
   });
 });

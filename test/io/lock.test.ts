@@ -5,7 +5,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ExitCode, type MhcError } from "../../src/errors.ts";
-import { acquireLock } from "../../src/io/lock.ts";
+import { acquireLock, ownerLine } from "../../src/io/lock.ts";
+import { bootId, startTicks } from "../../src/io/processes.ts";
 
 /** The pid of a process that has certainly exited. */
 function deadPid(): number {
@@ -29,7 +30,7 @@ describe("lock files", () => {
 
   it("lets one holder in at a time and frees the lock on release", async () => {
     const release = await acquireLock(lock, { holder: "another deploy" });
-    expect(readFileSync(lock, "utf8")).toBe(`${process.pid} ${hostname()}\n`);
+    expect(readFileSync(lock, "utf8")).toBe(ownerLine(process.pid));
     const error = await lockError(lock);
     expect(error?.exitCode).toBe(ExitCode.locked);
     expect(error?.message).toContain(`pid ${process.pid}`);
@@ -41,7 +42,7 @@ describe("lock files", () => {
   it("takes over a lock whose process is dead", async () => {
     writeFileSync(lock, `${deadPid()} ${hostname()}\n`);
     const release = await acquireLock(lock, { holder: "another deploy" });
-    expect(readFileSync(lock, "utf8")).toBe(`${process.pid} ${hostname()}\n`);
+    expect(readFileSync(lock, "utf8")).toBe(ownerLine(process.pid));
     await release();
   });
 
@@ -49,14 +50,36 @@ describe("lock files", () => {
     const release = await acquireLock(lock, { holder: "another deploy" });
     setTimeout(() => void release(), 300);
     const second = await acquireLock(lock, { holder: "another sync", waitMs: 5_000 });
-    expect(readFileSync(lock, "utf8")).toBe(`${process.pid} ${hostname()}\n`);
+    expect(readFileSync(lock, "utf8")).toBe(ownerLine(process.pid));
     await second();
   });
 
+  it("records the holder's pid, host, boot id and start time", () => {
+    expect(ownerLine(process.pid)).toBe(
+      `${process.pid} ${hostname()} ${bootId()} ${startTicks(process.pid)}\n`,
+    );
+  });
+
   it("respects a live pid and a lock from another host", async () => {
-    writeFileSync(lock, `${process.ppid} ${hostname()}\n`);
+    writeFileSync(lock, ownerLine(process.ppid));
+    expect((await lockError(lock))?.exitCode).toBe(ExitCode.locked);
+    writeFileSync(lock, `${process.ppid} ${hostname()}\n`); // written by an older mhc: pid only
     expect((await lockError(lock))?.exitCode).toBe(ExitCode.locked);
     writeFileSync(lock, `${deadPid()} some-other-host\n`);
     expect((await lockError(lock))?.exitCode).toBe(ExitCode.locked);
+  });
+
+  it("a lock whose pid was reused does not block: taken over after a crash or a reboot", async () => {
+    const live = process.ppid; // alive, but not the process that took the lock
+    const ticks = startTicks(live) as number;
+    writeFileSync(lock, `${live} ${hostname()} ${bootId()} ${ticks - 1}\n`);
+    const afterCrash = await acquireLock(lock, { holder: "another deploy" });
+    expect(readFileSync(lock, "utf8")).toBe(ownerLine(process.pid));
+    await afterCrash();
+
+    writeFileSync(lock, `${live} ${hostname()} 00000000-0000-0000-0000-000000000000 ${ticks}\n`);
+    const afterReboot = await acquireLock(lock, { holder: "another deploy" });
+    expect(readFileSync(lock, "utf8")).toBe(ownerLine(process.pid));
+    await afterReboot();
   });
 });

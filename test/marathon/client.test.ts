@@ -1,19 +1,19 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import process from "node:process";
+import { createGzip } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { ExitCode, MhcError } from "../../src/errors.ts";
 import { parseEndpoint } from "../../src/marathon/address.ts";
 import { fetchSnapshot } from "../../src/marathon/client.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+import { runMhc } from "../helpers/cli.ts";
 import { json, type MarathonServer, startMarathon } from "../helpers/marathon.ts";
 import { freePort } from "../helpers/net.ts";
+import { makeCertificates } from "../helpers/tls.ts";
 
 const body = snapshotOf(hostApp("/web", [10000], [task({ ports: [4000] })]));
-const fast = { timeoutMs: 2_000, retries: 2, backoffMs: 20 };
+const fast = { timeoutMs: 2_000, retries: 2, backoffMs: 20, maxResponseBytes: 2 ** 30 };
 const servers: MarathonServer[] = [];
 
 async function marathon(handler: Parameters<typeof startMarathon>[0]) {
@@ -103,7 +103,9 @@ describe("Marathon client against a local server", () => {
 
   it("times out a Marathon that accepts but never answers", async () => {
     const m = await marathon(() => ({ ...json(body), delayMs: 1_500 }));
-    const error = await failure(fetchSnapshot([parseEndpoint(m.url, {})], { timeoutMs: 200, retries: 0 }));
+    const error = await failure(
+      fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, timeoutMs: 200, retries: 0 }),
+    );
     expect(error.exitCode).toBe(ExitCode.marathonUnreachable);
     expect(error.message).toContain("no answer within 0.2 s");
   });
@@ -137,59 +139,143 @@ describe("Marathon client against a local server", () => {
   });
 });
 
-describe("TLS with a private CA (--ca-file)", () => {
-  function makeCertificates() {
-    const dir = mkdtempSync(join(tmpdir(), "mhc-tls-"));
-    const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-    run(
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      "ca.key",
-      "-out",
-      "ca.pem",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=mhc test CA",
+describe("Marathon answers that must not take mhc down", () => {
+  it("refuses an answer larger than --max-response, with bounded memory", async () => {
+    const m = await marathon(() => ({ body: " ".repeat(300_000) + JSON.stringify(body) }));
+    const error = await failure(
+      fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, retries: 0, maxResponseBytes: 256 * 1024 }),
     );
-    run(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      "server.key",
-      "-out",
-      "server.csr",
-      "-subj",
-      "/CN=127.0.0.1",
-    );
-    execFileSync("sh", ["-c", "printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf"], { cwd: dir });
-    run(
-      "x509",
-      "-req",
-      "-in",
-      "server.csr",
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      "server.pem",
-      "-days",
-      "2",
-      "-extfile",
-      "ext.cnf",
-    );
-    const read = (name: string) => readFileSync(join(dir, name), "utf8");
-    return { ca: read("ca.pem"), key: read("server.key"), cert: read("server.pem") };
-  }
+    expect(error.exitCode).toBe(ExitCode.marathonData);
+    expect(error.message).toContain("answered more than 256 KiB; raise --max-response");
+  });
 
+  it("a gzip bomb stops at --max-response: clear error, memory bounded", async () => {
+    // 256 MiB of zeros compress to about 256 KiB; unbounded, reading it would hold 256 MiB.
+    const bomb = await new Promise<Buffer>((resolve) => {
+      const gzip = createGzip({ level: 1 });
+      const out: Buffer[] = [];
+      gzip.on("data", (c: Buffer) => out.push(c));
+      gzip.on("end", () => resolve(Buffer.concat(out)));
+      const zeros = Buffer.alloc(1 << 20);
+      for (let i = 0; i < 256; i++) gzip.write(zeros);
+      gzip.end();
+    });
+    const m = await marathon(() => ({ body: bomb, headers: { "content-encoding": "gzip" } }));
+    const before = process.memoryUsage().rss;
+    const error = await failure(
+      fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, retries: 0, maxResponseBytes: 8 * 2 ** 20 }),
+    );
+    expect(error.exitCode).toBe(ExitCode.marathonData);
+    expect(error.message).toContain("answered more than 8 MiB");
+    expect(process.memoryUsage().rss - before).toBeLessThan(128 * 2 ** 20);
+  });
+
+  it("a corrupt gzip answer is a one-line mhc error (exit 5)", async () => {
+    const m = await marathon(() => ({
+      body: Buffer.from("garbage, not gzip"),
+      headers: { "content-encoding": "gzip" },
+    }));
+    const error = await failure(fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, retries: 0 }));
+    expect(error.exitCode).toBe(ExitCode.marathonData);
+    expect(error.message).toMatch(/^no usable answer from Marathon: .* \(corrupt gzip answer \(/);
+  });
+
+  it("a corrupt gzip answer through the CLI: exit 5 and mhc's one error line, no runtime text", async () => {
+    const m = await marathon(() => ({
+      body: Buffer.from("garbage, not gzip"),
+      headers: { "content-encoding": "gzip" },
+    }));
+    const result = await runMhc(["render", m.url, "--retries", "0"]);
+    expect(result.code).toBe(ExitCode.marathonData);
+    expect(result.stderr).toMatch(
+      /^mhc: error: no usable answer from Marathon: [^\n]*corrupt gzip answer[^\n]*\n$/,
+    );
+  });
+
+  it("--max-response through the CLI: a bigger answer is exit 5, a usage error names the flag", async () => {
+    const m = await marathon(() => json(body));
+    const small = await runMhc(["render", m.url, "--max-response", "100b"]);
+    expect(small.code).toBe(ExitCode.marathonData);
+    expect(small.stderr).toContain("answered more than 100 bytes; raise --max-response");
+    const bad = await runMhc(["render", m.url, "--max-response", "lots"]);
+    expect(bad.code).toBe(ExitCode.usage);
+    expect(bad.stderr).toContain('--max-response must be a size such as 64m or 1g, not "lots"');
+  });
+
+  it("--timeout bounds the body too: a Marathon that stalls mid-answer is cut (exit 3)", async () => {
+    const m = await marathon(() => ({ body: JSON.stringify(body), stallAt: 10 }));
+    const started = Date.now();
+    const result = await runMhc(["render", m.url, "--timeout", "0.5", "--retries", "0"]);
+    expect(result.code, result.stderr).toBe(ExitCode.marathonUnreachable);
+    expect(result.stderr).toContain("(no answer within 0.5 s)");
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("a garbage or truncated 200 from the first address tries the next address", async () => {
+    const good = await marathon(() => json(body));
+    for (const bad of [{ body: "<html>proxy error</html>" }, { body: '{"apps": [{"id": "/a", "tas' }]) {
+      const broken = await marathon(() => bad);
+      const result = await fetchSnapshot([parseEndpoint(broken.url, {}), parseEndpoint(good.url, {})], fast);
+      expect(result.source).toBe(good.url);
+    }
+  });
+
+  it("an HTML page or HAProxy's stats page says this is not Marathon's API, and is not retried", async () => {
+    const stats = await marathon(() => ({
+      body: "<html><head><title>Statistics Report for HAProxy</title></head></html>",
+      headers: { "content-type": "text/html" },
+    }));
+    const error = await failure(fetchSnapshot([parseEndpoint(stats.url, {})], fast));
+    expect(error.exitCode).toBe(ExitCode.marathonData);
+    expect(error.message).toContain(
+      `${stats.url} (this is not Marathon's API (it answered text/html: "Statistics Report for HAProxy")`,
+    );
+    expect(error.message).not.toContain("leader election");
+    expect(stats.requests).toHaveLength(1);
+  });
+
+  it("every address failing: exit 5 when one answered with something unusable, else 3", async () => {
+    const stats = await marathon(() => ({ body: "<html></html>", headers: { "content-type": "text/html" } }));
+    const dead = await freePort();
+    const endpoints = [parseEndpoint(stats.url, {}), parseEndpoint(`127.0.0.1:${dead}`, {})];
+    const error = await failure(fetchSnapshot(endpoints, { ...fast, retries: 0 }));
+    expect(error.exitCode).toBe(ExitCode.marathonData);
+    expect(error.message).toMatch(
+      /^no usable answer from Marathon: .*this is not Marathon's API.*, http:\/\/127\.0\.0\.1:\d+ \(/,
+    );
+  });
+
+  it("mentions leader election only when Marathon itself answered the 5xx", async () => {
+    const proxy = await marathon(() => ({ status: 503, body: "<html>Service Unavailable</html>" }));
+    const proxied = await failure(fetchSnapshot([parseEndpoint(proxy.url, {})], { ...fast, retries: 0 }));
+    expect(proxied.message).toBe(`Marathon unreachable: ${proxy.url} (HTTP 503)`);
+    const electing = await marathon(() => json({ message: "Could not determine the current leader" }, 503));
+    const fromMarathon = await failure(
+      fetchSnapshot([parseEndpoint(electing.url, {})], { ...fast, retries: 0 }),
+    );
+    expect(fromMarathon.message).toContain(
+      "HTTP 503 from Marathon (it answers 502/503 during leader election)",
+    );
+  });
+
+  it("says each retry on stderr without --verbose: waiting for Marathon at …: attempt 2 of 4", async () => {
+    let calls = 0;
+    const m = await marathon(() => (++calls === 1 ? { status: 502, body: "" } : json(body)));
+    const url = m.url.replace("http://", "http://alice:s3cret@");
+    const result = await runMhc(["render", url, "--retries", "3"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe(`mhc: waiting for Marathon at ${m.url}: attempt 2 of 4 (last: HTTP 502)\n`);
+  });
+
+  it("an attempt slower than 2 s is said once while it waits", async () => {
+    const m = await marathon(() => ({ ...json(body), delayMs: 2_600 }));
+    const result = await runMhc(["render", m.url]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe(`mhc: waiting for Marathon at ${m.url}: attempt 1 of 4\n`);
+  });
+});
+
+describe("TLS with a private CA (--ca-file)", () => {
   it("verifies Marathon's certificate against the given CA, and refuses it without", async () => {
     const { ca, key, cert } = makeCertificates();
     const server = createServer({ key, cert }, (_req, res) => {

@@ -1,9 +1,18 @@
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import process from "node:process";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseEndpoint } from "../../src/marathon/address.ts";
-import { backoffDelay, eventsPath, watchEvents, watchedEventTypes } from "../../src/marathon/events.ts";
+import {
+  backoffDelay,
+  type EventStreamOptions,
+  eventsPath,
+  watchEvents,
+  watchedEventTypes,
+} from "../../src/marathon/events.ts";
 import { type EventMarathon, startEventMarathon } from "../helpers/events.ts";
 import { freePort } from "../helpers/net.ts";
-import { eventually } from "../helpers/wait.ts";
+import { eventually, sleep } from "../helpers/wait.ts";
 
 const marathons: EventMarathon[] = [];
 afterEach(async () => {
@@ -17,7 +26,7 @@ async function marathon(): Promise<EventMarathon> {
 }
 
 /** Runs watchEvents against `addresses` and records what it reports, until stop(). */
-function subscribe(addresses: string[], idleTimeoutMs = 2_000) {
+function subscribe(addresses: string[], idleTimeoutMs = 2_000, extra: Partial<EventStreamOptions> = {}) {
   const controller = new AbortController();
   const seen = { events: [] as string[], connected: [] as string[], disconnected: [] as string[] };
   const done = watchEvents({
@@ -29,6 +38,7 @@ function subscribe(addresses: string[], idleTimeoutMs = 2_000) {
     onEvent: (type) => seen.events.push(type),
     onConnected: (source) => seen.connected.push(source),
     onDisconnected: (reason) => seen.disconnected.push(reason),
+    ...extra,
   });
   return {
     seen,
@@ -102,7 +112,7 @@ describe("Marathon event stream", () => {
     m.keepAliveMs = 0;
     const s = subscribe([m.url], 300);
     await eventually(() => s.seen.disconnected.length === 1, "the watchdog");
-    expect(s.seen.disconnected[0]).toContain("no data for 300 ms (stream stalled)");
+    expect(s.seen.disconnected[0]).toContain("no event or keep-alive for 300 ms (stream stalled)");
     await eventually(() => s.seen.connected.length === 2, "the reconnect");
     m.keepAliveMs = 100;
     const before = s.seen.disconnected.length;
@@ -121,6 +131,90 @@ describe("Marathon event stream", () => {
     expect(s.seen.disconnected[0]).toContain("refused the credentials (HTTP 401)");
     m.authorization = undefined;
     await eventually(() => s.seen.connected.length === 1, "a connection once accepted");
+    await s.stop();
+  });
+});
+
+describe("Marathon event stream under a broken or hostile server", () => {
+  /** A server whose /v2/events does whatever `stream` does with the response. */
+  async function server(stream: (res: ServerResponse) => void) {
+    const connects: number[] = [];
+    const s = createServer((_req, res) => {
+      connects.push(Date.now());
+      stream(res);
+    });
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+    const close = () =>
+      new Promise<void>((r) => {
+        s.closeAllConnections();
+        s.close(() => r());
+      });
+    closers.push(close);
+    return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, connects };
+  }
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((close) => close()));
+  });
+  const sse = (res: ServerResponse) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.flushHeaders();
+  };
+
+  it("an endless event line is cut at the bound and the stream reconnected, with a clear reason", async () => {
+    const chunk = `data: ${"x".repeat(64 * 1024)}`;
+    const m = await server((res) => {
+      sse(res);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once("drain", pump);
+      };
+      pump();
+    });
+    const s = subscribe([m.url], 5_000, { maxEventChars: 1 << 20 });
+    const before = process.memoryUsage().rss;
+    await eventually(() => s.seen.disconnected.length >= 2, "two cut streams");
+    expect(s.seen.disconnected[0]).toBe(
+      `${m.url}: an event longer than 1048576 characters (a broken stream?)`,
+    );
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 * 2 ** 20);
+    await s.stop();
+  });
+
+  it("a trickle of bytes that never completes a line is stalled: --idle-timeout fires", async () => {
+    const m = await server((res) => {
+      sse(res);
+      const timer = setInterval(() => res.write("x"), 50);
+      res.on("close", () => clearInterval(timer));
+    });
+    const s = subscribe([m.url], 400);
+    await eventually(() => s.seen.disconnected.length >= 1, "the watchdog", 3_000);
+    expect(s.seen.disconnected[0]).toContain("no event or keep-alive for 400 ms (stream stalled)");
+    await s.stop();
+  });
+
+  it("a stream that closes as soon as it connects reconnects with the backoff, not at once", async () => {
+    const m = await server((res) => {
+      sse(res);
+      res.end();
+    });
+    const s = subscribe([m.url], 2_000, { backoff: { initialMs: 100, maxMs: 400 } });
+    await sleep(2_000);
+    await s.stop();
+    // Backing off: about 0.1 + 0.2 + 0.4 + 0.4 … s apart, so at most ~8 in 2 s (without: dozens).
+    expect(m.connects.length).toBeGreaterThanOrEqual(3);
+    expect(m.connects.length).toBeLessThanOrEqual(9);
+  });
+
+  it("a 200 that is not an event stream says so", async () => {
+    const m = await server((res) => {
+      res.writeHead(200, { "content-type": "text/html" }).end("<html>HAProxy</html>");
+    });
+    const s = subscribe([m.url]);
+    await eventually(() => s.seen.disconnected.length >= 1, "the refusal");
+    expect(s.seen.disconnected[0]).toBe(
+      `${m.url}: this is not Marathon's event stream (it answered text/html)`,
+    );
     await s.stop();
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { eventTypeOf } from "../../src/marathon/events.ts";
-import { SseParser } from "../../src/marathon/sse.ts";
+import { SseEventTooLarge, SseParser } from "../../src/marathon/sse.ts";
 import { repoRoot } from "../helpers/cli.ts";
 
 describe("SSE parser", () => {
@@ -38,5 +38,26 @@ describe("SSE parser", () => {
     expect(eventTypeOf({ type: "message", data: '{"eventType":"api_post_event"}' })).toBe("api_post_event");
     expect(eventTypeOf({ type: "message", data: "not json" })).toBe("message");
     expect(eventTypeOf({ type: "deployment_success", data: "{}" })).toBe("deployment_success");
+  });
+
+  it("bounds one event: an endless line or endless data lines throw, split across chunks or not", () => {
+    const endless = new SseParser(100);
+    expect(() => {
+      for (let i = 0; i < 20; i++) endless.push("x".repeat(10));
+    }).toThrow(SseEventTooLarge);
+    const manyLines = new SseParser(100);
+    expect(() => manyLines.push("data: 0123456789\n".repeat(10))).toThrow(
+      "an event longer than 100 characters",
+    );
+    const fine = new SseParser(100);
+    for (let i = 0; i < 50; i++) expect(fine.push("data: 0123456789\n\n")).toHaveLength(1);
+  });
+
+  it("counts complete lines, keep-alives included, as signs of life; a partial line is none", () => {
+    const parser = new SseParser();
+    parser.push("\r\n: ping\n");
+    expect(parser.lines).toBe(2);
+    parser.push("data: never ends");
+    expect(parser.lines).toBe(2);
   });
 });

@@ -118,7 +118,7 @@ describe("mhc sync --watch against a local Marathon with an event stream", () =>
     const [first, second] = m.eventsRequests();
     expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(900);
     await eventually(
-      () => p.stderr().includes("no data for 1 s (stream stalled); reconnecting in"),
+      () => p.stderr().includes("no event or keep-alive for 1 s (stream stalled); reconnecting in"),
       p.stderr(),
     );
   });

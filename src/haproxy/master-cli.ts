@@ -1,19 +1,4 @@
-import { connect } from "node:net";
-
-/** One command on HAProxy's master CLI (`-S` unix socket): write it, half-close, read until HAProxy closes. */
-export function masterCommand(socketPath: string, command: string, timeoutMs = 5_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const socket = connect(socketPath);
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`master CLI ${socketPath} did not answer`)));
-    socket.on("connect", () => socket.end(`${command}\n`));
-    socket.on("data", (chunk) => {
-      output += chunk.toString();
-    });
-    socket.on("end", () => resolve(output));
-    socket.on("error", reject);
-  });
-}
+import { socketCommand } from "./socket.ts";
 
 export interface ProcState {
   masterPid: number;
@@ -34,7 +19,7 @@ function parseShowProc(output: string): ProcState | undefined {
 /** `show proc` parsed, or undefined when no master answers on the socket. */
 export async function showProc(socketPath: string): Promise<ProcState | undefined> {
   try {
-    return parseShowProc(await masterCommand(socketPath, "show proc"));
+    return parseShowProc(await socketCommand(socketPath, "show proc"));
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { ExitCode, MhcError } from "../errors.ts";
 
 export interface CheckResult {
@@ -43,4 +43,47 @@ export async function checkConfig(file: string, bin = "haproxy"): Promise<CheckR
 export function firstAlert(output: string): string {
   const lines = output.split("\n").map((l) => l.trim());
   return lines.find((l) => l.includes("[ALERT]")) ?? lines.find((l) => l.length > 0) ?? "no output";
+}
+
+export interface DaemonStart {
+  code: number | null;
+  output: string;
+}
+
+const daemonStartTimeoutMs = 60_000;
+
+/**
+ * Runs a daemonising HAProxy (`-D`): the foreground process exits once the new one is up, with a
+ * non-zero code when it could not start. Should a daemon keep our pipes open, exit still ends the wait.
+ */
+export function startDaemon(bin: string, args: string[]): Promise<DaemonStart> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString();
+    };
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
+    const killer = setTimeout(() => child.kill("SIGKILL"), daemonStartTimeoutMs);
+    let exitCode: number | null = null;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(killer);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      resolve({ code: exitCode, output: output.trim() });
+    };
+    child.on("error", (error) => {
+      output += error.message;
+      finish();
+    });
+    child.on("exit", (code) => {
+      exitCode = code;
+      setTimeout(finish, 2_000).unref();
+    });
+    child.on("close", finish);
+  });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { formatDuration, parseDuration, parsePositiveDuration, parseWait } from "../../src/args/duration.ts";
 import { ExitCode, MhcError } from "../../src/errors.ts";
-import { formatDuration, parseDuration, parsePositiveDuration, parseWait } from "../../src/watch/duration.ts";
 
 describe("durations", () => {
   it("reads ms, s, m and h, decimals, and a bare number as seconds", () => {

@@ -1,0 +1,58 @@
+import { portNumber, repeated } from "../args/values.ts";
+import { defaultRenderOptions, type Model, type RenderOptions } from "../core/model.ts";
+import { normalise } from "../core/normalise.ts";
+import type { Snapshot } from "../core/snapshot.ts";
+import { readTextFile } from "../io/files.ts";
+import { log } from "../log.ts";
+
+/** The values of the flags in renderArgs, as any command that spreads them parses them. */
+interface RenderFlagValues {
+  head?: string;
+  "http-port"?: string;
+  "http-bind"?: string;
+  "stats-port"?: string;
+  "stats-bind"?: string;
+  "keep-unreachable"?: boolean;
+}
+
+/** The render options from the flags of `renderArgs`, checked once. */
+export async function renderOptionsFrom(args: RenderFlagValues, rawArgs: string[]): Promise<RenderOptions> {
+  const groups = repeated(rawArgs, "group").flatMap((g) =>
+    g
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  return {
+    ...defaultRenderOptions,
+    groups,
+    httpPort: portNumber(args["http-port"], "http-port"),
+    httpBindAddress: args["http-bind"] ?? "*",
+    statsPort: portNumber(args["stats-port"], "stats-port"),
+    statsBindAddress: args["stats-bind"] ?? "127.0.0.1",
+    keepUnreachable: args["keep-unreachable"] === true,
+    ...(args.head ? { head: await readTextFile(args.head, "--head file") } : {}),
+  };
+}
+
+/** From this many apps a render takes long enough (about a second) to say what it is doing. */
+const bigSnapshotApps = 5000;
+
+/**
+ * Normalises and reports warnings on stderr (never stdout). With `previous` (watch mode), warnings
+ * the previous run already printed are not repeated on every sync.
+ */
+export function normaliseWithWarnings(
+  snapshot: Snapshot,
+  options: RenderOptions,
+  previous?: Set<string>,
+): Model {
+  log.progress(`rendering ${snapshot.apps.length} apps`, snapshot.apps.length >= bigSnapshotApps);
+  const model = normalise(snapshot, options);
+  for (const warning of model.warnings) if (!previous?.has(warning)) log.warn(warning);
+  if (previous) {
+    previous.clear();
+    for (const warning of model.warnings) previous.add(warning);
+  }
+  return model;
+}
