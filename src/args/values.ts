@@ -47,6 +47,10 @@ export function maxDropPercent(value: string | undefined): number {
   return numberFlag(value, "max-drop", { min: 0, max: 100, integer: false });
 }
 
+/** `--git-timeout SECONDS` in milliseconds. */
+export const gitTimeoutMs = (value: string | undefined) =>
+  numberFlag(value, "git-timeout", { min: 1, max: 3600, integer: false }) * 1000;
+
 const sizeUnits: Record<string, number> = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 };
 
 /** A size such as `1g`, `512m`, `64k` or a bare number of bytes (binary units; a trailing b or ib is allowed). */

@@ -86,3 +86,13 @@ export const gateArgs = {
   },
   force: { type: "boolean", description: "Publish even when a safety gate refuses" },
 } as const satisfies ArgsDef;
+
+/** git's deadline (sync, deploy). */
+export const gitArgs = {
+  "git-timeout": {
+    type: "string",
+    description: "Seconds each git operation may take before it is stopped (exit 9)",
+    default: "60",
+    valueHint: "seconds",
+  },
+} as const satisfies ArgsDef;

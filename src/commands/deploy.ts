@@ -1,11 +1,12 @@
 import process from "node:process";
 import { defineCommand } from "citty";
+import { gitTimeoutMs } from "../args/values.ts";
 import { deploy } from "../deploy/deploy.ts";
 import { deployStatus, formatStatus } from "../deploy/status.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { reloadStrategies } from "../haproxy/reload/registry.ts";
 import type { Reloader } from "../haproxy/reload/strategy.ts";
-import { haproxyArgs } from "./_shared.ts";
+import { gitArgs, haproxyArgs } from "./_shared.ts";
 
 export default defineCommand({
   meta: {
@@ -32,6 +33,7 @@ export default defineCommand({
       type: "string",
       description: "Cache of the fetched repository (default ~/.cache/mhc/deploy/<hash>)",
     },
+    ...gitArgs,
     "retry-failed": {
       type: "boolean",
       description: "Try again a commit that failed to load (otherwise held until a newer commit)",
@@ -56,6 +58,7 @@ export default defineCommand({
         ref: args.ref,
         path: args.path,
         workdir: args.workdir,
+        gitTimeoutMs: gitTimeoutMs(args["git-timeout"]),
       });
       process.stdout.write(args.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
       process.exitCode = status.exitCode;
@@ -71,6 +74,7 @@ export default defineCommand({
       haproxy: args.haproxy,
       workdir: args.workdir,
       retryFailed: args["retry-failed"] === true,
+      gitTimeoutMs: gitTimeoutMs(args["git-timeout"]),
     });
   },
 });

@@ -1,7 +1,7 @@
 import process from "node:process";
 import { type ArgsDef, defineCommand, type ParsedArgs } from "citty";
 import pkg from "../../package.json" with { type: "json" };
-import { maxDropPercent, numberFlag } from "../args/values.ts";
+import { gitTimeoutMs, maxDropPercent, numberFlag } from "../args/values.ts";
 import type { RenderOptions } from "../core/model.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
@@ -11,7 +11,7 @@ import { publish, type SyncRequest, type SyncResult } from "../sync/publish.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
 import { watchCommand } from "../watch/run.ts";
 import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
-import { gateArgs, haproxyArgs, marathonArgs, renderArgs } from "./_shared.ts";
+import { gateArgs, gitArgs, haproxyArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
 export const syncArgs = {
   ...marathonArgs,
@@ -21,12 +21,17 @@ export const syncArgs = {
     description: "Git repo to publish to: URL (ssh, https, file), bare repo, or local working repo",
     required: true,
   },
+  init: {
+    type: "boolean",
+    description: "Create --repo as a new local repo when the folder is missing or empty",
+  },
   path: { type: "string", description: "Path of the config inside the repo", default: "haproxy/haproxy.cfg" },
   branch: { type: "string", description: "Branch to publish to", default: "main" },
   workdir: {
     type: "string",
-    description: "Where the clone is kept (default: ~/.cache/mhc/sync/<hash of repo>)",
+    description: "Where the clone is kept, a folder mhc creates (default: ~/.cache/mhc/sync/<hash of repo>)",
   },
+  ...gitArgs,
   author: {
     type: "string",
     description: "Commit author and committer",
@@ -73,8 +78,12 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
   const identity = parseIdentity(args.author);
   const options = await renderOptionsFrom(args, rawArgs);
   const path = args.path.replace(/^\/+/, "");
-  if (path === "" || path.split("/").includes(".."))
-    throw new MhcError(`--path must be a file path inside the repo, not "${args.path}"`, ExitCode.usage);
+  const parts = path.split("/");
+  if (path === "" || parts.includes("..") || parts.some((p) => p.toLowerCase() === ".git"))
+    throw new MhcError(
+      `--path must be a file path inside the repo (not in .git), not "${args.path}"`,
+      ExitCode.usage,
+    );
   return {
     options,
     settings: {
@@ -82,6 +91,8 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
       path,
       branch: args.branch,
       ...(args.workdir ? { workdir: args.workdir } : {}),
+      init: args.init === true,
+      gitTimeoutMs: gitTimeoutMs(args["git-timeout"]),
       identity,
       maxDropPercent: maxDropPercent(args["max-drop"]),
       force: args.force === true,

@@ -1,13 +1,13 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ExitCode, type ExitCodeValue, errorMessage, MhcError } from "../errors.ts";
+import { checkRef, defaultDeployCache, fetchConfig, normaliseRepo } from "../git/fetch.ts";
 import { checkConfig, firstAlert } from "../haproxy/binary.ts";
 import { unbindableListeners } from "../haproxy/preflight.ts";
 import type { Reloader } from "../haproxy/reload/strategy.ts";
 import { readIfExists, writeTarget } from "../io/files.ts";
 import { acquireLock } from "../io/lock.ts";
 import { log, redact } from "../log.ts";
-import { checkRef, defaultWorkdir, fetchConfig, normaliseRepo } from "./fetch.ts";
 import { discard, installCandidate, restoreBackup, writeCandidate } from "./install.ts";
 import {
   backupPath,
@@ -36,6 +36,8 @@ export interface DeployOptions {
   workdir?: string;
   /** Try a commit again that failed to load before. */
   retryFailed?: boolean;
+  /** Deadline of each git call (`--git-timeout`). */
+  gitTimeoutMs?: number;
 }
 
 /** The installed config as mhc sees it: the path given, the file written (a symlink's target). */
@@ -66,7 +68,8 @@ export async function deploy(options: DeployOptions): Promise<void> {
       repo,
       ref,
       path: options.path,
-      workdir: options.workdir ? resolve(options.workdir) : defaultWorkdir(repo, config),
+      workdir: options.workdir ? resolve(options.workdir) : defaultDeployCache(repo, config),
+      gitTimeoutMs: options.gitTimeoutMs,
     });
     const short = commit.slice(0, 12);
     const installed = await readIfExists(target.file);

@@ -1,12 +1,11 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
+import { checkRef, commitsBehind, defaultDeployCache, fetchConfig, normaliseRepo } from "../git/fetch.ts";
 import { reloadStrategies } from "../haproxy/reload/registry.ts";
 import type { Reloader, RunningHaproxy } from "../haproxy/reload/strategy.ts";
 import { readIfExists } from "../io/files.ts";
 import { acquireLock } from "../io/lock.ts";
-import { commitsBehind } from "./behind.ts";
-import { checkRef, defaultWorkdir, fetchConfig, normaliseRepo } from "./fetch.ts";
 import {
   backupPath,
   type DeployRecord,
@@ -67,6 +66,8 @@ export interface StatusRequest {
   ref: string;
   path: string;
   workdir?: string;
+  /** Deadline of each git call (`--git-timeout`). */
+  gitTimeoutMs?: number;
 }
 
 /** Start times are known to 10 ms: a process counts as started after the install within this slack. */
@@ -129,12 +130,13 @@ function haproxyState(running: RunningHaproxy | null | undefined, loadedInstalle
 async function remoteState(request: StatusRequest, config: string, record: DeployRecord) {
   const repo = normaliseRepo(request.repo as string);
   const ref = checkRef(request.ref);
-  const workdir = request.workdir ? resolve(request.workdir) : defaultWorkdir(repo, config);
+  const workdir = request.workdir ? resolve(request.workdir) : defaultDeployCache(repo, config);
   // The cache is the deploy's: wait for a running deploy rather than fetching beside it.
   const release = await acquireLock(lockPath(config), { holder: "a deploy", waitMs: 60_000 });
   try {
-    const { commit } = await fetchConfig({ repo, ref, path: request.path, workdir });
-    const behind = await commitsBehind(workdir, repo, ref, record.commit, commit).catch((error) => {
+    const fetch = { repo, ref, path: request.path, workdir, gitTimeoutMs: request.gitTimeoutMs };
+    const { commit } = await fetchConfig(fetch);
+    const behind = await commitsBehind(fetch, record.commit, commit).catch((error) => {
       throw new MhcError(`cannot count the commits behind ${ref}: ${errorMessage(error)}`, ExitCode.git);
     });
     return { ref, commit, behind: behind ?? null };

@@ -1,16 +1,25 @@
-import { createHash } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
+import { lstat, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import process from "node:process";
-import type { SimpleGit } from "simple-git";
-import { ExitCode, errorMessage, MhcError } from "../errors.ts";
-import { addSecret, log, redact } from "../log.ts";
-import { gitClient } from "./git.ts";
+import { ExitCode, MhcError } from "../errors.ts";
+import { acquireLock } from "../io/lock.ts";
+import { log, redact } from "../log.ts";
+import { type Git, type GitOptions, gitFailure, gitIn } from "./git.ts";
+import {
+  cacheDir,
+  folderError,
+  folderState,
+  makeFolder,
+  recreateFolder,
+  registerCredentials,
+} from "./workdir.ts";
 
-/** Where sync publishes: a remote (URL or bare repo, via a cached clone) or a local working repo (in place). */
-export type RepoTarget = { kind: "remote"; url: string; display: string } | { kind: "local"; path: string };
+/** How `mhc sync` publishes: a remote through a cached clone it owns, or a local working repo in place. */
+
+/** A remote (URL or bare repo, via a cached clone) or a local working repo (in place). */
+export type RepoTarget =
+  | { kind: "remote"; url: string; display: string }
+  | { kind: "local"; path: string; exists: boolean };
 
 export interface Identity {
   name: string;
@@ -20,32 +29,35 @@ export interface Identity {
 const urlPattern = /^[a-z][a-z0-9+.-]*:\/\//i;
 const scpPattern = /^[^/\s]+@[^/\s:]+:/;
 
-export function resolveTarget(repo: string): RepoTarget {
+/** What `--repo` names. A repo is only created where `--init` asks for it. */
+export function resolveTarget(repo: string, init: boolean): RepoTarget {
   if (urlPattern.test(repo) || scpPattern.test(repo)) {
-    const match = /^[a-z][a-z0-9+.-]*:\/\/[^/@]*:([^/@]+)@/i.exec(repo);
-    if (match?.[1]) {
-      addSecret(match[1]);
-      addSecret(decodeURIComponent(match[1]));
-    }
+    registerCredentials(repo);
     return { kind: "remote", url: repo, display: redact(repo) };
   }
   const path = resolve(repo);
-  if (!existsSync(path)) return { kind: "local", path };
+  const newRepo = (why: string): RepoTarget => {
+    if (!init)
+      throw new MhcError(
+        `--repo ${repo} ${why}: pass --init to create a new repo there, or check the path`,
+        ExitCode.usage,
+      );
+    return { kind: "local", path, exists: false };
+  };
+  if (!existsSync(path)) return newRepo("does not exist");
   if (!statSync(path).isDirectory())
     throw new MhcError(`--repo ${repo} is a file, not a git repository`, ExitCode.usage);
   const entries = readdirSync(path);
-  if (entries.length === 0) return { kind: "local", path };
-  if (entries.includes(".git")) return { kind: "local", path };
+  if (entries.length === 0) return newRepo("is an empty folder");
+  if (entries.includes(".git")) return { kind: "local", path, exists: true };
   if (entries.includes("HEAD") && entries.includes("objects") && entries.includes("refs")) {
     return { kind: "remote", url: path, display: path };
   }
   throw new MhcError(`--repo ${repo} is neither a git repository nor an empty folder`, ExitCode.usage);
 }
 
-export function defaultWorkdir(target: { display: string }): string {
-  const cache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
-  const key = createHash("sha256").update(target.display).digest("hex").slice(0, 16);
-  return join(cache, "mhc", "sync", key);
+function defaultWorkdir(target: { display: string }): string {
+  return cacheDir("sync", target.display);
 }
 
 export function identityEnv(identity: Identity): Record<string, string> {
@@ -57,135 +69,256 @@ export function identityEnv(identity: Identity): Record<string, string> {
   };
 }
 
-export function gitFailure(action: string, error: unknown): MhcError {
-  const text = redact(errorMessage(error))
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("hint:"));
-  const telling = text.find((l) => /^(fatal|error|remote|!)/.test(l)) ?? text[0] ?? "unknown error";
-  return new MhcError(`git ${action} failed: ${telling}`, ExitCode.git, { cause: error });
+/** Where a sync commits: the git client of that folder, and the URL to push to (none: local repo). */
+export interface Checkout {
+  git: Git;
+  pushUrl?: string;
+}
+
+export interface Workspace {
+  /** The checkout, fresh from the remote; undefined for a local repo a dry run did not create. */
+  checkout(): Promise<Checkout | undefined>;
+  release(): Promise<void>;
+}
+
+/**
+ * What one sync works in, locked for the whole run: the work dir of a remote (`--workdir` or the
+ * default cache) or the local working repo itself.
+ */
+export async function openWorkspace(
+  target: RepoTarget,
+  options: { branch: string; workdir: string | undefined; create: boolean; git: GitOptions },
+): Promise<Workspace> {
+  if (target.kind === "remote") {
+    const workdir = resolve(options.workdir ?? defaultWorkdir(target));
+    const release = await lockWorkdir(workdir, options.workdir === undefined);
+    return { checkout: () => refreshWorkdir(target, workdir, options.branch, options.git), release };
+  }
+  if (!target.exists && !options.create) return { checkout: async () => undefined, release: async () => {} };
+  const { checkout, release } = await lockLocalRepo(target, options.branch, options.git);
+  return { checkout: async () => checkout, release };
+}
+
+/**
+ * Marks a sync work dir as mhc's (inside `.git`, where `git clean` and checkouts never reach).
+ * Only a folder holding it is ever reset, cleaned or deleted.
+ */
+const workdirMarker = join(".git", "mhc-sync-workdir");
+
+/**
+ * The sync work dir, checked and locked: syncs sharing it on one machine take turns. A folder that
+ * is neither new nor marked as mhc's is refused (exit 2), never touched. The default work dir lives
+ * in mhc's own cache folder and is mhc's by construction (also one an earlier version left unmarked).
+ */
+async function lockWorkdir(workdir: string, isDefault: boolean): Promise<() => Promise<void>> {
+  await makeFolder(dirname(workdir), "--workdir");
+  const release = await acquireLock(`${workdir}.lock`, {
+    holder: "another sync of this work dir",
+    waitMs: 120_000,
+  }).catch((error: unknown) => {
+    throw error instanceof MhcError && error.exitCode === ExitCode.io
+      ? folderError(`cannot lock the work dir ${workdir}`, "--workdir", error.cause ?? error)
+      : error;
+  });
+  if (!isDefault && (await folderState(workdir, workdirMarker, "--workdir")) === "foreign") {
+    await release();
+    throw new MhcError(
+      `--workdir ${workdir} is not empty and was not created by mhc (no ${workdirMarker}); refusing to use or delete it: pass a new or empty folder`,
+      ExitCode.usage,
+    );
+  }
+  return release;
 }
 
 /** The commit a branch points to on the remote, or undefined when it does not exist (yet). */
-export async function remoteBranchHead(
-  git: SimpleGit,
-  url: string,
-  branch: string,
-): Promise<string | undefined> {
-  const out = await git.raw(["ls-remote", url, `refs/heads/${branch}`]);
+export async function remoteBranchHead(git: Git, url: string, branch: string): Promise<string | undefined> {
+  const out = await git.git(["ls-remote", "--", url, `refs/heads/${branch}`]);
   return out.split(/\s+/)[0] || undefined;
 }
 
 /**
- * A clone of `branch` in `workdir`, reset to exactly what the remote has. Anything odd about the
- * work dir (left over, corrupt, another repo) is not trusted: it is wiped and fetched again.
+ * The work dir, reset to exactly what the remote has on `branch`. An unreachable remote leaves it
+ * as it is (the next run fetches only what changed); a work dir that is not a sound git repo is
+ * deleted and cloned again.
  */
-export async function freshClone(
-  target: { url: string },
+async function refreshWorkdir(
+  target: { url: string; display: string },
   workdir: string,
   branch: string,
-  env: Record<string, string>,
-) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await refresh(target.url, workdir, branch, env);
-    } catch (error) {
-      if (attempt >= 2) throw gitFailure("fetch", error);
-      log.warn(
-        `work dir ${workdir} is unusable (${redact(errorMessage(error)).split("\n")[0]}); recreating it`,
-      );
-      await rm(workdir, { recursive: true, force: true });
-    }
+  options: GitOptions,
+): Promise<Checkout> {
+  const git = gitIn(workdir, options);
+  const checkout = { git, pushUrl: target.url };
+  const head = await remoteBranchHead(gitIn(dirname(workdir), options), target.url, branch);
+  if (!head) {
+    // The branch does not exist yet: the first sync creates it, with no history.
+    await resetWorkdir(git, branch);
+    return checkout;
+  }
+  if (!(await isRepoRoot(git))) {
+    if (existsSync(join(workdir, ".git")))
+      log.warn(`work dir ${workdir} is not a sound git repo; recreating it`);
+    await resetWorkdir(git, branch);
+  }
+  const fresh = !(await git.run(["rev-parse", "--verify", "--quiet", "HEAD"])).ok;
+  if (fresh)
+    log.info(
+      `cloning ${branch} of ${target.display} into ${workdir} (first run; later runs fetch only changes)`,
+    );
+  const fetched = await fetchBranch(git, target.url, branch);
+  if (fetched.ok) return checkout;
+  // A fetch fails because of the remote (keep the clone) or because the clone is damaged (start again).
+  if ((await git.run(["fsck", "--connectivity-only", "--no-progress"])).ok)
+    throw gitFailure("fetch", fetched.stderr);
+  log.warn(`work dir ${workdir} is damaged (${fetched.stderr.trim().split("\n")[0]}); recreating it`);
+  await resetWorkdir(git, branch);
+  const again = await fetchBranch(git, target.url, branch);
+  if (!again.ok) throw gitFailure("fetch", again.stderr);
+  return checkout;
+}
+
+async function isRepoRoot(git: Git): Promise<boolean> {
+  if (!existsSync(join(git.dir, ".git"))) return false;
+  const top = await git.run(["rev-parse", "--absolute-git-dir"]);
+  return top.ok && resolve(top.stdout.trim()) === resolve(git.dir, ".git");
+}
+
+async function resetWorkdir(git: Git, branch: string): Promise<void> {
+  await recreateFolder(git.dir, "--workdir");
+  await git.git(["init", "--quiet", "-b", branch]);
+  try {
+    await writeFile(join(git.dir, workdirMarker), "Work dir of `mhc sync`; safe to delete.\n");
+  } catch (error) {
+    throw folderError(`cannot write to ${git.dir}`, "--workdir", error);
   }
 }
 
-async function refresh(url: string, workdir: string, branch: string, env: Record<string, string>) {
-  await mkdir(dirname(workdir), { recursive: true });
-  const probe = gitClient(dirname(workdir), env);
-  const head = await remoteBranchHead(probe, url, branch);
-  if (!head || !existsSync(join(workdir, ".git"))) {
-    // Nothing to keep: start clean (the first sync of a missing branch creates it with no history).
-    await rm(workdir, { recursive: true, force: true });
-    await mkdir(workdir, { recursive: true });
-    await gitClient(workdir, env).raw(["init", "--quiet", "-b", branch]);
+async function fetchBranch(git: Git, url: string, branch: string) {
+  const remoteRef = `refs/remotes/origin/${branch}`;
+  const fetched = await git.run([
+    "fetch",
+    "--quiet",
+    "--no-tags",
+    "--",
+    url,
+    `+refs/heads/${branch}:${remoteRef}`,
+  ]);
+  if (!fetched.ok) return fetched;
+  const checkedOut = await git.run(["checkout", "--quiet", "--force", "-B", branch, remoteRef]);
+  if (!checkedOut.ok) return checkedOut;
+  return git.run(["clean", "--quiet", "-fdx"]);
+}
+
+/**
+ * A person's working repo, committed to in place. Syncs to it take turns through a lock in its git
+ * dir, so each run compares with and reports exactly what it committed itself.
+ */
+async function lockLocalRepo(
+  target: { path: string; exists: boolean },
+  branch: string,
+  options: GitOptions,
+): Promise<{ checkout: Checkout; release: () => Promise<void> }> {
+  const git = gitIn(target.path, options);
+  if (!target.exists) {
+    try {
+      await mkdir(target.path, { recursive: true });
+    } catch (error) {
+      throw folderError(`cannot create ${target.path}`, "--repo", error);
+    }
+    await git.git(["init", "--quiet", "-b", branch]);
   }
-  const git = gitClient(workdir, env);
-  if (head) {
-    await git.raw([
-      "fetch",
-      "--quiet",
-      "--no-tags",
-      url,
-      `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
-    ]);
-    await git.raw(["checkout", "--quiet", "--force", "-B", branch, `refs/remotes/origin/${branch}`]);
-    await git.raw(["clean", "--quiet", "-fdx"]);
+  const gitDir = (await git.git(["rev-parse", "--absolute-git-dir"])).trim();
+  const release = await acquireLock(join(gitDir, "mhc-sync.lock"), {
+    holder: `another sync of ${target.path}`,
+    waitMs: 120_000,
+  });
+  const current = (await git.run(["symbolic-ref", "--short", "HEAD"])).stdout.trim();
+  if (current !== branch) {
+    await release();
+    throw new MhcError(
+      `${target.path} has branch "${current}" checked out, not "${branch}": check out ${branch} or pass --branch ${current}`,
+      ExitCode.git,
+    );
   }
-  return { git, head };
+  return { checkout: { git }, release };
 }
 
 /** Reads `path` as committed at HEAD, or undefined (no commit yet, or no such file). */
-export async function committedFile(git: SimpleGit, path: string): Promise<string | undefined> {
-  try {
-    return await git.show([`HEAD:${path}`]);
-  } catch {
-    return undefined;
+export async function committedFile(git: Git, path: string): Promise<string | undefined> {
+  const shown = await git.run(["cat-file", "blob", `HEAD:${path}`]);
+  return shown.ok ? shown.stdout : undefined;
+}
+
+/**
+ * Refuses a path that leads through a symlink (the file or any folder above it) or into `.git`:
+ * writing there would change files outside the repo, or git's own.
+ */
+async function checkWritablePath(root: string, path: string): Promise<void> {
+  let current = root;
+  for (const part of path.split("/")) {
+    current = join(current, part);
+    const info = await lstat(current).catch(() => undefined);
+    if (!info) return;
+    if (info.isSymbolicLink())
+      throw new MhcError(
+        `${current.slice(root.length + 1)} is a symlink in the repo; mhc never writes through one (replace it with a regular ${current === join(root, path) ? "file" : "folder"})`,
+        ExitCode.git,
+      );
   }
 }
 
-export async function commitFile(
-  git: SimpleGit,
-  root: string,
-  path: string,
-  content: string,
+/**
+ * Writes `files` (paths relative to the repo) and commits only those paths as one commit (anything
+ * else staged in a person's working repo stays as it was). The message goes through stdin: it can
+ * be megabytes long. Returns the new commit, after checking it holds exactly these contents.
+ */
+export async function commitFiles(
+  git: Git,
+  files: { path: string; content: string }[],
   message: string,
 ): Promise<string> {
-  const file = join(root, path);
-  try {
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, content);
-    await git.raw(["add", "--", path]);
-    // Only this path: anything else staged in a person's working repo stays as it was.
-    await git.raw([
-      "-c",
-      "commit.gpgsign=false",
-      "commit",
-      "--quiet",
-      "--no-verify",
-      "-m",
-      message,
-      "--only",
-      "--",
-      path,
-    ]);
-    return (await git.raw(["rev-parse", "HEAD"])).trim();
-  } catch (error) {
-    throw gitFailure("commit", error);
+  const paths = files.map((f) => f.path);
+  for (const path of paths) await checkWritablePath(git.dir, path);
+  for (const { path, content } of files) {
+    const file = join(git.dir, path);
+    try {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, content);
+    } catch (error) {
+      const option = existsSync(join(git.dir, workdirMarker)) ? "--workdir" : "--repo";
+      throw folderError(`cannot write ${file}`, option, error);
+    }
   }
+  const before = await git.run(["rev-parse", "--verify", "--quiet", "HEAD"]);
+  await git.git(["add", "--", ...paths]);
+  await git.git(
+    ["-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-F", "-", "--only", "--", ...paths],
+    message,
+  );
+  const commit = (await git.git(["rev-parse", "HEAD"])).trim();
+  const committed = await Promise.all(paths.map((path) => committedFile(git, path)));
+  if ((before.ok && before.stdout.trim() === commit) || files.some((f, i) => committed[i] !== f.content))
+    throw new MhcError(
+      `git commit did not record the rendered files ${paths.join(", ")}; nothing pushed`,
+      ExitCode.git,
+    );
+  return commit;
 }
 
 export type PushOutcome = "pushed" | "rejected";
 
 /** Pushes HEAD to `ref`; "rejected" when someone else moved the ref first (a race to retry). */
-export async function pushHead(
-  git: SimpleGit,
-  url: string,
-  ref: string,
-  lease?: string,
-): Promise<PushOutcome> {
+export async function pushHead(git: Git, url: string, ref: string, lease?: string): Promise<PushOutcome> {
   const args = ["push", "--porcelain", url, `HEAD:${ref}`];
   if (lease !== undefined) args.splice(1, 0, `--force-with-lease=${ref}:${lease}`);
-  try {
-    await git.raw(args);
-    return "pushed";
-  } catch (error) {
-    if (
-      /\[rejected\]|non-fast-forward|fetch first|stale info|\(stale\)|failed to update ref|cannot lock ref/i.test(
-        errorMessage(error),
-      )
-    ) {
-      return "rejected";
-    }
-    throw gitFailure("push", error);
-  }
+  const pushed = await git.run(args);
+  if (pushed.ok) return "pushed";
+  const output = `${pushed.stdout}\n${pushed.stderr}`;
+  if (
+    /\[rejected\]|non-fast-forward|fetch first|stale info|\(stale\)|failed to update ref|cannot lock ref/i.test(
+      output,
+    )
+  )
+    return "rejected";
+  throw gitFailure("push", output);
 }

@@ -1,29 +1,24 @@
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SimpleGit } from "simple-git";
 import { unifiedDiff } from "../core/diff.ts";
 import { checkGates, type GateVerdict } from "../core/gates.ts";
 import type { Model } from "../core/model.ts";
 import { type Changes, commitBody, commitSubject, compareConfigs, summariseConfig } from "../core/summary.ts";
 import { ExitCode, MhcError } from "../errors.ts";
-import { gitClient } from "../git/git.ts";
 import {
-  commitFile,
+  type Checkout,
+  commitFiles,
   committedFile,
-  defaultWorkdir,
-  freshClone,
-  gitFailure,
   type Identity,
   identityEnv,
+  openWorkspace,
   pushHead,
   remoteBranchHead,
   resolveTarget,
 } from "../git/repo.ts";
 import { checkConfig, firstAlert, haproxyVersion } from "../haproxy/binary.ts";
-import { acquireLock } from "../io/lock.ts";
 import { log } from "../log.ts";
 
 export interface SyncRequest {
@@ -31,6 +26,10 @@ export interface SyncRequest {
   path: string;
   branch: string;
   workdir?: string;
+  /** Create a missing or empty local `repo` as a new repo. */
+  init: boolean;
+  /** Deadline of each git call (`--git-timeout`). */
+  gitTimeoutMs: number;
   identity: Identity;
   maxDropPercent: number;
   force: boolean;
@@ -115,43 +114,9 @@ function counts(request: SyncRequest, changes?: Changes) {
   };
 }
 
-interface Checkout {
-  git: SimpleGit;
-  root: string;
-  published?: string;
-  /** Remote URL to push to; undefined for a local working repo (commit only). */
-  pushUrl?: string;
-}
-
-async function localCheckout(
-  path: string,
-  branch: string,
-  env: Record<string, string>,
-  create: boolean,
-): Promise<Checkout | undefined> {
-  if (!existsSync(join(path, ".git"))) {
-    if (!create) return undefined;
-    await mkdir(path, { recursive: true });
-    await gitClient(path, env).raw(["init", "--quiet", "-b", branch]);
-  }
-  const git = gitClient(path, env);
-  const current = (await git.raw(["symbolic-ref", "--short", "HEAD"]).catch(() => "")).trim();
-  if (current !== branch) {
-    throw new MhcError(
-      `${path} has branch "${current}" checked out, not "${branch}": check out ${branch} or pass --branch ${current}`,
-      ExitCode.git,
-    );
-  }
-  return { git, root: path };
-}
-
 /** The review branch's current remote head ("" when it does not exist yet), for --force-with-lease. */
 async function reviewBranchLease(checkout: Checkout, branch: string): Promise<string> {
-  try {
-    return (await remoteBranchHead(checkout.git, checkout.pushUrl as string, branch)) ?? "";
-  } catch (error) {
-    throw gitFailure("ls-remote", error);
-  }
+  return (await remoteBranchHead(checkout.git, checkout.pushUrl as string, branch)) ?? "";
 }
 
 /**
@@ -159,25 +124,16 @@ async function reviewBranchLease(checkout: Checkout, branch: string): Promise<st
  * starts over from the new remote head (fetch + hard reset, render compared again; no rebase).
  */
 export async function publish(request: SyncRequest): Promise<SyncResult> {
-  const target = resolveTarget(request.repo);
-  const env = identityEnv(request.identity);
-  const workdir = target.kind === "remote" ? (request.workdir ?? defaultWorkdir(target)) : target.path;
-  if (target.kind === "remote") await mkdir(join(workdir, ".."), { recursive: true });
-  // Syncs sharing a work dir on one machine take turns rather than fail.
-  const release =
-    target.kind === "remote"
-      ? await acquireLock(`${workdir}.lock`, { holder: "another sync of this work dir", waitMs: 120_000 })
-      : undefined;
+  const workspace = await openWorkspace(resolveTarget(request.repo, request.init), {
+    branch: request.branch,
+    workdir: request.workdir,
+    create: !request.dryRun,
+    git: { env: identityEnv(request.identity), timeoutMs: request.gitTimeoutMs },
+  });
   let validated = false;
   try {
     for (let attempt = 1; attempt <= request.pushAttempts; attempt++) {
-      let checkout: Checkout | undefined;
-      if (target.kind === "remote") {
-        const { git } = await freshClone(target, workdir, request.branch, env);
-        checkout = { git, root: workdir, pushUrl: target.url };
-      } else {
-        checkout = await localCheckout(target.path, request.branch, env, !request.dryRun);
-      }
+      const checkout = await workspace.checkout();
       const published = checkout ? await committedFile(checkout.git, request.path) : undefined;
       if (published === request.config) {
         return {
@@ -242,7 +198,11 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
       }
       // The review branch is replaced, but only if nobody moved it since we looked (force-with-lease).
       const lease = gate ? await reviewBranchLease(checkout, request.reviewBranch as string) : undefined;
-      const commit = await commitFile(checkout.git, checkout.root, request.path, request.config, summary);
+      const commit = await commitFiles(
+        checkout.git,
+        [{ path: request.path, content: request.config }],
+        summary,
+      );
       if (!checkout.pushUrl) {
         return { ...base, commit, message: `committed ${commit.slice(0, 12)} to ${request.branch}` };
       }
@@ -270,6 +230,6 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
       ExitCode.git,
     );
   } finally {
-    await release?.();
+    await workspace.release();
   }
 }

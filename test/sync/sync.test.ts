@@ -301,16 +301,16 @@ describe("bad input never reaches the repo", () => {
     const url = `http://deployer:Sup3rSecretPw@127.0.0.1:${dead}/config.git`;
     const result = await sync(snapshotFile([web(["10.0.0.1"])]), url, "--json", "--verbose");
     expect(result.code).toBe(9);
-    expect(result.stderr).toContain("git fetch failed");
+    expect(result.stderr).toContain("git ls-remote failed");
     expect(`${result.stdout}${result.stderr}`).not.toContain("Sup3rSecretPw");
   });
 });
 
 describe("a local working repo (commit only)", () => {
-  it("is created on the first sync and committed to in place", async () => {
+  it("is created by the first sync with --init and committed to in place", async () => {
     const repo = join(tempDir(), "haproxy-config");
     const from = snapshotFile([web(["10.0.0.1"])]);
-    const first = await sync(from, repo);
+    const first = await sync(from, repo, "--init");
     expect(first.code).toBe(0);
     expect(first.stderr).toContain("committed");
     expect(commits(repo)).toHaveLength(1);
@@ -321,7 +321,7 @@ describe("a local working repo (commit only)", () => {
 
   it("refuses to commit onto another checked-out branch", async () => {
     const repo = join(tempDir(), "cfg");
-    await sync(snapshotFile([web(["10.0.0.1"])]), repo);
+    await sync(snapshotFile([web(["10.0.0.1"])]), repo, "--init");
     git(repo, "checkout", "-q", "-b", "feature");
     const result = await sync(snapshotFile([web(["10.0.0.2"])]), repo);
     expect(result.code).toBe(9);

@@ -1,0 +1,268 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { generateSnapshot } from "../../scripts/bench/generate.ts";
+import { resolveTarget } from "../../src/git/repo.ts";
+import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+import { repoRoot, runMhc } from "../helpers/cli.ts";
+import { bareRepo, commits, fileAt, git, tempDir } from "../helpers/git.ts";
+
+const cache = tempDir("mhc-cache-");
+const env = { XDG_CACHE_HOME: cache };
+const path = "haproxy/haproxy.cfg";
+
+function snapshotFile(hosts: string[]): string {
+  const file = join(tempDir("mhc-snap-"), "apps.json");
+  const tasks = hosts.map((h, i) => task({ id: `web.${h}`, host: h, ports: [31000 + i] }));
+  writeFileSync(file, JSON.stringify(snapshotOf(hostApp("/web", [10000], tasks))));
+  return file;
+}
+
+const sync = (from: string, repo: string, ...extra: string[]) =>
+  runMhc(["sync", "--from", from, "--repo", repo, ...extra], { env, timeoutMs: 120_000 });
+
+/** A bare remote whose main branch holds `files` (path → content, or a symlink target with `link:`). */
+function remoteWith(files: Record<string, string>): string {
+  const remote = bareRepo();
+  const work = tempDir("mhc-seed-");
+  git(work, "init", "-q", "-b", "main");
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(work, name, ".."), { recursive: true });
+    if (content.startsWith("link:")) symlinkSync(content.slice(5), join(work, name));
+    else writeFileSync(join(work, name), content);
+  }
+  git(work, "add", "-A");
+  git(work, "commit", "-qm", "seed");
+  git(work, "push", "-q", remote, "HEAD:main");
+  return remote;
+}
+
+describe("sync never deletes or cleans a folder mhc did not create", () => {
+  it("a --workdir holding someone's files is refused with exit 2 and left exactly as it was", async () => {
+    const remote = bareRepo();
+    const workdir = tempDir("mhc-precious-");
+    writeFileSync(join(workdir, "notes.txt"), "precious\n");
+    const result = await sync(snapshotFile(["10.0.0.1"]), remote, "--workdir", workdir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`--workdir ${workdir} is not empty and was not created by mhc`);
+    expect(readFileSync(join(workdir, "notes.txt"), "utf8")).toBe("precious\n");
+    expect(commits(remote)).toHaveLength(0);
+  });
+
+  it("a --workdir that is someone's checkout is neither reset nor cleaned", async () => {
+    const remote = remoteWith({ README: "hello\n" });
+    const workdir = tempDir("mhc-checkout-");
+    git(workdir, "clone", "-q", remote, ".");
+    writeFileSync(join(workdir, "README"), "local edit\n");
+    writeFileSync(join(workdir, "untracked.txt"), "mine\n");
+    const result = await sync(snapshotFile(["10.0.0.1"]), remote, "--workdir", workdir);
+    expect(result.code).toBe(2);
+    expect(readFileSync(join(workdir, "README"), "utf8")).toBe("local edit\n");
+    expect(readFileSync(join(workdir, "untracked.txt"), "utf8")).toBe("mine\n");
+  });
+
+  it("a --workdir mhc created is reused run after run", async () => {
+    const remote = bareRepo();
+    const workdir = join(tempDir(), "sync-work");
+    expect((await sync(snapshotFile(["10.0.0.1"]), remote, "--workdir", workdir)).code).toBe(0);
+    expect(existsSync(join(workdir, ".git", "mhc-sync-workdir"))).toBe(true);
+    expect((await sync(snapshotFile(["10.0.0.1", "10.0.0.2"]), remote, "--workdir", workdir)).code).toBe(0);
+    expect(commits(remote)).toHaveLength(2);
+  });
+});
+
+describe("a remote outage keeps the sync cache", () => {
+  it("an unreachable remote exits 9 and leaves the clone; the next run fetches into it", async () => {
+    const bare = bareRepo();
+    const remote = `file://${bare}`;
+    const workdir = join(tempDir(), "cache");
+    expect((await sync(snapshotFile(["10.0.0.1"]), remote, "--workdir", workdir)).code).toBe(0);
+    const object = git(workdir, "rev-parse", "HEAD").trim();
+    renameSync(bare, `${bare}.away`);
+    const down = await sync(snapshotFile(["10.0.0.1", "10.0.0.2"]), remote, "--workdir", workdir);
+    expect(down.code).toBe(9);
+    expect(down.stderr).not.toContain("recreating");
+    expect(git(workdir, "cat-file", "-t", object).trim()).toBe("commit");
+    renameSync(`${bare}.away`, bare);
+    const back = await sync(snapshotFile(["10.0.0.1", "10.0.0.2"]), remote, "--workdir", workdir);
+    expect(back.code).toBe(0);
+    expect(back.stderr).not.toContain("recreating");
+    expect(back.stderr).not.toContain("cloning");
+    expect(commits(bare)).toHaveLength(2);
+  });
+
+  it("a long first clone says what it is doing, once", async () => {
+    const remote = remoteWith({ README: "hello\n" });
+    const workdir = join(tempDir(), "cache");
+    const first = await sync(snapshotFile(["10.0.0.1"]), remote, "--workdir", workdir);
+    expect(first.stderr).toContain(`cloning main of ${remote} into ${workdir}`);
+    const second = await sync(snapshotFile(["10.0.0.2"]), remote, "--workdir", workdir);
+    expect(second.stderr).not.toContain("cloning");
+  });
+});
+
+describe("sync never writes through a symlink out of the repo", () => {
+  for (const [what, files] of [
+    [
+      "haproxy/haproxy.cfg committed as a symlink",
+      (outside: string) => ({ [path]: `link:${outside}/target.cfg` }),
+    ],
+    ["the haproxy/ folder committed as a symlink", (outside: string) => ({ haproxy: `link:${outside}` })],
+  ] as const) {
+    it(`${what}: exit 9, nothing outside written, nothing pushed`, async () => {
+      const outside = tempDir("mhc-outside-");
+      writeFileSync(join(outside, "target.cfg"), "untouched\n");
+      if (what.includes("folder")) writeFileSync(join(outside, "haproxy.cfg"), "untouched\n");
+      const remote = remoteWith(files(outside));
+      const before = commits(remote);
+      const result = await sync(snapshotFile(["10.0.0.1"]), remote, "--workdir", join(tempDir(), "w"));
+      expect(result.code, result.stderr).toBe(9);
+      expect(result.stderr).toContain("is a symlink in the repo; mhc never writes through one");
+      expect(result.stderr).not.toContain("pushed");
+      expect(readFileSync(join(outside, "target.cfg"), "utf8")).toBe("untouched\n");
+      if (what.includes("folder"))
+        expect(readFileSync(join(outside, "haproxy.cfg"), "utf8")).toBe("untouched\n");
+      expect(commits(remote)).toEqual(before);
+    });
+  }
+
+  it("a symlink in a local working repo: exit 9, its target untouched", async () => {
+    const repo = join(tempDir(), "cfg");
+    expect((await sync(snapshotFile(["10.0.0.1"]), repo, "--init")).code).toBe(0);
+    const outside = join(tempDir("mhc-outside-"), "target.cfg");
+    writeFileSync(outside, "untouched\n");
+    git(repo, "rm", "-q", path);
+    mkdirSync(join(repo, "haproxy"));
+    symlinkSync(outside, join(repo, path));
+    git(repo, "add", path);
+    git(repo, "commit", "-qm", "link");
+    const result = await sync(snapshotFile(["10.0.0.2"]), repo);
+    expect(result.code).toBe(9);
+    expect(readFileSync(outside, "utf8")).toBe("untouched\n");
+  });
+
+  it("--path may not point into .git/", async () => {
+    const result = await sync(snapshotFile(["10.0.0.1"]), bareRepo(), "--path", ".git/config");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--path must be a file path inside the repo (not in .git)");
+  });
+});
+
+describe("concurrent syncs to a local working repo", () => {
+  it("four syncs at once all exit 0, and each reports the commit that holds its own config", async () => {
+    const repo = join(tempDir(), "cfg");
+    expect((await sync(snapshotFile(["10.0.1.0"]), repo, "--init")).code).toBe(0);
+    const snapshots = [1, 2, 3, 4].map((n) =>
+      snapshotFile(Array.from({ length: n + 1 }, (_, i) => `10.0.1.${i}`)),
+    );
+    const results = await Promise.all(
+      snapshots.map((from) => sync(from, repo, "--json", "--max-drop", "100")),
+    );
+    for (const [i, result] of results.entries()) {
+      expect(result.code, result.stderr).toBe(0);
+      const reported = JSON.parse(result.stdout);
+      const rendered = (await runMhc(["render", "--from", snapshots[i] as string])).stdout;
+      expect(fileAt(repo, reported.commit, path)).toBe(rendered);
+      // The counts it reports are the diff its commit holds.
+      const servers = (ref: string) => new Set((fileAt(repo, ref, path) ?? "").match(/^ {2}server .*$/gm));
+      const [mine, parent] = [servers(reported.commit), servers(`${reported.commit}~1`)];
+      expect(reported.counts.serversAdded).toBe([...mine].filter((s) => !parent.has(s)).length);
+      expect(reported.counts.serversRemoved).toBe([...parent].filter((s) => !mine.has(s)).length);
+    }
+    expect(commits(repo)).toHaveLength(5);
+  });
+});
+
+describe("creating a repo needs --init", () => {
+  it("a missing --repo path without --init is exit 2 and creates nothing", async () => {
+    const repo = join(tempDir(), "nope", "repo.git");
+    const result = await sync(snapshotFile(["10.0.0.1"]), repo);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("does not exist: pass --init to create a new repo there");
+    expect(existsSync(repo)).toBe(false);
+  });
+
+  it("an empty folder without --init is exit 2", async () => {
+    const result = await sync(snapshotFile(["10.0.0.1"]), tempDir());
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--init");
+  });
+});
+
+describe("the README's examples", () => {
+  it("quickstart: npm run example's sync --init creates ./haproxy-config with one commit", async () => {
+    const cwd = tempDir();
+    const script = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).scripts.example as string;
+    const args = script.replace(/^bun src\/cli\.ts /, "").split(" ");
+    expect(args).toContain("--init");
+    const from = join(repoRoot, "fixtures/example/apps.json");
+    const result = await runMhc(
+      args.map((a) => (a === "fixtures/example/apps.json" ? from : a)),
+      { cwd, env },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(commits(join(cwd, "haproxy-config"))).toHaveLength(1);
+  });
+
+  it("a bare repo made with git init --bare --initial-branch=main takes a first sync", async () => {
+    const remote = join(tempDir(), "haproxy-config.git");
+    execFileSync("git", ["init", "--quiet", "--bare", "--initial-branch=main", remote]);
+    const result = await sync(join(repoRoot, "fixtures/example/apps.json"), remote);
+    expect(result.code, result.stderr).toBe(0);
+    expect(commits(remote)).toHaveLength(1);
+  });
+});
+
+describe("permission errors name the path and the option", () => {
+  it("a work dir that cannot be created names it and --workdir: exit 8", async () => {
+    const result = await sync(snapshotFile(["10.0.0.1"]), bareRepo(), "--workdir", "/sys/mhc-sync-work");
+    expect(result.code).toBe(8);
+    expect(result.stderr).toContain("/sys/mhc-sync-work");
+    expect(result.stderr).toContain("permission denied (--workdir chooses another place)");
+  });
+
+  it("an unwritable default cache names it and --workdir: exit 8", async () => {
+    const result = await runMhc(["sync", "--from", snapshotFile(["10.0.0.1"]), "--repo", bareRepo()], {
+      env: { XDG_CACHE_HOME: "/sys/mhc-cache" },
+    });
+    expect(result.code).toBe(8);
+    expect(result.stderr).toContain("/sys/mhc-cache/mhc/sync");
+    expect(result.stderr).toContain("--workdir");
+  });
+});
+
+describe("the commit message goes to git through stdin", () => {
+  it("a first sync of 10,000 apps × 10 tasks into an empty bare repo succeeds", async () => {
+    const file = join(tempDir("mhc-snap-"), "apps.json");
+    writeFileSync(file, JSON.stringify(generateSnapshot({ apps: 10_000, tasksPerApp: 10, seed: 7 })));
+    const remote = bareRepo();
+    const result = await sync(file, remote, "--validate", "never");
+    expect(result.code, result.stderr).toBe(0);
+    expect(commits(remote)).toHaveLength(1);
+    expect(Number(git(remote, "cat-file", "-s", `main:${path}`))).toBeGreaterThan(1_000_000);
+  }, 180_000);
+});
+
+describe("what --repo names", () => {
+  const bare = bareRepo();
+  const file = join(tempDir(), "file");
+  writeFileSync(file, "x");
+  it.each([
+    ["https://git.example/ops/cfg.git", false, "remote"],
+    ["ssh://git@git.example/ops/cfg.git", false, "remote"],
+    ["git@git.example:ops/cfg.git", false, "remote"],
+    [bare, false, "remote"],
+    [join(tempDir(), "new"), true, "local"],
+  ])("%s (--init %s) is a %s target", (repo, init, kind) => {
+    expect(resolveTarget(repo, init).kind).toBe(kind);
+  });
+
+  it.each([
+    [join(tempDir(), "missing"), "does not exist: pass --init"],
+    [tempDir(), "is an empty folder: pass --init"],
+    [file, "is a file, not a git repository"],
+  ])("%s without --init is a usage error", (repo, message) => {
+    expect(() => resolveTarget(repo, false)).toThrow(message);
+  });
+});
