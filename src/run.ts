@@ -1,5 +1,3 @@
-import { homedir } from "node:os";
-import { join } from "node:path";
 import process from "node:process";
 import { type ArgDef, type ArgsDef, runCommand as runCittyCommand } from "citty";
 import { ExitCode, MhcError } from "./errors.ts";
@@ -263,29 +261,16 @@ function endQuietlyOnClosedStdout(): void {
 
 const permissionCodes = new Set(["EACCES", "EPERM", "EROFS"]);
 
-/** The file-system error behind `error` when it is a permission problem, with the path it hit. */
+/** A permission error no layer turned into an MhcError still names the path it hit (exit 8). */
 function permissionProblem(error: unknown): { path: string; code: string } | undefined {
-  for (const e of [error, (error as Error | undefined)?.cause] as NodeJS.ErrnoException[]) {
-    if (e?.path && e.code && permissionCodes.has(e.code)) return { path: e.path, code: e.code };
-  }
-  return undefined;
-}
-
-/**
- * sync and deploy keep their work dirs under the user's cache folder unless --workdir says
- * otherwise; when that folder (or one above it) is not writable, the fix is that option.
- */
-function workdirHint(error: unknown): string {
-  const problem = permissionProblem(error);
-  const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "mhc");
-  if (!problem || !(problem.path.startsWith(cache) || cache.startsWith(problem.path))) return "";
-  return ` (pass --workdir DIR to keep mhc's work dir somewhere writable instead of ${cache})`;
+  const e = error as NodeJS.ErrnoException | undefined;
+  return e?.path && e.code && permissionCodes.has(e.code) ? { path: e.path, code: e.code } : undefined;
 }
 
 function report(error: unknown, helpPath: string): number {
   if ((error as NodeJS.ErrnoException | undefined)?.code === "EPIPE") return Number(process.exitCode ?? 0);
   if (error instanceof MhcError || error instanceof UsageError) {
-    log.error(`${error.message}${workdirHint(error)}`);
+    log.error(error.message);
     if (isVerbose() && error.cause) log.debug(redact(String((error.cause as Error)?.stack ?? error.cause)));
     const usage = error instanceof UsageError || error.exitCode === ExitCode.usage;
     if (usage) log.hint(`see "${error instanceof UsageError ? error.helpPath : helpPath} --help"`);
@@ -293,7 +278,7 @@ function report(error: unknown, helpPath: string): number {
   }
   const problem = permissionProblem(error);
   if (problem) {
-    log.error(`permission denied on ${problem.path} (${problem.code})${workdirHint(error)}`);
+    log.error(`permission denied on ${problem.path} (${problem.code})`);
     return ExitCode.io;
   }
   const err = error instanceof Error ? error : new Error(String(error));

@@ -363,7 +363,7 @@ describe.skipIf(!canDropPrivileges || process.env.MHC_RUNTIME === "deno")("permi
       },
     );
     expect(result.stderr).toContain(join(home, ".cache/mhc"));
-    expect(result.stderr).toContain("pass --workdir DIR");
+    expect(result.stderr).toContain("--workdir");
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.status).toBe(8);
   });
