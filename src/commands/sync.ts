@@ -3,7 +3,6 @@ import { type ArgsDef, defineCommand, type ParsedArgs } from "citty";
 import pkg from "../../package.json" with { type: "json" };
 import { gitTimeoutMs, maxDropPercent, numberFlag } from "../args/values.ts";
 import type { RenderOptions } from "../core/model.ts";
-import { render } from "../core/render.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { log, redact } from "../log.ts";
 import { type LoadedSnapshot, loadSnapshot } from "../marathon/connection.ts";
@@ -69,8 +68,10 @@ function parseIdentity(author: string) {
 
 export interface SyncPlan {
   /** Everything publish() needs except what comes from the snapshot. */
-  settings: Omit<SyncRequest, "config" | "model" | "appsInSnapshot" | "source" | "snapshotBody">;
+  settings: Omit<SyncRequest, "candidate" | "appsInSnapshot" | "source" | "origin" | "snapshotBody">;
   options: RenderOptions;
+  /** The snapshot comes from --from, not Marathon. */
+  fromFile: boolean;
 }
 
 /** Checks every sync flag once, before Marathon or git is touched. */
@@ -84,8 +85,15 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
       `--path must be a file path inside the repo (not in .git), not "${args.path}"`,
       ExitCode.usage,
     );
+  // A review branch that is the branch itself would publish what a gate refused.
+  if (args["review-branch"] !== undefined && args["review-branch"] === args.branch)
+    throw new MhcError(
+      `--review-branch must differ from --branch (both are "${args.branch}"): a refused change would be published`,
+      ExitCode.usage,
+    );
   return {
     options,
+    fromFile: args.from !== undefined,
     settings: {
       repo: args.repo,
       path,
@@ -101,6 +109,7 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
       haproxy: args.haproxy,
       dryRun: args["dry-run"] === true,
       pushAttempts: numberFlag(args["push-attempts"], "push-attempts", { min: 1, max: 100, integer: true }),
+      renderOptions: options,
       version: pkg.version,
     },
   };
@@ -108,21 +117,36 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
 
 /** One sync: render the snapshot and publish it. The result says how it went; it never exits. */
 async function syncOnce(plan: SyncPlan, loaded: LoadedSnapshot, warned?: Set<string>): Promise<SyncResult> {
-  const model = normaliseWithWarnings(loaded.snapshot, plan.options, warned);
   return publish({
     ...plan.settings,
-    config: render(model, plan.options),
-    model,
+    candidate: (incumbents) =>
+      normaliseWithWarnings(loaded.snapshot, { ...plan.options, incumbents }, warned),
     appsInSnapshot: loaded.snapshot.apps.length,
     source: loaded.source,
+    origin: plan.fromFile ? `snapshot ${loaded.source}` : `Marathon at ${loaded.source}`,
     snapshotBody: loaded.body,
   });
 }
 
-const jsonResult = (result: SyncResult, plan: SyncPlan) => {
-  const { diff: _diff, summary: _summary, ...rest } = result;
-  return { ...rest, branch: plan.settings.branch, path: plan.settings.path };
-};
+/** The `--json` document (schema 1): the same keys every time, null where a value is absent. */
+function jsonResult(plan: SyncPlan, result: SyncResult | { exitCode: number; message: string }) {
+  const done = "changed" in result ? result : undefined;
+  return {
+    schema: 1,
+    changed: done?.changed ?? false,
+    dryRun: plan.settings.dryRun,
+    commit: done?.commit ?? null,
+    pushedTo: done?.pushedTo ?? null,
+    branch: plan.settings.branch,
+    path: plan.settings.path,
+    gate: done?.gate ?? null,
+    gatesOverridden: done?.gatesOverridden ?? [],
+    quarantined: done?.quarantined ?? [],
+    counts: done?.counts ?? null,
+    exitCode: result.exitCode,
+    message: result.message,
+  };
+}
 
 /** `--watch`: sync at start, on coalesced Marathon events and every --resync, until a signal. */
 async function watchSync(plan: SyncPlan, settings: WatchSettings, args: SyncArgValues, rawArgs: string[]) {
@@ -142,10 +166,15 @@ async function watchSync(plan: SyncPlan, settings: WatchSettings, args: SyncArgV
         result = await syncOnce(plan, await load(), warned);
       } catch (error) {
         const exitCode = error instanceof MhcError ? error.exitCode : ExitCode.usage;
-        if (args.json) printJsonLine({ at, trigger: reason, exitCode, message: errorMessage(error) });
+        if (args.json)
+          printJsonLine({
+            ...jsonResult(plan, { exitCode, message: errorMessage(error) }),
+            at,
+            trigger: reason,
+          });
         throw error;
       }
-      if (args.json) printJsonLine({ at, trigger: reason, ...jsonResult(result, plan) });
+      if (args.json) printJsonLine({ ...jsonResult(plan, result), at, trigger: reason });
       return {
         ok: result.exitCode === ExitCode.ok,
         changed: result.commit !== undefined,
@@ -169,7 +198,7 @@ export default defineCommand({
     if (watch) return watchSync(plan, watch, args, rawArgs);
     const result = await syncOnce(plan, await loadSnapshot(args, args._, rawArgs));
     if (args.json) {
-      process.stdout.write(`${JSON.stringify(jsonResult(result, plan), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(jsonResult(plan, result), null, 2)}\n`);
     } else if (result.dryRun && result.changed) {
       process.stdout.write(`${result.summary}\n\n${result.diff}`);
     }

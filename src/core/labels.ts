@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { canonicalAddress } from "./address.ts";
 import type { Mode } from "./model.ts";
 
 /**
@@ -68,17 +69,39 @@ export function parsePort(value: unknown): LabelResult<number> {
 export function parseBindAddress(value: unknown): LabelResult<string> {
   return parsed(value, (text) => {
     const address = text.replace(/^\[(.*)\]$/, "$1");
-    return address === "*" || isIP(address) !== 0 ? ok(address) : fail("is not an IP address or *");
+    if (address.includes("%")) return fail("has a zone id, which HAProxy cannot bind");
+    return address === "*" || isIP(address) !== 0
+      ? ok(canonicalAddress(address))
+      : fail("is not an IP address or *");
   });
 }
 
-const balanceAlgorithm =
-  /^(roundrobin|static-rr|leastconn|first|source|random(\(\d+\))?|uri( (whole|len \d+|depth \d+|path-only))*|url_param [A-Za-z0-9_.-]+|hdr\([A-Za-z0-9_-]+\)|rdp-cookie(\([A-Za-z0-9_-]+\))?)$/;
+/** HAProxy 2.6 reads these counts as signed 32-bit integers and refuses 0. */
+const maxInt32 = 2147483647;
+const isCount = (text: string | undefined) =>
+  text !== undefined && /^\d{1,10}$/.test(text) && Number(text) >= 1 && Number(text) <= maxInt32;
+
+const simpleBalance =
+  /^(roundrobin|static-rr|leastconn|first|source|random|rdp-cookie(\([A-Za-z0-9_-]+\))?|url_param [A-Za-z0-9_.-]+( check_post)?|hdr\([A-Za-z0-9_-]+\)( use_domain_only)?)$/;
+
+/** HAProxy 2.6's `balance` grammar with the numbers it accepts (`random(0)`, `uri len 0` fail its check). */
+function isBalance(text: string): boolean {
+  if (simpleBalance.test(text)) return true;
+  const random = /^random\((\d+)\)$/.exec(text);
+  if (random) return isCount(random[1]);
+  const words = text.split(" ");
+  if (words[0] !== "uri") return false;
+  for (let i = 1; i < words.length; i++) {
+    const word = words[i];
+    if (word === "whole" || word === "path-only") continue;
+    if ((word === "len" || word === "depth") && isCount(words[i + 1])) i++;
+    else return false;
+  }
+  return true;
+}
 
 export function parseBalance(value: unknown): LabelResult<string> {
-  return parsed(value, (text) =>
-    balanceAlgorithm.test(text) ? ok(text) : fail("is not a supported balance algorithm"),
-  );
+  return parsed(value, (text) => (isBalance(text) ? ok(text) : fail("is not a valid balance")));
 }
 
 const hostLabel = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
@@ -126,15 +149,182 @@ export function parseCheckPath(value: unknown): LabelResult<string> {
   );
 }
 
-/** Per-port labels mhc understands; everything else starting with HAPROXY_ is reported as unsupported. */
-export const portLabelNames = [
-  "GROUP",
-  "ENABLED",
-  "MODE",
-  "PORT",
-  "BIND_ADDR",
-  "BALANCE",
-  "VHOST",
-  "PATH",
-  "BACKEND_WEIGHT",
+/** A label's value after parsing, by parser. */
+type Parsed<P> = P extends (value: unknown) => LabelResult<infer T> ? T : never;
+
+/** Per-port labels mhc implements (`HAPROXY_{n}_<name>`), each with its parser and its README line. */
+export const portLabels = {
+  GROUP: { parse: parseGroups, doc: "Overrides `HAPROXY_GROUP` for service port index n." },
+  ENABLED: { parse: parseBool, doc: "`false` hides that port (`true/false/yes/no/1/0`)." },
+  MODE: {
+    parse: parseMode,
+    doc: "`tcp` or `http`. Default `tcp`; `http` when a VHOST or PATH is set or the port's health check is `HTTP`/`MESOS_HTTP` (an `HTTPS` check means the app speaks TLS, so the port stays `tcp`). The label wins; VHOST/PATH with MODE `tcp` is ignored with a warning.",
+  },
+  PORT: { parse: parsePort, doc: "Bind this port instead of the service port." },
+  BIND_ADDR: {
+    parse: parseBindAddress,
+    doc: "Bind address (IPv4, IPv6 or `*`; default `*`). Compared in canonical form (`::1` = `0:0:0:0:0:0:0:1`); an IPv6 zone id (`fe80::1%eth0`) is refused: HAProxy cannot bind it.",
+  },
+  BALANCE: {
+    parse: parseBalance,
+    doc: "Balance algorithm as HAProxy 2.6 accepts it: `roundrobin` (default), `static-rr`, `leastconn`, `first`, `source`, `random[(draws)]`, `uri [whole] [len N] [depth N] [path-only]`, `url_param X [check_post]`, `hdr(X) [use_domain_only]`, `rdp-cookie[(X)]`; numbers 1-2147483647.",
+  },
+  VHOST: {
+    parse: parseVhosts,
+    doc: "Comma list of host names routed on the shared HTTP frontend by `Host` header (case-insensitive, port stripped). `*.example.com` matches subdomains.",
+  },
+  PATH: {
+    parse: parsePaths,
+    doc: "Space-separated path prefixes (`path_beg`). With a VHOST both must match; without one, the path routes requests that no VHOST route claims.",
+  },
+  BACKEND_WEIGHT: {
+    parse: parseWeight,
+    doc: "Integer; routes on the shared frontend are tried by descending weight (a PATH route of weight 0 counts as 1, so it outranks a plain vhost route), then app id. Path-only routes always come after every VHOST route.",
+  },
+} as const;
+
+export type PortLabelName = keyof typeof portLabels;
+export type PortLabelValues = { [K in PortLabelName]?: Parsed<(typeof portLabels)[K]["parse"]> };
+
+/**
+ * What mhc does with a label: implements it; reports it and renders the app without it; or, for a
+ * label that restricts who may reach an app or how, leaves the app out (serving it without the
+ * restriction would fail open).
+ */
+export type LabelSupport = "implemented" | "ignored" | "refused";
+
+export interface LabelEntry {
+  /** As the README shows it: `HAPROXY_GROUP`, `HAPROXY_{n}_VHOST`. */
+  title: string;
+  level: "app" | "port";
+  support: LabelSupport;
+  /** The names this entry covers: after `HAPROXY_` (app) or after `HAPROXY_{n}_` (port). */
+  names: readonly string[];
+  doc: string;
+}
+
+/** marathon-lb's per-port template overrides: raw HAProxy text that may carry access rules. */
+const templateNames = [
+  "FRONTEND_HEAD",
+  "BACKEND_HEAD",
+  "FRONTEND_BACKEND_GLUE",
+  "BACKEND_HTTP_OPTIONS",
+  "BACKEND_HTTP_HEALTHCHECK_OPTIONS",
+  "BACKEND_TCP_HEALTHCHECK_OPTIONS",
+  "BACKEND_SERVER_OPTIONS",
+  "BACKEND_SERVER_HTTP_HEALTHCHECK_OPTIONS",
+  "BACKEND_SERVER_TCP_HEALTHCHECK_OPTIONS",
+  "BACKEND_STICKY_OPTIONS",
+  "BACKEND_HSTS_OPTIONS",
+  "BACKEND_REDIRECT_HTTP_TO_HTTPS",
+  "BACKEND_REDIRECT_HTTP_TO_HTTPS_WITH_PATH",
+  "HTTP_FRONTEND_ACL",
+  "HTTP_FRONTEND_ACL_ONLY",
+  "HTTP_FRONTEND_ACL_WITH_PATH",
+  "HTTP_FRONTEND_ACL_WITH_AUTH",
+  "HTTP_FRONTEND_ACL_WITH_AUTH_AND_PATH",
+  "HTTP_FRONTEND_ACL_ONLY_WITH_PATH",
+  "HTTP_FRONTEND_ACL_ONLY_WITH_PATH_AND_AUTH",
+  "HTTP_FRONTEND_ROUTING_ONLY",
+  "HTTP_FRONTEND_ROUTING_ONLY_WITH_AUTH",
+  "HTTP_FRONTEND_ROUTING_ONLY_WITH_PATH",
+  "HTTP_FRONTEND_ROUTING_ONLY_WITH_PATH_AND_AUTH",
+  "HTTPS_FRONTEND_ACL",
+  "HTTPS_FRONTEND_ACL_WITH_PATH",
+  "HTTPS_FRONTEND_ACL_WITH_AUTH",
+  "HTTPS_FRONTEND_ACL_WITH_AUTH_AND_PATH",
+  "HTTPS_FRONTEND_ACL_ONLY_WITH_PATH",
+  "HTTPS_FRONTEND_AUTH_ACL_ONLY",
+  "HTTPS_FRONTEND_AUTH_REQUEST_ONLY",
+  "HTTPS_FRONTEND_ROUTING_ONLY_WITH_PATH_AND_AUTH",
+  "HTTP_FRONTEND_APPID_ACL",
+  "MAP_HTTP_FRONTEND_ACL",
+  "MAP_HTTP_FRONTEND_ACL_ONLY",
+  "MAP_HTTPS_FRONTEND_ACL",
+  "MAP_HTTP_FRONTEND_APPID_ACL",
+  "HTTP_BACKEND_PROXYPASS_GLUE",
+  "HTTP_BACKEND_REVPROXY_GLUE",
+  "HTTP_BACKEND_NETWORK_ALLOWED_ACL",
+  "TCP_BACKEND_NETWORK_ALLOWED_ACL",
+  "USERLIST_HEAD",
 ];
+
+const entry = (level: LabelEntry["level"], name: string, support: LabelSupport, doc: string): LabelEntry => ({
+  title: level === "app" ? `HAPROXY_${name}` : `HAPROXY_{n}_${name}`,
+  level,
+  support,
+  names: [name],
+  doc,
+});
+
+/** Every label mhc knows, declared once. Anything else starting with `HAPROXY_` is reported as unknown. */
+export const labelTable: readonly LabelEntry[] = [
+  entry("app", "GROUP", "implemented", "Comma list of groups the app belongs to (for `--group`)."),
+  ...Object.entries(portLabels).map(([name, { doc }]) => entry("port", name, "implemented", doc)),
+  entry(
+    "app",
+    "DEPLOYMENT_GROUP",
+    "ignored",
+    "Blue/green pair id (marathon-lb's zdd); each colour renders as its own app.",
+  ),
+  entry("app", "DEPLOYMENT_ALT_PORT", "ignored", "Blue/green alternate service port."),
+  entry("app", "DEPLOYMENT_COLOUR", "ignored", "Blue/green colour."),
+  entry("app", "DEPLOYMENT_STARTED_AT", "ignored", "Blue/green start time."),
+  entry("app", "DEPLOYMENT_TARGET_INSTANCES", "ignored", "Blue/green target instance count."),
+  entry("app", "DEPLOYMENT_NEW_INSTANCES", "ignored", "Blue/green traffic split count."),
+  entry("app", "APP_ID", "ignored", "Original app id written by marathon-lb's zdd."),
+  entry("port", "STICKY", "ignored", "Sticky sessions by cookie."),
+  entry("port", "HTTP_BACKEND_PROXYPASS_PATH", "ignored", "Strip a path prefix before the backend."),
+  entry("port", "HTTP_BACKEND_REVPROXY_PATH", "ignored", "Rewrite `Location` headers from the backend."),
+  entry("port", "HTTP_BACKEND_REDIR", "ignored", "Redirect the bare `/` of the vhost to a path."),
+  entry("port", "BACKEND_HEALTHCHECK_PORT_INDEX", "ignored", "Check servers on another port index's port."),
+  entry("port", "AUTH", "refused", "Basic auth (`realm:user:password`)."),
+  entry("port", "REDIRECT_TO_HTTPS", "refused", "Redirect plain HTTP to HTTPS."),
+  entry("port", "USE_HSTS", "refused", "Strict-Transport-Security response header."),
+  entry("port", "BACKEND_NETWORK_ALLOWED_ACL", "refused", "Source addresses allowed; others denied."),
+  entry("port", "SSL_CERT", "refused", "TLS certificate on the port's bind."),
+  entry("port", "BIND_OPTIONS", "refused", "Extra bind options (TLS, client certificates)."),
+  {
+    title: "HAPROXY_{n}_<TEMPLATE>",
+    level: "port",
+    support: "refused",
+    names: templateNames,
+    doc: `marathon-lb's per-port template overrides (${templateNames.length} names: \`FRONTEND_HEAD\`, \`BACKEND_HEAD\`, …): raw HAProxy text that may carry access rules.`,
+  },
+];
+
+const byName = (level: LabelEntry["level"]) =>
+  new Map(labelTable.filter((e) => e.level === level).flatMap((e) => e.names.map((n) => [n, e] as const)));
+const appEntries = byName("app");
+const portEntries = byName("port");
+
+/** A label key as mhc sees it: app-level or of port index n, and the table's entry (undefined: unknown). */
+export type LabelKey =
+  | { level: "app"; name: string; entry?: LabelEntry }
+  | { level: "port"; index: number; name: string; entry?: LabelEntry };
+
+/** Classifies a Marathon label key; undefined for labels that are not mhc's (no `HAPROXY_` prefix). */
+export function classifyLabel(key: string): LabelKey | undefined {
+  if (!key.startsWith("HAPROXY_")) return undefined;
+  const port = /^HAPROXY_(\d{1,4})_(.+)$/.exec(key);
+  if (port) {
+    const name = port[2] as string;
+    return { level: "port", index: Number(port[1]), name, entry: portEntries.get(name) };
+  }
+  const name = key.slice("HAPROXY_".length);
+  return { level: "app", name, entry: appEntries.get(name) };
+}
+
+const supportText: Record<LabelSupport, string> = {
+  implemented: "yes",
+  ignored: "no: reported, app rendered without it",
+  refused: "no: app left out (fails closed)",
+};
+
+/** The README's label table, generated from `labelTable` (a test keeps the README in step). */
+export function labelTableMarkdown(): string {
+  const rows = labelTable.map(
+    (e) => `| \`${e.title}\` | ${e.level} | ${supportText[e.support]} | ${e.doc} |`,
+  );
+  return ["| label | level | mhc | effect |", "|---|---|---|---|", ...rows].join("\n");
+}

@@ -43,9 +43,18 @@ export interface ExcludedTask {
   reason: string;
 }
 
+/** An app (portIndex null) or one of its ports left out of the config, and why, in words a commit can quote. */
+export interface Dropped {
+  appId: string;
+  portIndex: number | null;
+  reason: string;
+}
+
 export interface Model {
   services: Service[];
   excluded: ExcludedTask[];
+  /** Sorted by app id, then port index (whole apps first), then reason. */
+  dropped: Dropped[];
   warnings: string[];
 }
 
@@ -60,6 +69,11 @@ export interface RenderOptions {
   keepUnreachable: boolean;
   /** Replaces the built-in global/defaults section. */
   head?: string;
+  /**
+   * Who owns each bind in the previously published config: `bindKey(address, port)` → app id.
+   * An owner keeps its bind against a newcomer, whatever their ids.
+   */
+  incumbents?: ReadonlyMap<string, string>;
 }
 
 export const defaultRenderOptions: RenderOptions = {
@@ -70,3 +84,31 @@ export const defaultRenderOptions: RenderOptions = {
   statsBindAddress: "127.0.0.1",
   keepUnreachable: false,
 };
+
+/**
+ * `render --json`: the model with `"schema": 1` and the same keys in every run (`null` where a
+ * value is absent), so scripts can rely on it.
+ */
+export function modelJson(model: Model) {
+  return {
+    schema: 1 as const,
+    services: model.services.map((s) => ({
+      appId: s.appId,
+      portIndex: s.portIndex,
+      servicePort: s.servicePort,
+      name: s.name,
+      bindAddress: s.bindAddress,
+      bindPort: s.bindPort,
+      mode: s.mode,
+      balance: s.balance,
+      vhosts: s.vhosts,
+      paths: s.paths,
+      backendWeight: s.backendWeight,
+      healthCheck: s.healthCheck ?? null,
+      servers: s.servers,
+    })),
+    excluded: model.excluded,
+    dropped: model.dropped,
+    warnings: model.warnings,
+  };
+}

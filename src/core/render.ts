@@ -32,21 +32,39 @@ function routingWeight(service: Service): number {
   return service.backendWeight === 0 && service.paths.length > 0 ? 1 : service.backendWeight;
 }
 
+/** HAProxy 2.6 reads at most 64 words per line; long lists are split over several lines of one ACL (ORed). */
+const wordsPerLine = 50;
+
+function chunks(words: string[]): string[] {
+  if (words.length <= wordsPerLine) return words.length === 0 ? [] : [words.join(" ")];
+  const lines: string[] = [];
+  for (let i = 0; i < words.length; i += wordsPerLine) lines.push(words.slice(i, i + wordsPerLine).join(" "));
+  return lines;
+}
+
 function hostAcl(vhosts: string[]): string[] {
   const exact = vhosts.filter((h) => !h.startsWith("*."));
   const suffixes = vhosts.filter((h) => h.startsWith("*.")).map((h) => h.slice(1));
   // field(1,:) strips a port from the Host header; -i makes the match case-insensitive.
   const lines: string[] = [];
-  if (exact.length > 0) lines.push(`req.hdr(host),field(1,:) -i ${exact.join(" ")}`);
-  if (suffixes.length > 0) lines.push(`req.hdr(host),field(1,:) -i -m end ${suffixes.join(" ")}`);
+  for (const hosts of chunks(exact)) lines.push(`req.hdr(host),field(1,:) -i ${hosts}`);
+  for (const hosts of chunks(suffixes)) lines.push(`req.hdr(host),field(1,:) -i -m end ${hosts}`);
   return lines;
 }
+
+/** Vhost routes (with or without a path) before path-only routes: a path alone never takes a vhost's traffic. */
+const routeTier = (service: Service) => (service.vhosts.length > 0 ? 0 : 1);
 
 function httpFrontend(services: Service[], options: RenderOptions): string[] {
   const routes = services
     .filter((s) => s.vhosts.length > 0 || s.paths.length > 0)
     .map((service, order) => ({ service, order }))
-    .sort((a, b) => routingWeight(b.service) - routingWeight(a.service) || a.order - b.order)
+    .sort(
+      (a, b) =>
+        routeTier(a.service) - routeTier(b.service) ||
+        routingWeight(b.service) - routingWeight(a.service) ||
+        a.order - b.order,
+    )
     .map(({ service }) => service);
   if (routes.length === 0) return [];
   const lines = [
@@ -60,10 +78,8 @@ function httpFrontend(services: Service[], options: RenderOptions): string[] {
     const hostLines = hostAcl(service.vhosts);
     for (const criterion of hostLines) lines.push(`  acl host_${service.name} ${criterion}`);
     if (hostLines.length > 0) conditions.push(`host_${service.name}`);
-    if (service.paths.length > 0) {
-      lines.push(`  acl path_${service.name} path_beg ${service.paths.join(" ")}`);
-      conditions.push(`path_${service.name}`);
-    }
+    for (const paths of chunks(service.paths)) lines.push(`  acl path_${service.name} path_beg ${paths}`);
+    if (service.paths.length > 0) conditions.push(`path_${service.name}`);
     lines.push(`  use_backend ${service.name} if ${conditions.join(" ")}`);
   }
   lines.push("");

@@ -95,23 +95,35 @@ export function snapshotFromJson(data: unknown, origin: string): Snapshot {
   );
 }
 
-/** A /v2/groups response nests apps in groups; collect them all. */
-function flattenGroups(group: Record<string, unknown>): unknown[] {
-  const apps: unknown[] = Array.isArray(group.apps) ? [...group.apps] : [];
-  if (Array.isArray(group.groups)) {
-    for (const child of group.groups) if (isObject(child)) apps.push(...flattenGroups(child));
+/**
+ * A /v2/groups response nests apps in groups; collect them all. Iterative, so groups nested
+ * 50,000 deep cannot overflow the stack.
+ */
+function flattenGroups(root: Record<string, unknown>): unknown[] {
+  const apps: unknown[] = [];
+  const pending: Record<string, unknown>[] = [root];
+  for (let group = pending.pop(); group !== undefined; group = pending.pop()) {
+    if (Array.isArray(group.apps)) for (const app of group.apps) apps.push(app);
+    if (Array.isArray(group.groups)) {
+      for (let i = group.groups.length - 1; i >= 0; i--) {
+        const child = group.groups[i];
+        if (isObject(child)) pending.push(child);
+      }
+    }
   }
   return apps;
 }
 
+/**
+ * Entries are checked field by field in normalise, which leaves out an app it cannot read; only a
+ * list in which no entry has a string id is refused here, as not Marathon's shape at all.
+ */
 function checkedApps(apps: unknown[], origin: string): MarathonApp[] {
-  for (const app of apps) {
-    if (!isObject(app) || typeof app.id !== "string" || app.id === "") {
-      throw new MhcError(
-        `${origin}: an entry of "apps" has no string "id"; not Marathon's shape`,
-        ExitCode.marathonData,
-      );
-    }
+  if (apps.length > 0 && !apps.some((app) => isObject(app) && typeof app.id === "string" && app.id !== "")) {
+    throw new MhcError(
+      `${origin}: no entry of "apps" has a string "id"; not Marathon's shape`,
+      ExitCode.marathonData,
+    );
   }
   return apps as MarathonApp[];
 }

@@ -337,7 +337,7 @@ describe("groups and labels", () => {
     ["HAPROXY_0_PORT", "70000", "is not a port number"],
     ["HAPROXY_0_BIND_ADDR", "0.0.0.0 ssl crt /x", "is not an IP address"],
     ["HAPROXY_0_BALANCE", "roundrobin\nserver x", "contains a line break"],
-    ["HAPROXY_0_BALANCE", "magic", "not a supported balance algorithm"],
+    ["HAPROXY_0_BALANCE", "magic", "is not a valid balance"],
     ["HAPROXY_0_BACKEND_WEIGHT", "heavy", "is not an integer"],
     ["HAPROXY_0_ENABLED", "maybe", "is not true or false"],
     ["HAPROXY_0_GROUP", "ext ernal", "invalid group name"],
@@ -346,8 +346,11 @@ describe("groups and labels", () => {
     const model = run(json);
     expect(model.services.map((s) => s.name)).toEqual(["bad_10001", "good_11000", "good_11001"]);
     expect(model.warnings).toHaveLength(1);
-    expect(model.warnings[0]).toContain(`app /bad port index 0 skipped: label ${name}`);
+    expect(model.warnings[0]).toContain(`app /bad port index 0 skipped: ${name} ${JSON.stringify(value)}`);
     expect(model.warnings[0]).toContain(reason);
+    expect(model.dropped).toEqual([
+      { appId: "/bad", portIndex: 0, reason: model.warnings[0]?.split("skipped: ")[1] },
+    ]);
   });
 
   it("an app id that is not Marathon's shape (it would reach the config) drops the app", () => {
@@ -366,14 +369,19 @@ describe("groups and labels", () => {
   it("a bad HAPROXY_GROUP drops the whole app", () => {
     const model = run(snapshotOf(app("/bad", { HAPROXY_GROUP: "a\nb" }), app("/good", {}, 11000)));
     expect(model.services.map((s) => s.appId)).toEqual(["/good", "/good"]);
-    expect(model.warnings).toEqual(["app /bad skipped: label HAPROXY_GROUP contains a line break"]);
+    expect(model.warnings).toEqual(['app /bad skipped: HAPROXY_GROUP "a\\nb" contains a line break']);
+    expect(model.dropped).toEqual([
+      { appId: "/bad", portIndex: null, reason: 'HAPROXY_GROUP "a\\nb" contains a line break' },
+    ]);
   });
 
   it("a health-check path that could break the config drops that port", () => {
     const hc = { protocol: "HTTP", path: "/ok\n  server x 1.2.3.4:1", portIndex: 0 };
     const model = run(snapshotOf(hostApp("/hp", [10000], [task()], { healthChecks: [hc] })));
     expect(model.services).toEqual([]);
-    expect(model.warnings[0]).toContain("health check path contains a line break");
+    expect(model.warnings[0]).toContain(
+      'health check path "/ok\\n  server x 1.2.3.4:1" contains a line break',
+    );
   });
 
   it("marathon-lb labels mhc does not implement are reported once each", () => {
@@ -445,5 +453,139 @@ describe("determinism", () => {
     expect(b).toEqual(a);
     expect(a.services.map((s) => s.appId)).toEqual(["/a", "/m/x", "/z"]);
     expect(addresses(a)).toEqual(["10.0.0.1:1", "10.0.0.1:2", "10.0.0.9:1"]);
+  });
+});
+
+describe("fail closed and nothing ignored silently", () => {
+  const app = (id: string, labels: Record<string, string>, port = 10000) =>
+    hostApp(id, [port, port + 1], [task({ ports: [30000, 30001] })], { labels });
+
+  it.each([
+    ["HAPROXY_0_AUTH", "realm:user:password"],
+    ["HAPROXY_1_REDIRECT_TO_HTTPS", "true"],
+    ["HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL", "10.0.0.0/8"],
+    ["HAPROXY_0_USE_HSTS", "true"],
+    ["HAPROXY_0_SSL_CERT", "/etc/ssl/x.pem"],
+    ["HAPROXY_0_BIND_OPTIONS", "ssl crt /x verify required"],
+    ["HAPROXY_0_HTTP_BACKEND_NETWORK_ALLOWED_ACL", "  http-request deny"],
+  ])("an app labelled %s is left out entirely, with the reason", (name, value) => {
+    const model = run(snapshotOf(app("/guarded", { [name]: value }), app("/open", {}, 11000)));
+    expect(model.services.map((s) => s.appId)).toEqual(["/open", "/open"]);
+    const reason = `${name} is not implemented by mhc; the app is left out rather than served without it`;
+    expect(model.dropped).toEqual([{ appId: "/guarded", portIndex: null, reason }]);
+    expect(model.warnings).toContain(`app /guarded skipped: ${reason}`);
+    // The value (a password, for AUTH) never reaches a warning.
+    expect(model.warnings.join("\n")).not.toContain(value);
+  });
+
+  it("an app with a refusing label that --group leaves out is not reported", () => {
+    const model = run(snapshotOf(app("/guarded", { HAPROXY_GROUP: "internal", HAPROXY_0_AUTH: "r:u:p" })), {
+      groups: ["external"],
+    });
+    expect(model.dropped).toEqual([]);
+  });
+
+  it("app-level and per-port labels mhc does not know are reported; the app renders", () => {
+    const model = run(
+      snapshotOf(
+        app("/a", {
+          HAPROXY_DEPLOYMENT_GROUP: "blue",
+          HAPROXY_APP_ID: "/a",
+          HAPROXY_0_TYPO: "x",
+          HAPROXY_MYSTERY: "y",
+        }),
+        app("/b", { HAPROXY_DEPLOYMENT_GROUP: "blue" }, 11000),
+      ),
+    );
+    expect(model.services).toHaveLength(4);
+    expect(model.warnings).toEqual([
+      "label HAPROXY_APP_ID is not supported by mhc and was ignored (1 app)",
+      "label HAPROXY_DEPLOYMENT_GROUP is not supported by mhc and was ignored (2 apps)",
+      "label HAPROXY_MYSTERY is not known to mhc and was ignored (1 app)",
+      "label HAPROXY_{n}_TYPO is not known to mhc and was ignored (1 app)",
+    ]);
+  });
+});
+
+describe("--group", () => {
+  const grouped = (id: string, group: string, port: number) =>
+    hostApp(id, [port], [task()], { labels: { HAPROXY_GROUP: group } });
+
+  it("--group that matches no app warns, listing the groups that exist", () => {
+    const model = run(snapshotOf(grouped("/a", "external", 10000), grouped("/b", "internal,edge", 11000)), {
+      groups: ["extrenal"],
+    });
+    expect(model.services).toEqual([]);
+    expect(model.warnings).toEqual([
+      "--group extrenal matched no app; groups in Marathon: edge, external, internal",
+    ]);
+  });
+
+  it("an app --group leaves out is not reported for a wrong task type, nor are its tasks excluded", () => {
+    const broken = hostApp("/other", [10000], [{ host: 5 }], { labels: { HAPROXY_GROUP: "internal" } });
+    const model = run(snapshotOf(broken, grouped("/a", "external", 11000)), { groups: ["external"] });
+    expect(model.dropped).toEqual([]);
+    expect(model.services.map((s) => s.appId)).toEqual(["/a"]);
+  });
+
+  it("--group that matches no app lists at most 20 groups, then a count", () => {
+    const apps = Array.from({ length: 25 }, (_, i) =>
+      grouped(`/g${i}`, `group-${String(i).padStart(2, "0")}`, 10000 + i),
+    );
+    const [warning] = run(snapshotOf(...apps), { groups: ["nope"] }).warnings;
+    expect(warning).toMatch(/groups in Marathon: group-00, .*, group-19 and 5 more$/);
+  });
+
+  it("an app with a wrong JSON type is reported only when --group could select it", () => {
+    const broken = (id: string, group: string) =>
+      hostApp(id, [10000], [task()], { labels: { HAPROXY_GROUP: group }, healthChecks: {} });
+    const model = run(snapshotOf(broken("/other-lb", "internal"), broken("/ours", "external")), {
+      groups: ["external"],
+    });
+    expect(model.dropped.map((d) => d.appId)).toEqual(["/ours"]);
+  });
+
+  it("--group with no group labels in Marathon says so", () => {
+    const model = run(snapshotOf(hostApp("/a", [10000], [task()])), { groups: ["external"] });
+    expect(model.warnings).toEqual(["--group external matched no app; no app has a HAPROXY_GROUP label"]);
+  });
+
+  it("--group that matches an app whose ports are all disabled does not warn", () => {
+    const model = run(
+      snapshotOf(
+        hostApp("/a", [10000], [task()], { labels: { HAPROXY_GROUP: "x", HAPROXY_0_ENABLED: "false" } }),
+      ),
+      { groups: ["x"] },
+    );
+    expect(model.warnings).toEqual([]);
+  });
+});
+
+describe("incumbents", () => {
+  it("an existing service keeps its port; the newcomer is left out with the reason in dropped", () => {
+    const json = snapshotOf(
+      hostApp("/a-newcomer", [10000], [task()]),
+      hostApp("/z-incumbent", [10000], [task()]),
+    );
+    const model = run(json, { incumbents: new Map([["*:10000", "/z-incumbent"]]) });
+    expect(model.services.map((s) => s.appId)).toEqual(["/z-incumbent"]);
+    expect(model.dropped).toEqual([
+      {
+        appId: "/a-newcomer",
+        portIndex: 0,
+        reason:
+          "*:10000 is already bound by app /z-incumbent port index 0, which holds it in the published config",
+      },
+    ]);
+  });
+});
+
+describe("labels for a port the app does not have", () => {
+  it("are reported, not ignored silently", () => {
+    const model = run(
+      snapshotOf(hostApp("/one", [10000], [task()], { labels: { HAPROXY_3_VHOST: "a.example" } })),
+    );
+    expect(model.services).toHaveLength(1);
+    expect(model.warnings).toEqual(["app /one: HAPROXY_3_VHOST ignored: the app has no port index 3"]);
   });
 });

@@ -154,3 +154,105 @@ describe("render", () => {
     );
   });
 });
+
+/** Writes a render and runs real `haproxy -c` on it; returns HAProxy's output (throws when rejected). */
+function haproxyCheck(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "mhc-check-")), "haproxy.cfg");
+  writeFileSync(file, text);
+  return execFileSync("haproxy", ["-c", "-f", file], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+describe.skipIf(!haproxyAvailable())(
+  "values HAProxy 2.6 would reject drop only their port (never commits a config HAProxy rejects)",
+  () => {
+    const good = hostApp("/good", [11000], [task({ host: "10.0.0.9", ports: [31000] })]);
+    const check = (hc: Record<string, unknown>) => ({
+      healthChecks: [{ protocol: "HTTP", path: "/", portIndex: 0, ...hc }],
+    });
+    it.each([
+      [
+        "HAPROXY_0_BALANCE random(0)",
+        { labels: { HAPROXY_0_BALANCE: "random(0)" } },
+        'HAPROXY_0_BALANCE "random(0)" is not a valid balance',
+      ],
+      [
+        "HAPROXY_0_BALANCE uri len 0",
+        { labels: { HAPROXY_0_BALANCE: "uri len 0" } },
+        'HAPROXY_0_BALANCE "uri len 0" is not a valid balance',
+      ],
+      [
+        "BIND_ADDR with a zone id",
+        { labels: { HAPROXY_0_BIND_ADDR: "fe80::1%eth0" } },
+        'HAPROXY_0_BIND_ADDR "fe80::1%eth0" has a zone id, which HAProxy cannot bind',
+      ],
+      [
+        "intervalSeconds 3000000",
+        check({ intervalSeconds: 3000000 }),
+        "health check intervalSeconds 3000000 is above HAProxy's limit (2147483)",
+      ],
+      [
+        "intervalSeconds 1e300",
+        check({ intervalSeconds: 1e300 }),
+        "health check intervalSeconds 1e+300 is above HAProxy's limit (2147483)",
+      ],
+      [
+        "timeoutSeconds 1e8",
+        check({ timeoutSeconds: 1e8 }),
+        "health check timeoutSeconds 100000000 is above HAProxy's limit (2147483)",
+      ],
+      [
+        "maxConsecutiveFailures 3e9",
+        check({ maxConsecutiveFailures: 3e9 }),
+        "health check maxConsecutiveFailures 3000000000 is above HAProxy's limit (2147483647)",
+      ],
+    ])("%s", (_name, extra, reason) => {
+      const bad = hostApp("/bad", [10000], [task({ host: "10.0.0.1", ports: [31000] })], extra);
+      const options = defaultRenderOptions;
+      const model = normalise(snapshotFromJson(snapshotOf(bad, good), "test"), options);
+      expect(model.dropped).toEqual([{ appId: "/bad", portIndex: 0, reason }]);
+      expect(model.services.map((s) => s.appId)).toEqual(["/good"]);
+      expect(haproxyCheck(render(model, options))).toContain("Configuration file is valid");
+    });
+
+    it("the largest values HAProxy accepts are kept", () => {
+      const max = hostApp("/max", [10000], [task()], {
+        labels: { HAPROXY_0_BALANCE: "uri len 2147483647 depth 1 whole" },
+        ...check({ intervalSeconds: 2147483, timeoutSeconds: 2147483, maxConsecutiveFailures: 2147483647 }),
+      });
+      const text = renderJson(snapshotOf(max));
+      expect(text).toContain("check inter 2147483s fall 2147483647");
+      expect(haproxyCheck(text)).toContain("Configuration file is valid");
+    });
+
+    it("VHOST and PATH lists longer than HAProxy's 64 words per line are split over several lines", () => {
+      const hosts = Array.from({ length: 130 }, (_, i) => `h${i}.example.com`);
+      const paths = Array.from({ length: 70 }, (_, i) => `/p${i}`);
+      const text = renderJson(
+        snapshotOf(
+          hostApp("/many", [10000], [task()], {
+            labels: {
+              HAPROXY_0_VHOST: [...hosts, "*.wild.example.com"].join(","),
+              HAPROXY_0_PATH: paths.join(" "),
+            },
+          }),
+        ),
+      );
+      expect(text.match(/acl host_many_10000 /g)).toHaveLength(4);
+      expect(text.match(/acl path_many_10000 /g)).toHaveLength(2);
+      for (const line of text.split("\n")) expect(line.trim().split(/\s+/).length).toBeLessThan(64);
+      expect(haproxyCheck(text)).toContain("Configuration file is valid");
+    });
+
+    it("task hosts fe80::1%1 and fe80::1:1 do not give duplicate server names", () => {
+      const app = hostApp(
+        "/v6",
+        [10000],
+        [task({ host: "fe80::1%1", ports: [31000] }), task({ host: "fe80::1:1", ports: [31000] })],
+      );
+      const model = normalise(snapshotFromJson(snapshotOf(app), "test"), defaultRenderOptions);
+      expect(model.services[0]?.servers.map((s) => s.name)).toEqual(["fe80__1_1_31000"]);
+      expect(model.excluded.map((e) => e.reason)).toEqual(['invalid host "fe80::1%1"']);
+      expect(haproxyCheck(render(model, defaultRenderOptions))).toContain("Configuration file is valid");
+    });
+  },
+);

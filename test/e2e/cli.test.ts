@@ -155,7 +155,7 @@ describe("render", () => {
     const result = await runMhc(["render", "--from", bad]);
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(
-      "app /x port index 0 skipped: label HAPROXY_0_VHOST contains a line break",
+      'app /x port index 0 skipped: HAPROXY_0_VHOST "a\\nb" contains a line break',
     );
     expect(result.stdout).not.toContain("/x");
   });

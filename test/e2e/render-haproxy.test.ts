@@ -138,3 +138,119 @@ describe.skipIf(!haproxyAvailable())("unresolvable agent host names", () => {
     expect((await runMhc(["validate", config])).code).toBe(0);
   });
 });
+
+describe.skipIf(!haproxyAvailable())("one bad app never breaks the rest (real HAProxy, real traffic)", () => {
+  const backends: Backend[] = [];
+  let haproxy: RunningHaproxy | undefined;
+  const ports = { vhosted: 0, catchAll: 0, guarded: 0, http: 0, stats: 0 };
+  let result: Awaited<ReturnType<typeof runMhc>>;
+  let snapshotFile = "";
+
+  beforeAll(async () => {
+    const [vhosted, catchAll, hostile] = await Promise.all([
+      startNamedHttpServer("vhosted"),
+      startNamedHttpServer("catch-all"),
+      startNamedHttpServer("hostile"),
+    ]);
+    backends.push(vhosted, catchAll, hostile);
+    for (const key of Object.keys(ports) as (keyof typeof ports)[]) ports[key] = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "mhc-e2e-routes-"));
+    snapshotFile = join(dir, "apps.json");
+    writeFileSync(
+      snapshotFile,
+      JSON.stringify(
+        snapshotOf(
+          hostApp("/shop", [ports.vhosted], [task({ ports: [vhosted.port] })], {
+            labels: { HAPROXY_0_VHOST: "shop.example.com" },
+          }),
+          // Sorts first and routes `/` without a vhost: it must only get requests no vhost claims.
+          hostApp("/a-catch-all", [ports.catchAll], [task({ ports: [catchAll.port] })], {
+            labels: { HAPROXY_0_PATH: "/" },
+          }),
+          // Wrong JSON types and values HAProxy rejects: each left out, the rest published.
+          hostApp("/broken-types", [20001], [task({ ports: [hostile.port] })], { healthChecks: {} }),
+          hostApp("/broken-balance", [20002], [task({ ports: [hostile.port] })], {
+            labels: { HAPROXY_0_BALANCE: "random(0)", HAPROXY_0_VHOST: "broken.example.com" },
+          }),
+          hostApp("/guarded", [ports.guarded], [task({ ports: [hostile.port] })], {
+            labels: { HAPROXY_0_AUTH: "realm:user:secret", HAPROXY_0_VHOST: "guarded.example.com" },
+          }),
+        ),
+      ),
+    );
+    const config = join(dir, "haproxy.cfg");
+    result = await runMhc([
+      "render",
+      "--from",
+      snapshotFile,
+      "--http-port",
+      String(ports.http),
+      "--stats-port",
+      String(ports.stats),
+      "-o",
+      config,
+    ]);
+    if (result.code === 0) haproxy = await startHaproxy(config, ports.http);
+  });
+
+  afterAll(async () => {
+    await haproxy?.stop();
+    await Promise.all(backends.map((b) => b.close()));
+  });
+
+  it("render exits 0 and names each app left out with its reason", () => {
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      "app /broken-types skipped: wrong JSON type: healthChecks is an object, not a list",
+    );
+    expect(result.stderr).toContain(
+      'app /broken-balance port index 0 skipped: HAPROXY_0_BALANCE "random(0)" is not a valid balance',
+    );
+    expect(result.stderr).toContain("app /guarded skipped: HAPROXY_0_AUTH is not implemented by mhc");
+    expect(result.stderr).not.toContain("secret");
+  });
+
+  it("render --json has schema 1, stable keys and the structured dropped list", async () => {
+    const json = await runMhc(["render", "--from", snapshotFile, "--json"]);
+    expect(json.code).toBe(0);
+    const model = JSON.parse(json.stdout);
+    expect(Object.keys(model)).toEqual(["schema", "services", "excluded", "dropped", "warnings"]);
+    expect(model.schema).toBe(1);
+    expect(model.services.map((s: { healthCheck: unknown }) => s.healthCheck)).toEqual([null, null]);
+    expect(model.dropped).toEqual([
+      {
+        appId: "/broken-balance",
+        portIndex: 0,
+        reason: 'HAPROXY_0_BALANCE "random(0)" is not a valid balance',
+      },
+      {
+        appId: "/broken-types",
+        portIndex: null,
+        reason: "wrong JSON type: healthChecks is an object, not a list",
+      },
+      {
+        appId: "/guarded",
+        portIndex: null,
+        reason: "HAPROXY_0_AUTH is not implemented by mhc; the app is left out rather than served without it",
+      },
+    ]);
+  });
+
+  it("a path-only route (HAPROXY_0_PATH=/) does not capture another app's vhost traffic", async () => {
+    for (let i = 0; i < 4; i++) {
+      const response = await httpGet(ports.http, "/", "shop.example.com");
+      expect(response.body).toMatch(/^vhosted /);
+    }
+    expect((await httpGet(ports.http, "/x", "other.example.com")).body).toMatch(/^catch-all /);
+  });
+
+  it("no request reaches an app that was left out (an AUTH app is not served without its auth)", async () => {
+    for (const host of ["guarded.example.com", "broken.example.com", "shop.example.com"]) {
+      const response = await httpGet(ports.http, "/", host);
+      expect(response.body).not.toMatch(/^hostile/);
+    }
+    expect((await httpGet(ports.http, "/", "guarded.example.com")).body).toMatch(/^catch-all /);
+    // Nor on its own service port: nothing listens there.
+    await expect(httpGet(ports.guarded, "/")).rejects.toThrow(/ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,112 @@
+import { isIP } from "node:net";
+import type { ExcludedTask, RenderOptions, Server } from "../model.ts";
+import type { MarathonApp, MarathonTask } from "../snapshot.ts";
+import { isPort, type PortSpec } from "./ports.ts";
+import { sanitiseName } from "./services.ts";
+
+/** Pass 3, servers: which tasks may serve, and the server each gives for one service port. */
+
+const validHost = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/;
+
+/** A task's reason to be left out whatever the port (state, health), or undefined when it may serve. */
+export function taskExclusion(
+  task: MarathonTask,
+  options: Pick<RenderOptions, "keepUnreachable">,
+): string | undefined {
+  // Marathon before 1.3 reported no state; a started task it listed was running.
+  const state = task.state ?? (task.startedAt ? "TASK_RUNNING" : "unknown");
+  const running = state === "TASK_RUNNING" || (options.keepUnreachable && state === "TASK_UNREACHABLE");
+  if (!running) return `state ${state}`;
+  // No results (a new task, or any task right after a Marathon leader failover) is not "unhealthy":
+  // the server stays and HAProxy's own checks decide, so health data vanishing never empties a backend.
+  let results = 0;
+  for (const result of task.healthCheckResults ?? []) {
+    if (!result) continue;
+    if (result.alive === true) return undefined;
+    results++;
+  }
+  return results > 0 ? "Marathon health checks failing" : undefined;
+}
+
+/**
+ * What one normalise() call learned about each host name or IP: whether it is usable, and the
+ * sanitised host part of server names. A cluster has far fewer agents and addresses than tasks ×
+ * ports, so each is checked once. An IPv6 zone id (`fe80::1%eth0`) is not usable: HAProxy cannot
+ * resolve it.
+ */
+type HostCheck = { usable: false } | { usable: true; namePrefix: string };
+export type HostChecks = (host: string, ipOnly: boolean) => HostCheck;
+
+export function hostChecks(): HostChecks {
+  const known = new Map<string, HostCheck>();
+  return (host, ipOnly) => {
+    const key = ipOnly ? `ip:${host}` : host;
+    let check = known.get(key);
+    if (check === undefined) {
+      const usable = (isIP(host) !== 0 && !host.includes("%")) || (!ipOnly && validHost.test(host));
+      check = usable ? { usable, namePrefix: sanitiseName(host) } : { usable };
+      known.set(key, check);
+    }
+    return check;
+  };
+}
+
+/** The server a task gives for one port, or why it gives none. */
+export function taskServer(task: MarathonTask, spec: PortSpec, checkHost: HostChecks): Server | string {
+  let host: string;
+  let port: number | null | undefined;
+  if (spec.containerPort !== undefined) {
+    const ip = (task.ipAddresses ?? []).find((a) => a?.ipAddress)?.ipAddress;
+    if (!ip) return "no IP address for an IP-per-task port";
+    host = ip;
+    port = spec.containerPort;
+    if (!isPort(port)) return `no container port for port index ${spec.index}`;
+  } else {
+    if (!task.host) return "no host";
+    host = task.host;
+    port = task.ports?.[spec.hostPortIndex ?? spec.index] ?? spec.requiredPort;
+  }
+  const check = checkHost(host, spec.containerPort !== undefined);
+  if (!check.usable)
+    return `invalid ${spec.containerPort !== undefined ? "IP address" : "host"} ${JSON.stringify(host)}`;
+  if (!isPort(port)) return `no host port for port index ${spec.index}`;
+  return { name: `${check.namePrefix}_${port}`, host, port, taskId: task.id ?? "(no id)" };
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function compareServers(a: Server, b: Server): number {
+  return compare(a.host, b.host) || a.port - b.port;
+}
+
+/**
+ * The servers of one service port: sorted by address, one per address:port. Names are unique
+ * without a check: usable hosts are IPv4, IPv6 without a zone id, or host names of letters, digits,
+ * dots and dashes, so sanitising (only IPv6's `:` becomes `_`) never maps two hosts to one prefix,
+ * and the port after the last `_` is digits only. Tasks without an address for this port are
+ * recorded in `excluded`.
+ */
+export function serversFor(
+  app: MarathonApp,
+  spec: PortSpec,
+  taskExclusions: readonly (string | undefined)[],
+  checkHost: HostChecks,
+  excluded: Map<string, ExcludedTask>,
+): Server[] {
+  const candidates: Server[] = [];
+  const tasks = app.tasks ?? [];
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i];
+    if (!task || taskExclusions[i] !== undefined) continue;
+    const server = taskServer(task, spec, checkHost);
+    if (typeof server === "string") {
+      const taskId = task.id ?? "(no id)";
+      const key = `${app.id}\u0000${taskId}\u0000${server}`;
+      if (!excluded.has(key)) excluded.set(key, { appId: app.id, taskId, reason: server });
+      continue;
+    }
+    candidates.push(server);
+  }
+  candidates.sort(compareServers);
+  return candidates.filter((s, i) => i === 0 || compareServers(candidates[i - 1] as Server, s) !== 0);
+}

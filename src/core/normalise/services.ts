@@ -1,0 +1,230 @@
+import {
+  classifyLabel,
+  type LabelResult,
+  type PortLabelName,
+  type PortLabelValues,
+  parseCheckPath,
+  parseGroups,
+  portLabels,
+} from "../labels.ts";
+import type { HealthCheck, Mode, RenderOptions, Service } from "../model.ts";
+import type { MarathonApp, MarathonHealthCheck } from "../snapshot.ts";
+import type { PortSpec } from "./ports.ts";
+
+/**
+ * Pass 2, services: an app's labels read against the label table, and one service per service
+ * port with its routing, mode and health check (servers come in the next pass).
+ */
+
+/** An app's `HAPROXY_*` labels, sorted by what the label table says about them. */
+export interface AppLabels {
+  /** `HAPROXY_GROUP`, parsed. */
+  groups: LabelResult<string[] | undefined>;
+  /** Raw values of implemented per-port labels, by port index. */
+  ports: Map<number, Map<PortLabelName, unknown>>;
+  /** Full names of labels that restrict access and are not implemented: the app must not be served. */
+  refused: string[];
+  /** Table titles of known labels mhc does not implement (reported, app rendered). */
+  ignored: string[];
+  /** Generic names (`HAPROXY_{n}_FOO`) of labels the table does not know. */
+  unknown: string[];
+}
+
+/** A value as a warning quotes it: strings quoted and cut at 60 characters; other JSON by its type. */
+const shown = (value: unknown) => {
+  if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
+  if (typeof value !== "string") return Array.isArray(value) ? "(a list)" : "(an object)";
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}…"` : text;
+};
+
+/** `HAPROXY_0_BALANCE "random(0)" is not a valid balance`: the sentence a warning and a commit show. */
+export const labelProblem = (name: string, value: unknown, reason: string) =>
+  `${name} ${shown(value)} ${reason}`;
+
+export function readLabels(app: MarathonApp): AppLabels {
+  const labels = app.labels ?? {};
+  const result: AppLabels = {
+    groups: { ok: true, value: undefined },
+    ports: new Map(),
+    refused: [],
+    ignored: [],
+    unknown: [],
+  };
+  for (const key in labels) {
+    const label = classifyLabel(key);
+    if (!label) continue;
+    const value = labels[key];
+    const entry = label.entry;
+    if (!entry) result.unknown.push(label.level === "app" ? key : `HAPROXY_{n}_${label.name}`);
+    else if (entry.support === "refused") result.refused.push(key);
+    else if (entry.support === "ignored") result.ignored.push(entry.title);
+    else if (label.level === "app") {
+      const groups = parseGroups(value);
+      result.groups = groups.ok ? groups : { ok: false, reason: labelProblem(key, value, groups.reason) };
+    } else {
+      const ofPort = result.ports.get(label.index) ?? new Map<PortLabelName, unknown>();
+      ofPort.set(label.name as PortLabelName, value);
+      result.ports.set(label.index, ofPort);
+    }
+  }
+  result.refused.sort();
+  return result;
+}
+
+/** Parses the implemented labels of port n; the first invalid one is the reason to drop the port. */
+const portLabelNames = Object.keys(portLabels) as PortLabelName[];
+
+export function parsePortLabels(
+  raw: Map<PortLabelName, unknown> | undefined,
+  n: number,
+  names: readonly PortLabelName[] = portLabelNames,
+): LabelResult<PortLabelValues> {
+  const values: Record<string, unknown> = {};
+  if (!raw) return { ok: true, value: values };
+  // In table order, so the label reported first does not depend on the JSON's key order.
+  for (const name of names) {
+    if (!raw.has(name)) continue;
+    const value = raw.get(name);
+    const parsed = portLabels[name].parse(value);
+    if (!parsed.ok) return { ok: false, reason: labelProblem(`HAPROXY_${n}_${name}`, value, parsed.reason) };
+    values[name] = parsed.value;
+  }
+  return { ok: true, value: values as PortLabelValues };
+}
+
+export function matchesGroups(wanted: string[], groups: string[]): boolean {
+  if (wanted.length === 0 || wanted.includes("*")) return true;
+  return groups.some((g) => wanted.includes(g));
+}
+
+export function healthCheckFor(app: MarathonApp, portIndex: number): MarathonHealthCheck | undefined {
+  return (app.healthChecks ?? []).find((check) => {
+    if (!check) return false;
+    const index = check.portIndex ?? (check.port == null ? 0 : undefined);
+    return index === portIndex;
+  });
+}
+
+/** HAProxy 2.6 keeps times in signed 32-bit milliseconds and counts in signed 32-bit integers. */
+const maxSeconds = 2147483;
+const maxCount = 2147483647;
+
+/** A whole number in 1..max, the fallback when absent or below 1 (Marathon's 0 means "never"), or a problem. */
+function bounded(
+  check: MarathonHealthCheck,
+  field: keyof MarathonHealthCheck,
+  max: number,
+  fallback: number,
+) {
+  const value = check[field];
+  if (typeof value !== "number" || !(value >= 1)) return fallback;
+  const whole = Math.round(value);
+  return whole <= max ? whole : `health check ${field} ${value} is above HAProxy's limit (${max})`;
+}
+
+export function translateHealthCheck(
+  check: MarathonHealthCheck | undefined,
+): LabelResult<HealthCheck | undefined> {
+  const protocol = check?.protocol?.toUpperCase();
+  if (!check || !protocol) return { ok: true, value: undefined };
+  const intervalSeconds = bounded(check, "intervalSeconds", maxSeconds, 60);
+  const timeoutSeconds = bounded(check, "timeoutSeconds", maxSeconds, 20);
+  // Marathon's 0 means "never kill"; HAProxy still needs a count, so use its default.
+  const fall = bounded(check, "maxConsecutiveFailures", maxCount, 3);
+  for (const value of [intervalSeconds, timeoutSeconds, fall]) {
+    if (typeof value === "string") return { ok: false, reason: value };
+  }
+  const timing = { intervalSeconds, timeoutSeconds, fall } as Pick<
+    HealthCheck,
+    "intervalSeconds" | "timeoutSeconds" | "fall"
+  >;
+  if (protocol === "TCP" || protocol === "MESOS_TCP") {
+    return { ok: true, value: { kind: "tcp", tls: false, path: "/", ...timing } };
+  }
+  if (["HTTP", "HTTPS", "MESOS_HTTP", "MESOS_HTTPS"].includes(protocol)) {
+    const path = parseCheckPath(check.path);
+    if (!path.ok) return { ok: false, reason: `health check path ${shown(check.path)} ${path.reason}` };
+    return {
+      ok: true,
+      value: { kind: "http", tls: protocol.endsWith("HTTPS"), path: path.value, ...timing },
+    };
+  }
+  return { ok: true, value: undefined }; // COMMAND and unknown protocols: HAProxy's plain connect check.
+}
+
+export function sanitiseName(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, "_");
+}
+
+/** What one port of an app gives: a service (servers still empty), nothing, or a reason to drop it. */
+export type ServiceOutcome =
+  | { kind: "service"; service: Service; warning?: string }
+  | { kind: "hidden" }
+  | { kind: "dropped"; reason: string };
+
+const hidden: ServiceOutcome = { kind: "hidden" };
+const noLabels: PortLabelValues = {};
+const selectionLabels: readonly PortLabelName[] = ["GROUP", "ENABLED"];
+
+/** One service (app × service port) from its labels and health check. `groupMatched` learns whether --group selected it. */
+export function serviceFor(
+  app: MarathonApp,
+  spec: PortSpec,
+  labels: AppLabels,
+  appGroups: string[],
+  options: RenderOptions,
+  groupMatched: () => void,
+): ServiceOutcome {
+  const n = spec.index;
+  const raw = labels.ports.get(n);
+  let values: PortLabelValues = noLabels;
+  if (raw) {
+    // GROUP and ENABLED first: the other labels of a port that is not rendered are not read at all.
+    const group = parsePortLabels(raw, n, selectionLabels);
+    if (!group.ok) return { kind: "dropped", reason: group.reason };
+    if (!matchesGroups(options.groups, group.value.GROUP ?? appGroups)) return hidden;
+    groupMatched();
+    if (group.value.ENABLED === false) return hidden;
+    const parsed = parsePortLabels(raw, n);
+    if (!parsed.ok) return { kind: "dropped", reason: parsed.reason };
+    values = parsed.value;
+  } else {
+    if (!matchesGroups(options.groups, appGroups)) return hidden;
+    groupMatched();
+  }
+
+  const bindPort = values.PORT ?? spec.servicePort;
+  if (!bindPort) return hidden; // no service port: nothing to bind, like the original script
+  const check = translateHealthCheck(healthCheckFor(app, n));
+  if (!check.ok) return { kind: "dropped", reason: check.reason };
+
+  let vhosts = values.VHOST ?? [];
+  let paths = values.PATH ?? [];
+  let warning: string | undefined;
+  const routed = vhosts.length > 0 || paths.length > 0;
+  const checkIsPlainHttp = check.value?.kind === "http" && !check.value.tls;
+  const mode: Mode = values.MODE ?? (routed || checkIsPlainHttp ? "http" : "tcp");
+  if (routed && mode === "tcp") {
+    warning = `app ${app.id} port index ${n}: VHOST/PATH ignored because MODE is tcp (routing by Host needs http)`;
+    vhosts = [];
+    paths = [];
+  }
+  const appPath = app.id.replace(/^\/+/, "");
+  const service: Service = {
+    appId: app.id,
+    portIndex: n,
+    servicePort: spec.servicePort,
+    name: sanitiseName(`${appPath.replace(/\//g, "_")}_${spec.servicePort || bindPort}`),
+    bindAddress: values.BIND_ADDR ?? "*",
+    bindPort,
+    mode,
+    balance: values.BALANCE ?? "roundrobin",
+    vhosts,
+    paths,
+    backendWeight: values.BACKEND_WEIGHT ?? 0,
+    ...(check.value ? { healthCheck: check.value } : {}),
+    servers: [],
+  };
+  return { kind: "service", service, ...(warning ? { warning } : {}) };
+}

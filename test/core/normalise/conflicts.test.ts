@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { bindKey } from "../../../src/core/address.ts";
+import { defaultRenderOptions, type RenderOptions, type Service } from "../../../src/core/model.ts";
+import { resolveBindConflicts } from "../../../src/core/normalise/conflicts.ts";
+
+const service = (
+  appId: string,
+  bindPort: number,
+  bindAddress = "*",
+  extra: Partial<Service> = {},
+): Service => ({
+  appId,
+  portIndex: 0,
+  servicePort: bindPort,
+  name: `${appId.slice(1)}_${bindPort}`,
+  bindAddress,
+  bindPort,
+  mode: "tcp",
+  balance: "roundrobin",
+  vhosts: [],
+  paths: [],
+  backendWeight: 0,
+  servers: [],
+  ...extra,
+});
+
+function resolve(services: Service[], options: Partial<RenderOptions> = {}) {
+  const dropped: string[] = [];
+  const kept = resolveBindConflicts(services, { ...defaultRenderOptions, ...options }, (s, reason) =>
+    dropped.push(`${s.appId}: ${reason}`),
+  );
+  return { kept: kept.map((s) => s.appId), dropped };
+}
+
+describe("conflicts pass", () => {
+  it.each([
+    ["same port, both wildcard", [service("/a", 10000), service("/b", 10000)], ["/a"]],
+    [
+      "wildcard against a specific address",
+      [service("/a", 10000, "127.0.0.1"), service("/b", 10000)],
+      ["/a"],
+    ],
+    ["0.0.0.0 is a wildcard", [service("/a", 10000, "127.0.0.1"), service("/b", 10000, "0.0.0.0")], ["/a"]],
+    [
+      "distinct addresses",
+      [service("/a", 10000, "127.0.0.1"), service("/b", 10000, "127.0.0.2")],
+      ["/a", "/b"],
+    ],
+    [
+      "::1 and 0:0:0:0:0:0:0:1 are one socket",
+      [service("/a", 10000, "::1"), service("/b", 10000, "0:0:0:0:0:0:0:1")],
+      ["/a"],
+    ],
+    [
+      "2001:db8::1 and 2001:DB8::1 are one socket",
+      [service("/a", 10000, "2001:db8::1"), service("/b", 10000, "2001:DB8::1")],
+      ["/a"],
+    ],
+    ["the stats port", [service("/a", 9090, "127.0.0.1")], []],
+  ] as [string, Service[], string[]][])("%s", (_name, services, kept) => {
+    expect(resolve(services).kept).toEqual(kept);
+  });
+
+  it("an incumbent keeps its port against a newcomer whose id sorts earlier", () => {
+    const incumbents = new Map([[bindKey("*", 10000), "/zzz-incumbent"]]);
+    const result = resolve([service("/aaa-newcomer", 10000), service("/zzz-incumbent", 10000)], {
+      incumbents,
+    });
+    expect(result.kept).toEqual(["/zzz-incumbent"]);
+    expect(result.dropped).toEqual([
+      "/aaa-newcomer: *:10000 is already bound by app /zzz-incumbent port index 0, which holds it in the published config",
+    ]);
+  });
+
+  it("incumbent bind keys are canonical: the owner of [::1]:10000 keeps 0:0:0:0:0:0:0:1:10000", () => {
+    const incumbents = new Map([[bindKey("0:0:0:0:0:0:0:1", 10000), "/old"]]);
+    const result = resolve([service("/a", 10000, "::1"), service("/old", 10000, "::1")], { incumbents });
+    expect(result.kept).toEqual(["/old"]);
+  });
+
+  it("an incumbent that moved away does not hold its old port", () => {
+    const incumbents = new Map([[bindKey("*", 10000), "/old"]]);
+    const result = resolve([service("/new", 10000), service("/old", 10001)], { incumbents });
+    expect(result.kept).toEqual(["/new", "/old"]);
+  });
+
+  it("the order of kept services stays (app id, port index)", () => {
+    const incumbents = new Map([[bindKey("*", 10002), "/c"]]);
+    expect(
+      resolve([service("/a", 10000), service("/b", 10001), service("/c", 10002)], { incumbents }).kept,
+    ).toEqual(["/a", "/b", "/c"]);
+  });
+});
