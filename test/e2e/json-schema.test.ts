@@ -7,6 +7,7 @@ import { runMhc, startMhc } from "../helpers/cli.ts";
 import { startEventMarathon } from "../helpers/events.ts";
 import { bareRepo, git } from "../helpers/git.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
+import { freePort } from "../helpers/net.ts";
 import { eventually } from "../helpers/wait.ts";
 
 /**
@@ -103,10 +104,11 @@ describe("--json documents have schema 1 and stable keys", () => {
     git(work, "init", "--quiet", "--bare", "--initial-branch=main", remote);
     git(work, "clone", "--quiet", remote, clone);
     mkdirSync(join(clone, "haproxy"));
-    writeFileSync(
-      join(clone, "haproxy", "haproxy.cfg"),
-      (await runMhc(["render", "--from", oneServer])).stdout,
-    );
+    // Free ports: deploy checks that the candidate's listeners can bind on this host.
+    const ports = snapshotFile("ports", [hostApp("/web", [await freePort()], [task({ host: "10.0.0.1" })])]);
+    const http = String(await freePort());
+    const rendered = await runMhc(["render", "--from", ports, "--http-port", http, "--stats-port", "0"]);
+    writeFileSync(join(clone, "haproxy", "haproxy.cfg"), rendered.stdout);
     git(clone, "add", "-A");
     git(clone, "commit", "--quiet", "-m", "config");
     git(clone, "push", "--quiet", "origin", "HEAD:main");
