@@ -104,13 +104,9 @@ export const log = {
   debug: (message: string) => {
     if (level === "verbose") write("debug", 90, message);
   },
-  /**
-   * One line saying what a long step is doing, at most once per run: when the run has already
-   * taken over a second, or when `big` says the step itself will.
-   */
-  progress: (message: string, big: boolean) => {
+  /** One line saying what a long step is doing, at most once per run (a watcher renders often). */
+  progress: (message: string) => {
     if (progressShown || level === "quiet") return;
-    if (!big && performance.now() < 1000) return;
     progressShown = true;
     write("", undefined, message);
   },

@@ -47,7 +47,7 @@ export function normaliseWithWarnings(
   options: RenderOptions,
   previous?: Set<string>,
 ): Model {
-  log.progress(`rendering ${snapshot.apps.length} apps`, snapshot.apps.length >= bigSnapshotApps);
+  if (snapshot.apps.length >= bigSnapshotApps) log.progress(`rendering ${snapshot.apps.length} apps`);
   const model = normalise(snapshot, options);
   for (const warning of model.warnings) if (!previous?.has(warning)) log.warn(warning);
   if (previous) {
