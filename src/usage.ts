@@ -60,6 +60,7 @@ export async function renderHelp(
     path,
     subCommands.length > 0 ? "<command>" : "",
     options.length > 0 || subCommands.length === 0 ? "[options]" : "",
+    ...options.filter(([, def]) => def.required === true).map(([name, def]) => flagLabel(name, def)),
     ...positionals.map(([name, def]) => positionalLabel(name, def)),
   ].filter(Boolean);
   const lines = [meta.description ?? "", "", `${heading("Usage:")} ${usage.join(" ")}`];
