@@ -71,24 +71,11 @@ export function redact(text: string): string {
   return out;
 }
 
-/**
- * Advice a runtime appends to its own errors (Bun's fetch: "pass `verbose: true` …", "Is the
- * computer able to access the url?") is about mhc's code, not the user's setup.
- */
-const runtimeAdvice = [
-  /\.? ?For more information, pass `verbose: true` in the second argument to fetch\(\)/g,
-  /:? ?Is the computer able to access the url\?/g,
-];
-
-export function withoutRuntimeAdvice(text: string): string {
-  return runtimeAdvice.reduce((out, pattern) => out.replace(pattern, ""), text);
-}
-
 function write(label: string, color: number | undefined, message: string): void {
   const on = color !== undefined && colorOn(process.stderr);
   const time = timestamps ? `${new Date().toISOString()} ` : "";
   const prefix = label ? `mhc: ${paint(on, color ?? 0, label)}: ` : "mhc: ";
-  process.stderr.write(`${time}${prefix}${redact(withoutRuntimeAdvice(message))}\n`);
+  process.stderr.write(`${time}${prefix}${redact(message)}\n`);
 }
 
 export const log = {

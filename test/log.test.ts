@@ -1,6 +1,6 @@
 import process from "node:process";
 import { afterEach, describe, expect, it } from "vitest";
-import { colorOn, withoutRuntimeAdvice } from "../src/log.ts";
+import { colorOn } from "../src/log.ts";
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -25,19 +25,4 @@ describe("colorOn", () => {
       expect(colorOn(terminal)).toBe(false);
     },
   );
-});
-
-describe("withoutRuntimeAdvice", () => {
-  it("drops what Bun's fetch appends to its errors, keeping mhc's own words", () => {
-    expect(
-      withoutRuntimeAdvice(
-        "Marathon unreachable: http://m:8080 (ECONNREFUSED: Unable to connect. Is the computer able to access the url?)",
-      ),
-    ).toBe("Marathon unreachable: http://m:8080 (ECONNREFUSED: Unable to connect.)");
-    expect(
-      withoutRuntimeAdvice(
-        "fetch failed. For more information, pass `verbose: true` in the second argument to fetch()",
-      ),
-    ).toBe("fetch failed");
-  });
 });
