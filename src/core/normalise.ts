@@ -1,14 +1,22 @@
 import type { Dropped, ExcludedTask, Model, RenderOptions, Service } from "./model.ts";
 import { resolveBindConflicts } from "./normalise/conflicts.ts";
-import { type PortSpec, portSpecs } from "./normalise/ports.ts";
+import { mergeDeploymentGroups } from "./normalise/deployments.ts";
+import {
+  assignServicePorts,
+  networkMode,
+  type PortRequest,
+  type PortSpec,
+  portSpecs,
+} from "./normalise/ports.ts";
 import { hostChecks, serversFor, taskExclusion } from "./normalise/servers.ts";
-import { type AppLabels, readLabels, serviceFor } from "./normalise/services.ts";
+import { type AppLabels, readLabels, sanitiseName, serviceFor } from "./normalise/services.ts";
 import { shapeProblem, taskShapeProblem } from "./normalise/shape.ts";
 import type { MarathonApp, Snapshot } from "./snapshot.ts";
 
 /**
- * Marathon snapshot → services and servers, as explicit passes: the JSON shape of each app, then
- * ports and networking, services (labels, mode, health check), servers (tasks), and conflicts
+ * Marathon snapshot → services and servers, as explicit passes: the JSON shape of each app,
+ * blue/green deployment groups joined into one app, ports and networking (IP-per-task apps given
+ * service ports), services (labels, mode, health check), servers (tasks), and conflicts
  * across apps. Pure: the same snapshot and options give the same model. One app never breaks the
  * others: whatever is wrong with it drops that app or port, with the reason in `dropped`.
  */
@@ -34,11 +42,13 @@ function noteGroups(seen: Set<string>, appGroups: string[], labels: AppLabels) {
 function readTasks(app: MarathonApp, options: RenderOptions): (string | undefined)[] | string {
   const tasks = app.tasks ?? [];
   const exclusions: (string | undefined)[] = new Array(tasks.length);
+  const healthyOnly = options.healthCheck && (app.healthChecks ?? []).some((check) => check != null);
+  const taskOptions = { keepUnreachable: options.keepUnreachable, healthyOnly };
   for (let i = 0; i < tasks.length; i++) {
     const task = tasks[i];
     const problem = taskShapeProblem(task, i);
     if (problem !== undefined) return problem;
-    if (task) exclusions[i] = taskExclusion(task, options);
+    if (task) exclusions[i] = taskExclusion(task, taskOptions);
   }
   return exclusions;
 }
@@ -57,6 +67,43 @@ function mayBeSelected(app: unknown, wanted: string[]): boolean {
       typeof value === "string" &&
       value.split(",").some((group) => wanted.includes(group.trim())),
   );
+}
+
+/**
+ * Port specs of every app, IP-per-task apps without service ports given ports from the range
+ * (stable through the published config's binds, which `incumbents` carries).
+ */
+function specsOf(apps: MarathonApp[], options: RenderOptions) {
+  const specs = new Map<MarathonApp, PortSpec[]>();
+  const requests: PortRequest[] = [];
+  const needing: [MarathonApp, PortSpec[]][] = [];
+  for (const app of apps) {
+    const mode = networkMode(app);
+    const ofApp = portSpecs(app, mode);
+    specs.set(app, ofApp);
+    const needsPorts = ofApp.length > 0 && ofApp.every((spec) => spec.servicePort === 0);
+    if (mode === "container" && needsPorts) {
+      requests.push({
+        appId: app.id,
+        keys: ofApp.map((spec) => String(spec.containerPort ?? `#${spec.index}`)),
+      });
+      needing.push([app, ofApp]);
+    }
+  }
+  const exhausted: [string, number][] = [];
+  if (requests.length === 0) return { specs, exhausted };
+  const held = new Map<number, string>();
+  for (const [key, appId] of options.incumbents ?? [])
+    held.set(Number(key.slice(key.lastIndexOf(":") + 1)), appId);
+  const assigned = assignServicePorts(requests, options.ipPerTaskPorts, held);
+  for (const [app, ofApp] of needing) {
+    const ports = assigned.get(app.id) ?? [];
+    for (const spec of ofApp) {
+      spec.servicePort = ports[spec.index] ?? 0;
+      if (spec.servicePort === 0) exhausted.push([app.id, spec.index]);
+    }
+  }
+  return { specs, exhausted };
 }
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
@@ -97,16 +144,30 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     }
   }
   apps.sort((a, b) => compare(a.id, b.id));
+  const readable: MarathonApp[] = [];
   for (const app of apps) {
     if (!validAppId.test(app.id)) {
       drop(JSON.stringify(app.id), null, "not a valid Marathon app id");
-      continue;
-    }
-    if (seenIds.has(app.id)) {
+    } else if (seenIds.has(app.id)) {
       warn(`app ${app.id} appears twice in the snapshot; the second copy is ignored`);
-      continue;
+    } else {
+      seenIds.add(app.id);
+      readable.push(app);
     }
-    seenIds.add(app.id);
+  }
+  const merged = mergeDeploymentGroups(readable);
+  for (const { appId, reason } of merged.problems) drop(appId, null, reason);
+  for (const warning of merged.warnings) warn(warning);
+  const { specs: allSpecs, exhausted } = specsOf(merged.apps, options);
+  const { min, max } = options.ipPerTaskPorts;
+  for (const [appId, index] of exhausted) {
+    drop(
+      appId,
+      index,
+      `no free service port for an IP-per-task app in ${min}-${max} (--min/max-serv-port-ip-per-task)`,
+    );
+  }
+  for (const app of merged.apps) {
     const labels = readLabels(app);
     count(ignored, labels.ignored);
     count(unknown, labels.unknown);
@@ -118,7 +179,7 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     if (!groupMatched && options.groups.length > 0) noteGroups(groupsSeen, appGroups, labels);
     const services: Service[] = [];
     const portDrops: [number, string][] = [];
-    const specs = portSpecs(app);
+    const specs = allSpecs.get(app) as PortSpec[];
     for (const spec of specs) {
       const outcome = serviceFor(app, spec, labels, appGroups, options, markGroupMatched);
       if (outcome.kind === "dropped") portDrops.push([spec.index, outcome.reason]);
@@ -144,9 +205,22 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
       drop(app.id, null, `wrong JSON type: ${tasks}`);
       continue;
     }
+    const deployment = merged.deployments.get(app);
     for (const service of services) {
       const spec = specs[service.portIndex] as PortSpec;
-      service.servers = serversFor(app, spec, tasks, checkHost, excluded);
+      service.servers = serversFor(app, spec, tasks, checkHost, excluded, deployment?.draining);
+      if (deployment) {
+        // The group's port (zdd's HAPROXY_0_PORT) names it, as marathon-lb does: the colours' own
+        // service ports alternate, the backend stays the same one through every deployment.
+        service.servicePort = service.bindPort;
+        service.name = sanitiseName(`${app.id.slice(1).replace(/\//g, "_")}_${service.bindPort}`);
+        service.blueGreen = {
+          newApp: deployment.newApp,
+          ...(deployment.newColour ? { newColour: deployment.newColour } : {}),
+          oldApps: deployment.oldApps,
+          newServers: service.servers.filter((s) => deployment.newTasks.has(s.taskId)).length,
+        };
+      }
     }
     for (const [index, reason] of portDrops) drop(app.id, index, reason);
     for (const [index, ofPort] of labels.ports) {
