@@ -21,7 +21,7 @@ interface RenderFlagValues {
   "max-serv-port-ip-per-task"?: string;
 }
 
-function ipPerTaskPorts(args: RenderArgValues): RenderOptions["ipPerTaskPorts"] {
+function ipPerTaskPorts(args: RenderFlagValues): RenderOptions["ipPerTaskPorts"] {
   const range = (flag: "min-serv-port-ip-per-task" | "max-serv-port-ip-per-task") =>
     numberFlag(
       args[flag] ?? String(defaultRenderOptions.ipPerTaskPorts[flag.startsWith("min") ? "min" : "max"]),
