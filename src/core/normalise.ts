@@ -184,7 +184,7 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
       const outcome = serviceFor(app, spec, labels, appGroups, options, markGroupMatched);
       if (outcome.kind === "dropped") portDrops.push([spec.index, outcome.reason]);
       if (outcome.kind !== "service") continue;
-      if (outcome.warning) warn(outcome.warning);
+      if (outcome.warnings) for (const warning of outcome.warnings) warn(warning);
       services.push(outcome.service);
     }
     if (services.length === 0 && portDrops.length === 0) continue;
@@ -208,7 +208,15 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
     const deployment = merged.deployments.get(app);
     for (const service of services) {
       const spec = specs[service.portIndex] as PortSpec;
-      service.servers = serversFor(app, spec, tasks, checkHost, excluded, deployment?.draining);
+      const checkIndex = service.healthCheckPortIndex;
+      const checkSpec = checkIndex === undefined ? undefined : specs[checkIndex];
+      if (checkIndex !== undefined && !checkSpec) {
+        warn(
+          `app ${app.id}: HAPROXY_${service.portIndex}_BACKEND_HEALTHCHECK_PORT_INDEX ignored: the app has no port index ${checkIndex}`,
+        );
+        delete service.healthCheckPortIndex;
+      }
+      service.servers = serversFor(app, spec, tasks, checkHost, excluded, checkSpec, deployment?.draining);
       if (deployment) {
         // The group's port (zdd's HAPROXY_0_PORT) names it, as marathon-lb does: the colours' own
         // service ports alternate, the backend stays the same one through every deployment.
@@ -223,7 +231,7 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
       }
     }
     for (const [index, reason] of portDrops) drop(app.id, index, reason);
-    for (const [index, ofPort] of labels.ports) {
+    for (const [index, ofPort] of [...labels.ports, ...labels.templates]) {
       if (index >= specs.length) {
         const names = [...ofPort.keys()].map((name) => `HAPROXY_${index}_${name}`).join(", ");
         warn(`app ${app.id}: ${names} ignored: the app has no port index ${index}`);

@@ -38,9 +38,13 @@ export function publishedModelOf(model: Model): PublishedModel {
     .map(({ servers, pathsIgnoreCase, ...service }) => ({
       ...service,
       ...(pathsIgnoreCase ? { pathsIgnoreCase } : {}),
-      servers: servers.map(({ name, host, port, draining }) =>
-        draining ? { name, host, port, draining } : { name, host, port },
-      ),
+      servers: servers.map(({ name, host, port, draining, checkPort }) => ({
+        name,
+        host,
+        port,
+        ...(draining ? { draining } : {}),
+        ...(checkPort === undefined ? {} : { checkPort }),
+      })),
     }))
     .sort((a, b) => compare(a.name, b.name));
   return { schema: modelSchema, services, dropped: model.dropped, excluded: model.excluded };
