@@ -181,7 +181,7 @@ function underTerminal(args: string[], env: Record<string, string | undefined> =
   return execFileSync("script", ["-q", "-e", "-c", line, "/dev/null"], {
     cwd: repoRoot,
     encoding: "utf8",
-    env: {
+    env: unsetAsEmpty({
       ...process.env,
       NO_COLOR: undefined,
       FORCE_COLOR: undefined,
@@ -189,8 +189,16 @@ function underTerminal(args: string[], env: Record<string, string | undefined> =
       TEST: undefined,
       CI: undefined,
       ...env,
-    },
+    }),
   });
+}
+
+/**
+ * Unset keys become empty strings (which mean "unset" to mhc's checks): Deno's child_process merges
+ * the given env into its own, so a key left out would keep the harness's value (vitest sets NO_COLOR).
+ */
+function unsetAsEmpty(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value ?? ""]));
 }
 
 const scriptAvailable = spawnSync("script", ["--version"]).status === 0;
