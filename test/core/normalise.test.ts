@@ -130,6 +130,24 @@ describe("network shapes", () => {
     ]);
   });
 
+  it("a /v2/tasks entry without a string appId is left out with a warning; the other tasks render", () => {
+    const good = {
+      appId: "/b",
+      host: "10.0.0.1",
+      ports: [31000],
+      servicePorts: [10001],
+      state: "TASK_RUNNING",
+    };
+    const model = run({ tasks: [null, { ...good, appId: 5 }, good] });
+    expect(model.services.map((s) => addresses(model, model.services.indexOf(s)))).toEqual([
+      ["10.0.0.1:31000"],
+    ]);
+    expect(model.dropped).toEqual([
+      { appId: "(no id)", portIndex: null, reason: "wrong JSON type: id is a number, not a string" },
+      { appId: "(no id)", portIndex: null, reason: "wrong JSON type: the entry is null, not an app object" },
+    ]);
+  });
+
   it.each([
     "app.json",
     "app_list.json",
