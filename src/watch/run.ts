@@ -1,7 +1,7 @@
 import process from "node:process";
 import { setTimeout } from "node:timers";
 import { ExitCode, MhcError } from "../errors.ts";
-import { log } from "../log.ts";
+import { log, timestampWhenLogged } from "../log.ts";
 import {
   fetchFromConnection,
   type LoadedSnapshot,
@@ -39,6 +39,7 @@ export async function watchCommand(watch: WatchCommand): Promise<void> {
   ];
   for (const [given, message] of refusals) if (given) throw new MhcError(message, ExitCode.usage);
   const connection = await marathonConnection(args, positionals, rawArgs);
+  timestampWhenLogged();
   const status = new StatusFile(watch.settings.statusFile, { command: watch.command, target: watch.target });
   await status.update({}, true);
   const signals = stopOnSignals();
