@@ -109,6 +109,16 @@ describe("templates", () => {
       'binds "{bindAddr}:{servicePort}{sslCert},*:10001", not its own {bindAddr}:{servicePort}',
     ],
     [
+      "HAPROXY_0_FRONTEND_BACKEND_GLUE",
+      "  default_backend other_10001 # evil\n",
+      'sends traffic to "other_10001", not its own {backend}',
+    ],
+    [
+      "HAPROXY_0_FRONTEND_HEAD",
+      "frontend {backend}\n  bind {bindAddr}:{servicePort}\n  use_backend other_10001 if TRUE # evil\n",
+      'sends traffic to "other_10001", not its own {backend}',
+    ],
+    [
       "HAPROXY_0_FRONTEND_HEAD",
       "frontend {backend}\n  bind {bindAddr}:{servicePort}1 # evil\n",
       'binds "{bindAddr}:{servicePort}1", not its own {bindAddr}:{servicePort}',
