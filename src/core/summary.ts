@@ -100,6 +100,8 @@ function settingChanges(old: PublishedService, fresh: PublishedService): Setting
     if (key in before && before[key] !== after[key])
       lines.push({ key, text: `${key} ${before[key]} → ${after[key]}` });
   }
+  if (before.auth === after.auth && old.auth && fresh.auth && old.auth.password !== fresh.auth.password)
+    lines.push({ key: "auth", text: `auth password of user ${fresh.auth.user} changed` });
   for (const [word, a, b] of [
     ["vhost", old.vhosts, fresh.vhosts],
     ["path", old.paths, fresh.paths],

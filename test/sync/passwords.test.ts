@@ -43,5 +43,15 @@ describe("AUTH passwords through sync", () => {
     expect(log).toContain('auth none → user alice realm "Staff"');
     expect(log).not.toContain("pl41n-s3cret");
     expect(fileAt(remote, "main", path)).toContain("user alice insecure-password pl41n-s3cret");
+
+    const rotated = await sync(
+      snapshotFile({ HAPROXY_0_MODE: "http", HAPROXY_0_AUTH: "Staff:alice:n3w-s3cret" }),
+      remote,
+    );
+    expect(rotated.code).toBe(0);
+    const message = git(remote, "log", "-1", "--format=%B", "main");
+    expect(message).toContain("auth password of user alice changed");
+    expect(message).not.toContain("config text changed");
+    expect(message).not.toMatch(/pl41n-s3cret|n3w-s3cret/);
   });
 });
