@@ -117,13 +117,21 @@ function serviceSections(service: Service): string {
 /**
  * Each service's text is built by appending (kept as a rope by the engine) and the pieces are
  * joined once, rather than one array of every line: a 10,000-app config has a quarter of a
- * million lines.
+ * million lines. `sections` keeps each service's text across calls (watch mode): a service
+ * object is never changed once normalised, so its text is rendered once.
  */
-export function render(model: Model, options: RenderOptions): string {
+export function render(model: Model, options: RenderOptions, sections?: WeakMap<Service, string>): string {
   const head = (options.head ?? defaultHead).replace(/\s*$/, "\n");
   const sections = [...statsSection(options), ...httpFrontend(model.services, options)];
   const parts = [`${banner}${head}\n`, ...sections.map((line) => `${line}\n`)];
-  for (const service of model.services) parts.push(serviceSections(service));
+  for (const service of model.services) {
+    let text = sections?.get(service);
+    if (text === undefined) {
+      text = serviceSections(service);
+      sections?.set(service, text);
+    }
+    parts.push(text);
+  }
   const text = parts.join("");
   // Each section ends with a blank line; the one closing the file is left out.
   return parts.length > 1 ? text.slice(0, -1) : text;
