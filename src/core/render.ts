@@ -117,18 +117,22 @@ function serviceSections(service: Service): string {
 /**
  * Each service's text is built by appending (kept as a rope by the engine) and the pieces are
  * joined once, rather than one array of every line: a 10,000-app config has a quarter of a
- * million lines. `sections` keeps each service's text across calls (watch mode): a service
+ * million lines. `serviceTexts` keeps each service's text across calls (watch mode): a service
  * object is never changed once normalised, so its text is rendered once.
  */
-export function render(model: Model, options: RenderOptions, sections?: WeakMap<Service, string>): string {
+export function render(
+  model: Model,
+  options: RenderOptions,
+  serviceTexts?: WeakMap<Service, string>,
+): string {
   const head = (options.head ?? defaultHead).replace(/\s*$/, "\n");
   const sections = [...statsSection(options), ...httpFrontend(model.services, options)];
   const parts = [`${banner}${head}\n`, ...sections.map((line) => `${line}\n`)];
   for (const service of model.services) {
-    let text = sections?.get(service);
+    let text = serviceTexts?.get(service);
     if (text === undefined) {
       text = serviceSections(service);
-      sections?.set(service, text);
+      serviceTexts?.set(service, text);
     }
     parts.push(text);
   }
