@@ -48,8 +48,11 @@ interface Gates {
  * the next call, also of a later mhc, even if the file is unchanged by then, so a reload is never lost.
  */
 function fileWriter(output: string, exec: string[] | undefined, options: RenderOptions, gates: Gates) {
-  return async (model: Model, appsInSnapshot: number): Promise<{ written: boolean; message: string }> => {
-    const config = render(model, options);
+  return async (
+    model: Model,
+    appsInSnapshot: number,
+    config = render(model, options),
+  ): Promise<{ written: boolean; message: string }> => {
     const current = await readIfExists(output);
     if (current !== undefined && current !== config && !gates.force) {
       const verdict = checkReplacement(current, config, appsInSnapshot, gates.maxDropPercent);
@@ -88,20 +91,19 @@ async function watchRender(
   // Without -o the refusal below stops before the writer is used.
   const output = args.output ?? "";
   const write = fileWriter(output, exec, options, gatesFrom(args));
-  const warned = new Set<string>();
   await watchCommand({
     command: "render",
     target: output,
     settings,
+    options,
     marathon: { args, positionals: args._, rawArgs },
     refusals: [
       [!output, "--watch needs -o FILE to keep up to date"],
       [args.json === true, "--watch writes -o FILE; it cannot print --json"],
     ],
-    sync: async (load) => {
-      const { snapshot } = await load();
-      const model = normaliseWithWarnings(snapshot, options, warned);
-      const { written, message } = await write(model, snapshot.apps.length);
+    sync: async (next) => {
+      const { model, config, appsInSnapshot } = await next();
+      const { written, message } = await write(model, appsInSnapshot, config);
       return { ok: true, changed: written, message };
     },
   });

@@ -10,6 +10,7 @@ import { type LoadedSnapshot, loadSnapshot } from "../marathon/connection.ts";
 import { publish, type SyncRequest, type SyncResult } from "../sync/publish.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
 import { watchCommand } from "../watch/run.ts";
+import type { Rendered } from "../watch/source.ts";
 import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
 import { gateArgs, gitArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
@@ -119,15 +120,25 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
 }
 
 /** One sync: render the snapshot and publish it. The result says how it went; it never exits. */
-async function syncOnce(plan: SyncPlan, loaded: LoadedSnapshot, warned?: Set<string>): Promise<SyncResult> {
-  const model = normaliseWithWarnings(loaded.snapshot, plan.options, warned);
-  return publish({
-    ...plan.settings,
-    config: render(model, plan.options),
+async function syncOnce(plan: SyncPlan, loaded: LoadedSnapshot): Promise<SyncResult> {
+  const model = normaliseWithWarnings(loaded.snapshot, plan.options);
+  return publishRendered(plan, {
     model,
+    config: render(model, plan.options),
     appsInSnapshot: loaded.snapshot.apps.length,
     source: loaded.source,
-    snapshotBody: loaded.body,
+    body: loaded.body,
+  });
+}
+
+function publishRendered(plan: SyncPlan, rendered: Rendered): Promise<SyncResult> {
+  return publish({
+    ...plan.settings,
+    config: rendered.config,
+    model: rendered.model,
+    appsInSnapshot: rendered.appsInSnapshot,
+    source: rendered.source,
+    ...(rendered.body !== undefined ? { snapshotBody: rendered.body } : {}),
   });
 }
 
@@ -138,20 +149,20 @@ const jsonResult = (result: SyncResult, plan: SyncPlan) => {
 
 /** `--watch`: sync at start, on coalesced Marathon events and every --resync, until a signal. */
 async function watchSync(plan: SyncPlan, settings: WatchSettings, args: SyncArgValues, rawArgs: string[]) {
-  const warned = new Set<string>();
   await watchCommand({
     command: "sync",
     target: plan.settings.repo,
     settings,
+    options: plan.options,
     marathon: { args, positionals: args._, rawArgs },
     refusals: [
       [plan.settings.dryRun, "--watch publishes; preview with a one-off mhc sync --dry-run instead"],
     ],
-    sync: async (load, reason) => {
+    sync: async (next, reason) => {
       const at = new Date().toISOString();
       let result: SyncResult;
       try {
-        result = await syncOnce(plan, await load(), warned);
+        result = await publishRendered(plan, await next());
       } catch (error) {
         const exitCode = error instanceof MhcError ? error.exitCode : ExitCode.usage;
         if (args.json) printJsonLine({ at, trigger: reason, exitCode, message: errorMessage(error) });

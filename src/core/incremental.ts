@@ -286,9 +286,15 @@ export class IncrementalModel {
     return render(model, this.options, this.serviceTexts);
   }
 
-  /** Each service's text by name, once `render(model)` has run, to tell where two models differ. */
-  serviceTextsOf(model: Model): Map<string, string> {
-    return new Map(model.services.map((service) => [service.name, this.serviceTexts.get(service) ?? ""]));
+  /**
+   * Each service's text by name, once `render(model)` has run, to tell where two models differ;
+   * services of the apps in `leaveOut` are left out.
+   */
+  serviceTextsOf(model: Model, leaveOut: ReadonlySet<string> = new Set()): Map<string, string> {
+    const texts = new Map<string, string>();
+    for (const service of model.services)
+      if (!leaveOut.has(service.appId)) texts.set(service.name, this.serviceTexts.get(service) ?? "");
+    return texts;
   }
 }
 

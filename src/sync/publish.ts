@@ -43,7 +43,8 @@ export interface SyncRequest {
   model: Model;
   appsInSnapshot: number;
   source: string;
-  snapshotBody: string;
+  /** The Marathon JSON, when it was read in full (watch mode's incremental syncs have none). */
+  snapshotBody?: string;
   version: string;
 }
 
@@ -63,7 +64,7 @@ export interface SyncResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function commitMessage(request: SyncRequest, changes: Changes, note?: string): string {
-  const digest = createHash("sha256").update(request.snapshotBody).digest("hex");
+  const body = request.snapshotBody;
   return [
     commitSubject(changes),
     "",
@@ -72,7 +73,9 @@ function commitMessage(request: SyncRequest, changes: Changes, note?: string): s
     "",
     `Marathon: ${request.source}`,
     `Mhc-Version: ${request.version}`,
-    `Snapshot-Digest: sha256:${digest}`,
+    body === undefined
+      ? "Snapshot: events applied to the last full read"
+      : `Snapshot-Digest: sha256:${createHash("sha256").update(body).digest("hex")}`,
   ].join("\n");
 }
 
