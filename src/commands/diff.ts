@@ -1,6 +1,6 @@
 import process from "node:process";
 import { defineCommand } from "citty";
-import { unifiedDiff } from "../core/diff.ts";
+import { configSection, unifiedDiff } from "../core/diff.ts";
 import { render } from "../core/render.ts";
 import { ExitCode } from "../errors.ts";
 import { readTextFile } from "../io/files.ts";
@@ -11,7 +11,8 @@ import { marathonArgs, renderArgs } from "./_shared.ts";
 export default defineCommand({
   meta: {
     name: "diff",
-    description: "Unified diff from FILE to a fresh render; exit 0 same, 1 different, 2+ error",
+    description:
+      "Unified diff from FILE to a fresh render, hunks named by section; exit 0 same, 1 different, 2+ error",
   },
   args: {
     file: {
@@ -25,9 +26,18 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const current = await readTextFile(args.file, "config");
     const options = await renderOptionsFrom(args, rawArgs);
-    const { snapshot } = await loadSnapshot(args, args._.slice(1), rawArgs);
+    const { snapshot, source } = await loadSnapshot(args, args._.slice(1), rawArgs);
     const fresh = render(normaliseWithWarnings(snapshot, options), options);
-    const patch = unifiedDiff(current, fresh, `a/${args.file}`, `b/${args.file}`);
+    // Side names follow a tab, where diff(1) puts timestamps, so patch and git apply still read the file name.
+    const origin = args.from !== undefined ? `snapshot ${source}` : `Marathon at ${source}`;
+    const patch = unifiedDiff(
+      current,
+      fresh,
+      `a/${args.file}\t(published)`,
+      `b/${args.file}\t(${origin})`,
+      3,
+      configSection,
+    );
     process.stdout.write(patch);
     process.exitCode = patch === "" ? ExitCode.ok : ExitCode.changed;
   },

@@ -3,6 +3,7 @@ import { defineCommand, type ParsedArgs } from "citty";
 import { maxDropPercent } from "../args/values.ts";
 import { checkReplacement } from "../core/gates.ts";
 import { type Model, modelJson, type RenderOptions } from "../core/model.ts";
+import { incumbentsOf, publishedModelOf, readConfigText } from "../core/published.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { runAfterChange, splitCommandLine } from "../io/command.ts";
@@ -46,16 +47,25 @@ interface Gates {
  * file passes the same safety gates as sync: an empty or gutted render (Marathon mid leader election)
  * never overwrites a working config, unattended or not. A failed or interrupted --exec runs again on
  * the next call, also of a later mhc, even if the file is unchanged by then, so a reload is never lost.
+ * The existing file, read back, also names who owns each bind (the incumbent rule).
  */
 function fileWriter(output: string, exec: string[] | undefined, options: RenderOptions, gates: Gates) {
   return async (
-    model: Model,
+    modelFor: (incumbents: ReadonlyMap<string, string>) => Model,
     appsInSnapshot: number,
-    config = render(model, options),
-  ): Promise<{ written: boolean; message: string }> => {
+    renderConfig = (model: Model) => render(model, options),
+  ): Promise<{ written: boolean; message: string; model: Model }> => {
     const current = await readIfExists(output);
+    const published = current === undefined ? undefined : readConfigText(current);
+    const model = modelFor(published ? incumbentsOf(published) : new Map());
+    const config = renderConfig(model);
     if (current !== undefined && current !== config && !gates.force) {
-      const verdict = checkReplacement(current, config, appsInSnapshot, gates.maxDropPercent);
+      const verdict = checkReplacement(
+        current,
+        publishedModelOf(model),
+        appsInSnapshot,
+        gates.maxDropPercent,
+      );
       if (verdict) {
         throw new MhcError(
           `refused by gate ${verdict.gate}: ${verdict.reason}; kept ${output} (--force writes anyway)`,
@@ -65,11 +75,11 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
     }
     const written = (await writeFileAtomic(output, config, current)) === "written";
     const message = `${output}: ${written ? "written" : "unchanged"} (${model.services.length} services)`;
-    if (!exec) return { written, message };
+    if (!exec) return { written, message, model };
     const said = await runAfterChange(output, written, exec, "--exec");
-    if (said === undefined) return { written, message };
+    if (said === undefined) return { written, message, model };
     if (said) log.debug(`--exec said: ${said}`);
-    return { written, message: `${message}; ran ${exec[0]}` };
+    return { written, message: `${message}; ran ${exec[0]}`, model };
   };
 }
 
@@ -102,8 +112,12 @@ async function watchRender(
       [args.json === true, "--watch writes -o FILE; it cannot print --json"],
     ],
     sync: async (next) => {
-      const { model, config, appsInSnapshot } = await next();
-      const { written, message } = await write(model, appsInSnapshot, config);
+      const rendered = await next();
+      const { written, message } = await write(
+        rendered.modelFor,
+        rendered.appsInSnapshot,
+        rendered.renderConfig,
+      );
       return { ok: true, changed: written, message };
     },
   });
@@ -120,12 +134,16 @@ export default defineCommand({
     const watch = watchSettingsFrom(args, rawArgs);
     if (watch) return watchRender(args, rawArgs, watch, options, exec);
     const { snapshot } = await loadSnapshot(args, args._, rawArgs);
-    const model = normaliseWithWarnings(snapshot, options);
+    let model: Model;
     if (args.output) {
-      log.info(
-        (await fileWriter(args.output, exec, options, gatesFrom(args))(model, snapshot.apps.length)).message,
+      const write = fileWriter(args.output, exec, options, gatesFrom(args));
+      const written = await write(
+        (incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }),
+        snapshot.apps.length,
       );
-    }
+      log.info(written.message);
+      model = written.model;
+    } else model = normaliseWithWarnings(snapshot, options);
     if (args.json) process.stdout.write(`${JSON.stringify(modelJson(model), null, 2)}\n`);
     else if (!args.output) process.stdout.write(render(model, options));
   },

@@ -3,14 +3,12 @@ import { type ArgsDef, defineCommand, type ParsedArgs } from "citty";
 import pkg from "../../package.json" with { type: "json" };
 import { gitTimeoutMs, maxDropPercent } from "../args/values.ts";
 import type { RenderOptions } from "../core/model.ts";
-import { render } from "../core/render.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { log, redact } from "../log.ts";
 import { type LoadedSnapshot, loadSnapshot } from "../marathon/connection.ts";
 import { publish, type SyncRequest, type SyncResult } from "../sync/publish.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
 import { watchCommand } from "../watch/run.ts";
-import type { Rendered } from "../watch/source.ts";
 import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
 import { gateArgs, gitArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
@@ -82,8 +80,10 @@ function wholeNumber(value: string, flag: string, max: number): number {
 
 export interface SyncPlan {
   /** Everything publish() needs except what comes from the snapshot. */
-  settings: Omit<SyncRequest, "config" | "model" | "appsInSnapshot" | "source" | "snapshotBody">;
+  settings: Omit<SyncRequest, "candidate" | "appsInSnapshot" | "source" | "origin" | "snapshotBody">;
   options: RenderOptions;
+  /** The snapshot comes from --from, not Marathon. */
+  fromFile: boolean;
 }
 
 /** Checks every sync flag once, before Marathon or git is touched. */
@@ -97,8 +97,15 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
       `--path must be a file path inside the repo (not in .git), not "${args.path}"`,
       ExitCode.usage,
     );
+  // A review branch that is the branch itself would publish what a gate refused.
+  if (args["review-branch"] !== undefined && args["review-branch"] === args.branch)
+    throw new MhcError(
+      `--review-branch must differ from --branch (both are "${args.branch}"): a refused change would be published`,
+      ExitCode.usage,
+    );
   return {
     options,
+    fromFile: args.from !== undefined,
     settings: {
       repo: args.repo,
       path,
@@ -114,6 +121,7 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
       haproxy: args.haproxy,
       dryRun: args["dry-run"] === true,
       pushAttempts: Math.max(1, wholeNumber(args["push-attempts"], "push-attempts", 100)),
+      renderOptions: options,
       version: pkg.version,
     },
   };
@@ -121,31 +129,35 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
 
 /** One sync: render the snapshot and publish it. The result says how it went; it never exits. */
 async function syncOnce(plan: SyncPlan, loaded: LoadedSnapshot): Promise<SyncResult> {
-  const model = normaliseWithWarnings(loaded.snapshot, plan.options);
-  return publishRendered(plan, {
-    model,
-    config: render(model, plan.options),
-    appsInSnapshot: loaded.snapshot.apps.length,
-    source: loaded.source,
-    body: loaded.body,
-  });
-}
-
-function publishRendered(plan: SyncPlan, rendered: Rendered): Promise<SyncResult> {
   return publish({
     ...plan.settings,
-    config: rendered.config,
-    model: rendered.model,
-    appsInSnapshot: rendered.appsInSnapshot,
-    source: rendered.source,
-    ...(rendered.body !== undefined ? { snapshotBody: rendered.body } : {}),
+    candidate: (incumbents) => normaliseWithWarnings(loaded.snapshot, { ...plan.options, incumbents }),
+    appsInSnapshot: loaded.snapshot.apps.length,
+    source: loaded.source,
+    origin: plan.fromFile ? `snapshot ${loaded.source}` : `Marathon at ${loaded.source}`,
+    snapshotBody: loaded.body,
   });
 }
 
-const jsonResult = (result: SyncResult, plan: SyncPlan) => {
-  const { diff: _diff, summary: _summary, ...rest } = result;
-  return { ...rest, branch: plan.settings.branch, path: plan.settings.path };
-};
+/** The `--json` document (schema 1): the same keys every time, null where a value is absent. */
+function jsonResult(plan: SyncPlan, result: SyncResult | { exitCode: number; message: string }) {
+  const done = "changed" in result ? result : undefined;
+  return {
+    schema: 1,
+    changed: done?.changed ?? false,
+    dryRun: plan.settings.dryRun,
+    commit: done?.commit ?? null,
+    pushedTo: done?.pushedTo ?? null,
+    branch: plan.settings.branch,
+    path: plan.settings.path,
+    gate: done?.gate ?? null,
+    gatesOverridden: done?.gatesOverridden ?? [],
+    quarantined: done?.quarantined ?? [],
+    counts: done?.counts ?? null,
+    exitCode: result.exitCode,
+    message: result.message,
+  };
+}
 
 /** `--watch`: sync at start, on coalesced Marathon events and every --resync, until a signal. */
 async function watchSync(plan: SyncPlan, settings: WatchSettings, args: SyncArgValues, rawArgs: string[]) {
@@ -162,13 +174,27 @@ async function watchSync(plan: SyncPlan, settings: WatchSettings, args: SyncArgV
       const at = new Date().toISOString();
       let result: SyncResult;
       try {
-        result = await publishRendered(plan, await next());
+        const rendered = await next();
+        result = await publish({
+          ...plan.settings,
+          candidate: rendered.modelFor,
+          renderConfig: rendered.renderConfig,
+          appsInSnapshot: rendered.appsInSnapshot,
+          source: rendered.source,
+          origin: `Marathon at ${rendered.source}`,
+          ...(rendered.body !== undefined ? { snapshotBody: rendered.body } : {}),
+        });
       } catch (error) {
         const exitCode = error instanceof MhcError ? error.exitCode : ExitCode.usage;
-        if (args.json) printJsonLine({ at, trigger: reason, exitCode, message: errorMessage(error) });
+        if (args.json)
+          printJsonLine({
+            ...jsonResult(plan, { exitCode, message: errorMessage(error) }),
+            at,
+            trigger: reason,
+          });
         throw error;
       }
-      if (args.json) printJsonLine({ at, trigger: reason, ...jsonResult(result, plan) });
+      if (args.json) printJsonLine({ ...jsonResult(plan, result), at, trigger: reason });
       return {
         ok: result.exitCode === ExitCode.ok,
         changed: result.commit !== undefined,
@@ -192,7 +218,7 @@ export default defineCommand({
     if (watch) return watchSync(plan, watch, args, rawArgs);
     const result = await syncOnce(plan, await loadSnapshot(args, args._, rawArgs));
     if (args.json) {
-      process.stdout.write(`${JSON.stringify(jsonResult(result, plan), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(jsonResult(plan, result), null, 2)}\n`);
     } else if (result.dryRun && result.changed) {
       process.stdout.write(`${result.summary}\n\n${result.diff}`);
     }

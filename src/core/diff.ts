@@ -196,13 +196,29 @@ function diffLines(oldText: string, newText: string): Line[] {
   return out;
 }
 
-/** Unified diff (`--- a/NAME` / `+++ b/NAME`, 3 lines of context); "" when the texts are equal. */
+/** A section header of an HAProxy config (`backend web_10000`): any line that is not indented. */
+export const configSection = (line: string) => /^[A-Za-z]/.test(line);
+
+/** The nearest section header above `lines[start]` (old side), as git names a hunk's function. */
+function sectionAbove(lines: Line[], start: number, isHeader: (line: string) => boolean): string {
+  for (let k = start - 1; k >= 0; k--) {
+    const line = lines[k] as Line;
+    if (line.op !== "+" && isHeader(line.text)) return ` ${line.text.replace(noEol, "").slice(0, 80)}`;
+  }
+  return "";
+}
+
+/**
+ * Unified diff (`--- a/NAME` / `+++ b/NAME`, 3 lines of context); "" when the texts are equal.
+ * With `sectionHeader`, each hunk header names the section it is in (`@@ … @@ backend web_10000`).
+ */
 export function unifiedDiff(
   oldText: string,
   newText: string,
   oldName: string,
   newName = oldName,
   context = 3,
+  sectionHeader?: (line: string) => boolean,
 ): string {
   if (oldText === newText) return "";
   const lines = diffLines(oldText, newText);
@@ -242,7 +258,8 @@ export function unifiedDiff(
     }
     const oldStart = oldCount === 0 ? oldLine - 1 : oldLine;
     const newStart = newCount === 0 ? newLine - 1 : newLine;
-    out.push(`@@ -${oldStart},${oldCount} +${newStart},${newCount} @@`);
+    const section = sectionHeader ? sectionAbove(lines, start, sectionHeader) : "";
+    out.push(`@@ -${oldStart},${oldCount} +${newStart},${newCount} @@${section}`);
     for (let k = start; k < end; k++) {
       const line = lines[k] as Line;
       if (line.text.endsWith(noEol))

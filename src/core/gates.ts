@@ -1,67 +1,81 @@
-import { type Changes, type ConfigSummary, compareConfigs, summariseConfig } from "./summary.ts";
+import type { PublishedModel } from "./published.ts";
+import { readConfigText } from "./published.ts";
+import type { Changes } from "./summary.ts";
+import { compareModels } from "./summary.ts";
 
 /**
  * Safety gates: the failure every peer suffered is publishing an empty or gutted config while
- * Marathon is mid leader election or answers nonsense. A gate names itself and says why.
+ * Marathon is mid leader election or answers nonsense. A gate names itself and says why; `detail`
+ * is the short form for the `Gate-Overridden:` trailer.
  */
 export interface GateVerdict {
   gate: "no-apps" | "empty-backend" | "max-drop";
   reason: string;
+  detail: string;
 }
 
 export interface GateInput {
-  published: ConfigSummary;
-  candidate: ConfigSummary;
+  published: PublishedModel;
+  candidate: PublishedModel;
   changes: Changes;
   appsInSnapshot: number;
   maxDropPercent: number;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** Every gate that refuses the change, in order of severity (empty when it may be published). */
 export function checkGates({
   published,
   candidate,
   changes,
   appsInSnapshot,
   maxDropPercent,
-}: GateInput): GateVerdict | undefined {
-  if (appsInSnapshot === 0 && published.size > 0) {
-    return {
+}: GateInput): GateVerdict[] {
+  const verdicts: GateVerdict[] = [];
+  const services = published.services.length;
+  if (appsInSnapshot === 0 && services > 0) {
+    verdicts.push({
       gate: "no-apps",
-      reason: `Marathon returned no apps while the published config has ${published.size} backends`,
-    };
+      reason: `Marathon returned no apps while the published config has ${plural(services, "backend")}`,
+      detail: `0 apps, ${plural(services, "backend")} published`,
+    });
   }
-  const emptied = [...published.values()].filter(
-    (b) => b.servers.size > 0 && candidate.get(b.name)?.servers.size === 0,
-  );
+  const after = new Map(candidate.services.map((s) => [s.name, s.servers.length]));
+  const emptied = published.services.filter((b) => b.servers.length > 0 && after.get(b.name) === 0);
   if (emptied.length > 0) {
-    const names = emptied.slice(0, 5).map((b) => `${b.name} (app ${b.appId}, ${b.servers.size} now)`);
+    const names = emptied.slice(0, 5).map((b) => `${b.name} (app ${b.appId}, ${b.servers.length} now)`);
     const more = emptied.length > 5 ? ` and ${emptied.length - 5} more` : "";
-    return {
+    verdicts.push({
       gate: "empty-backend",
       reason: `would leave backends with no servers: ${names.join(", ")}${more}`,
-    };
+      detail: plural(emptied.length, "backend"),
+    });
   }
   if (changes.serversBefore > 0) {
     const percent = (changes.serversRemoved / changes.serversBefore) * 100;
     if (percent > maxDropPercent) {
-      return {
+      verdicts.push({
         gate: "max-drop",
         reason: `${changes.serversRemoved} of ${changes.serversBefore} servers (${percent.toFixed(1)}%) would disappear, more than --max-drop ${maxDropPercent}%`,
-      };
+        detail: `${changes.serversRemoved} of ${changes.serversBefore} servers`,
+      });
     }
   }
-  return undefined;
+  return verdicts;
 }
 
-/** The gates for replacing one config text with another (render -o over an existing file). */
+/**
+ * The gates for replacing one config file with another (render -o over an existing file): both
+ * are read with the documented config reader, as no model file sits beside them.
+ */
 export function checkReplacement(
-  published: string,
-  candidate: string,
+  current: string,
+  candidate: PublishedModel,
   appsInSnapshot: number,
   maxDropPercent: number,
 ): GateVerdict | undefined {
-  const before = summariseConfig(published);
-  const after = summariseConfig(candidate);
-  const changes = compareConfigs(before, after);
-  return checkGates({ published: before, candidate: after, changes, appsInSnapshot, maxDropPercent });
+  const published = readConfigText(current);
+  const changes = compareModels(published, candidate);
+  return checkGates({ published, candidate, changes, appsInSnapshot, maxDropPercent })[0];
 }

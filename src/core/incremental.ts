@@ -270,15 +270,18 @@ export class IncrementalModel {
     outcome.changed.add(id);
   }
 
-  /** The model of the current apps; only apps changed since the last call are normalised again. */
-  model(): Model {
+  /**
+   * The model of the current apps, given who owns each bind in the published config; only apps
+   * changed since the last call are normalised again.
+   */
+  model(incumbents?: ReadonlyMap<string, string>): Model {
     for (const id of this.dirty) {
       this.parts.set(id, normaliseApp(this.apps.get(id) as MarathonApp, this.options, this.checkHost));
     }
     if (this.dirty.size > 0) this.sortedParts = undefined;
     this.dirty.clear();
     this.sortedParts ??= [...this.parts.values()].sort(compareParts);
-    return assemble(this.sortedParts, this.options);
+    return assemble(this.sortedParts, incumbents ? { ...this.options, incumbents } : this.options);
   }
 
   /** The config of `model` (from this object's `model()`), reusing the text of every unchanged service. */

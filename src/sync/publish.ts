@@ -2,10 +2,22 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { unifiedDiff } from "../core/diff.ts";
-import { checkGates, type GateVerdict } from "../core/gates.ts";
-import type { Model } from "../core/model.ts";
-import { type Changes, commitBody, commitSubject, compareConfigs, summariseConfig } from "../core/summary.ts";
+import { configSection, unifiedDiff } from "../core/diff.ts";
+import type { GateVerdict } from "../core/gates.ts";
+import type { Dropped, Model, RenderOptions } from "../core/model.ts";
+import { type Decision, decidePublish } from "../core/publish-decision.ts";
+import {
+  emptyModel,
+  incumbentsOf,
+  modelPath,
+  type PublishedModel,
+  parseModelFile,
+  publishedModelOf,
+  readConfigText,
+  serialiseModel,
+} from "../core/published.ts";
+import { appPort, blameServices, quarantine } from "../core/quarantine.ts";
+import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import {
   type Checkout,
@@ -38,13 +50,18 @@ export interface SyncRequest {
   haproxy: string;
   dryRun: boolean;
   pushAttempts: number;
-  /** The rendered candidate and what it came from. */
-  config: string;
-  model: Model;
+  renderOptions: RenderOptions;
+  /** The candidate model, given who owns each bind in the published config (the incumbent rule). */
+  candidate: (incumbents: ReadonlyMap<string, string>) => Model;
   appsInSnapshot: number;
+  /** Where the snapshot came from, without credentials (the `Marathon:` trailer). */
   source: string;
+  /** The same, in words for the diff's new side: `Marathon at URL` or `snapshot FILE`. */
+  origin: string;
   /** The Marathon JSON, when it was read in full (watch mode's incremental syncs have none). */
   snapshotBody?: string;
+  /** Renders a candidate model; watch mode passes one that reuses each unchanged service's text. */
+  renderConfig?: (model: Model) => string;
   version: string;
 }
 
@@ -52,7 +69,12 @@ export interface SyncResult {
   changed: boolean;
   commit?: string;
   pushedTo?: string;
+  /** The gate that refused (or held for review) the change. */
   gate?: GateVerdict;
+  /** Gates --force overrode; recorded in the commit. */
+  gatesOverridden: GateVerdict[];
+  /** Services HAProxy rejected, left out or kept as published. */
+  quarantined: Dropped[];
   dryRun: boolean;
   diff?: string;
   summary?: string;
@@ -63,59 +85,99 @@ export interface SyncResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function commitMessage(request: SyncRequest, changes: Changes, note?: string): string {
-  const body = request.snapshotBody;
-  return [
-    commitSubject(changes),
-    "",
-    ...(note ? [note, ""] : []),
-    commitBody(changes, request.model.excluded),
-    "",
-    `Marathon: ${request.source}`,
-    `Mhc-Version: ${request.version}`,
-    body === undefined
-      ? "Snapshot: events applied to the last full read"
-      : `Snapshot-Digest: sha256:${createHash("sha256").update(body).digest("hex")}`,
-  ].join("\n");
+/** Said once per process: a watch keeps reading an older repo until its config next changes. */
+const saidFallback = new Set<string>();
+
+/**
+ * The published model: the model file beside the config, or (published by an older mhc, or the
+ * file unreadable) the config read back by the documented reader.
+ */
+function publishedModel(
+  config: string | undefined,
+  modelText: string | undefined,
+  path: string,
+): PublishedModel {
+  const model = modelText === undefined ? undefined : parseModelFile(modelText);
+  if (model) return model;
+  if (config === undefined) return emptyModel;
+  if (!saidFallback.has(path)) {
+    saidFallback.add(path);
+    log.info(
+      `${modelText === undefined ? "no" : "an unreadable"} ${modelPath(path)} in the repo; reading the published config itself until the next commit writes it`,
+    );
+  }
+  return readConfigText(config);
 }
 
-/** haproxy -c on the candidate, as --validate asks. An invalid config is never committed. */
-async function validateCandidate(request: SyncRequest): Promise<void> {
-  if (request.validate === "never") return;
-  if (request.validate === "auto") {
-    const available = await haproxyVersion(request.haproxy).then(
-      () => true,
-      () => false,
-    );
-    if (!available) {
-      log.warn("haproxy not found: the candidate is not validated (--validate always makes this an error)");
-      return;
-    }
-  }
+/** Whether haproxy -c runs, as --validate asks. */
+async function validating(request: SyncRequest): Promise<boolean> {
+  if (request.validate === "never") return false;
+  if (request.validate === "always") return true;
+  const available = await haproxyVersion(request.haproxy).then(
+    () => true,
+    () => false,
+  );
+  if (!available)
+    log.warn("haproxy not found: the candidate is not validated (--validate always makes this an error)");
+  return available;
+}
+
+async function haproxyCheck(config: string, bin: string) {
   const dir = await mkdtemp(join(tmpdir(), "mhc-validate-"));
   try {
     const file = join(dir, "haproxy.cfg");
-    await writeFile(file, request.config);
-    const result = await checkConfig(file, request.haproxy);
-    if (!result.valid) {
-      throw new MhcError(
-        `the rendered config is not valid, nothing committed: ${firstAlert(result.output)}`,
-        ExitCode.invalidConfig,
-      );
-    }
+    await writeFile(file, config);
+    return { file, ...(await checkConfig(file, bin)) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-function counts(request: SyncRequest, changes?: Changes) {
-  return {
-    services: request.model.services.length,
-    servers: request.model.services.reduce((n, s) => n + s.servers.length, 0),
-    serversAdded: changes?.serversAdded ?? 0,
-    serversRemoved: changes?.serversRemoved ?? 0,
-  };
+const quarantineRounds = 5;
+
+/**
+ * haproxy -c on the candidate. When HAProxy rejects it, the services its errors point to are
+ * quarantined (their published version kept where there is one, unless that is rejected too) and
+ * the rest is checked again. A config HAProxy rejects is never committed: an error no service can
+ * be blamed for (the head, the stats listener) fails the sync with exit 6.
+ */
+async function validated(
+  request: SyncRequest,
+  model: Model,
+  published: PublishedModel,
+): Promise<{ model: Model; config: string; quarantined: Dropped[] }> {
+  // App ports HAProxy rejected, and those whose published version it rejected too.
+  const blamed = new Map<string, string>();
+  const keepNot = new Set<string>();
+  for (let round = 1; ; round++) {
+    const { model: candidate, quarantined } =
+      blamed.size > 0
+        ? quarantine(model, blamed, published, (key) => !keepNot.has(key))
+        : { model, quarantined: [] };
+    const config = render(candidate, request.renderOptions);
+    const result = await haproxyCheck(config, request.haproxy);
+    if (result.valid) return { model: candidate, config, quarantined };
+    const blame = blameServices(result.output, config, result.file, candidate.services);
+    const byName = new Map(candidate.services.map((s) => [s.name, appPort(s)]));
+    let progress = false;
+    for (const [name, said] of blame.services) {
+      const key = byName.get(name) as string;
+      if (!blamed.has(key)) blamed.set(key, said);
+      else if (!keepNot.has(key)) keepNot.add(key);
+      else continue;
+      progress = true;
+    }
+    if (blame.fatal !== undefined || !progress || round >= quarantineRounds) {
+      throw new MhcError(
+        `the rendered config is not valid, nothing committed: ${blame.fatal ?? firstAlert(result.output)}`,
+        ExitCode.invalidConfig,
+      );
+    }
+    for (const [name, said] of blame.services) log.warn(`HAProxy rejected ${name}, quarantined: ${said}`);
+  }
 }
+
+const servers = (model: Model) => model.services.reduce((n, s) => n + s.servers.length, 0);
 
 /** The review branch's current remote head ("" when it does not exist yet), for --force-with-lease. */
 async function reviewBranchLease(checkout: Checkout, branch: string): Promise<string> {
@@ -123,8 +185,9 @@ async function reviewBranchLease(checkout: Checkout, branch: string): Promise<st
 }
 
 /**
- * One sync: read what is published, compare, gate, validate, commit, push. A push that loses a race
- * starts over from the new remote head (fetch + hard reset, render compared again; no rebase).
+ * One sync: read what is published, build and validate the candidate, decide (core), carry the
+ * decision out. A push that loses a race starts over from the new remote head (fetch + hard reset,
+ * candidate compared again; no rebase).
  */
 export async function publish(request: SyncRequest): Promise<SyncResult> {
   const workspace = await openWorkspace(resolveTarget(request.repo, request.init), {
@@ -133,96 +196,76 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
     create: !request.dryRun,
     git: { env: identityEnv(request.identity), timeoutMs: request.gitTimeoutMs },
   });
-  let validated = false;
+  const body = request.snapshotBody;
+  const trailers = [
+    `Marathon: ${request.source}`,
+    `Mhc-Version: ${request.version}`,
+    body === undefined
+      ? "Snapshot: events applied to the last full read"
+      : `Snapshot-Digest: sha256:${createHash("sha256").update(body).digest("hex")}`,
+  ];
+  const renderConfig = request.renderConfig ?? ((model: Model) => render(model, request.renderOptions));
+  let validate: boolean | undefined;
   try {
     for (let attempt = 1; attempt <= request.pushAttempts; attempt++) {
       const checkout = await workspace.checkout();
-      const published = checkout ? await committedFile(checkout.git, request.path) : undefined;
-      if (published === request.config) {
-        return {
-          changed: false,
-          dryRun: request.dryRun,
-          counts: counts(request),
-          exitCode: ExitCode.ok,
-          message: "no change",
-        };
+      const publishedConfig = checkout ? await committedFile(checkout.git, request.path) : undefined;
+      const modelText = checkout ? await committedFile(checkout.git, modelPath(request.path)) : undefined;
+      const published = publishedModel(publishedConfig, modelText, request.path);
+      let model = request.candidate(incumbentsOf(published));
+      let config = renderConfig(model);
+      let quarantined: Dropped[] = [];
+      if (config !== publishedConfig) {
+        validate ??= await validating(request);
+        if (validate) ({ model, config, quarantined } = await validated(request, model, published));
       }
-      const before = summariseConfig(published ?? "");
-      const after = summariseConfig(request.config);
-      const changes = compareConfigs(before, after);
-      const gate = request.force
-        ? undefined
-        : checkGates({
-            published: before,
-            candidate: after,
-            changes,
-            appsInSnapshot: request.appsInSnapshot,
-            maxDropPercent: request.maxDropPercent,
-          });
-      const summary = commitMessage(
-        request,
-        changes,
-        gate ? `Held for review: gate ${gate.gate}: ${gate.reason}` : undefined,
-      );
-      const base: SyncResult = {
-        changed: true,
+      const candidate = publishedModelOf(model);
+      const decision = decidePublish({
+        published: {
+          ...(publishedConfig !== undefined ? { config: publishedConfig } : {}),
+          model: published,
+        },
+        candidate: { config, model: candidate },
+        appsInSnapshot: request.appsInSnapshot,
+        maxDropPercent: request.maxDropPercent,
+        force: request.force,
         dryRun: request.dryRun,
-        counts: counts(request, changes),
-        summary,
-        exitCode: ExitCode.ok,
-        message: "",
-        ...(gate ? { gate } : {}),
-      };
-      if (request.dryRun) {
-        const diff = unifiedDiff(published ?? "", request.config, `a/${request.path}`, `b/${request.path}`);
-        const message = gate
-          ? `dry run: gate ${gate.gate} would refuse: ${gate.reason}`
-          : "dry run: changes found, nothing committed";
-        return { ...base, diff, exitCode: gate ? ExitCode.gateRefused : ExitCode.ok, message };
-      }
-      if (gate && !request.reviewBranch) {
-        return {
-          ...base,
-          exitCode: ExitCode.gateRefused,
-          message: `refused by gate ${gate.gate}: ${gate.reason}; nothing pushed (--force publishes anyway, --review-branch holds it for review)`,
-        };
-      }
-      if (!checkout) throw new MhcError("internal: no checkout", ExitCode.git);
-      if (!validated) {
-        await validateCandidate(request);
-        validated = true;
-      }
-      const ref = `refs/heads/${gate ? request.reviewBranch : request.branch}`;
-      if (gate && !checkout.pushUrl) {
-        throw new MhcError(
-          `refused by gate ${gate.gate}: ${gate.reason}; --review-branch needs a remote or bare repo`,
-          ExitCode.gateRefused,
-        );
-      }
-      // The review branch is replaced, but only if nobody moved it since we looked (force-with-lease).
-      const lease = gate ? await reviewBranchLease(checkout, request.reviewBranch as string) : undefined;
-      const commit = await commitFiles(
-        checkout.git,
-        [{ path: request.path, content: request.config }],
-        summary,
-      );
-      if (!checkout.pushUrl) {
-        return { ...base, commit, message: `committed ${commit.slice(0, 12)} to ${request.branch}` };
-      }
-      const outcome = await pushHead(checkout.git, checkout.pushUrl, ref, lease);
-      if (outcome === "pushed") {
-        const branch = ref.replace("refs/heads/", "");
-        if (gate) {
-          return {
-            ...base,
-            commit,
-            pushedTo: branch,
-            exitCode: ExitCode.pushedForReview,
-            message: `gate ${gate.gate}: ${gate.reason}; pushed ${commit.slice(0, 12)} to review branch ${branch}`,
-          };
-        }
-        return { ...base, commit, pushedTo: branch, message: `pushed ${commit.slice(0, 12)} to ${branch}` };
-      }
+        branch: request.branch,
+        ...(request.reviewBranch ? { reviewBranch: request.reviewBranch } : {}),
+        canPush: checkout?.pushUrl !== undefined || request.dryRun,
+        trailers,
+      });
+      const outcome = await carryOut(decision, {
+        request,
+        checkout,
+        files: [
+          { path: request.path, content: config },
+          { path: modelPath(request.path), content: serialiseModel(candidate) },
+        ],
+        diff: () =>
+          unifiedDiff(
+            publishedConfig ?? "",
+            config,
+            `a/${request.path}\t(published)`,
+            `b/${request.path}\t(${request.origin})`,
+            3,
+            configSection,
+          ),
+        base: {
+          changed: decision.kind !== "unchanged",
+          gatesOverridden: decision.kind !== "unchanged" && request.force ? decision.gates : [],
+          quarantined,
+          dryRun: request.dryRun,
+          counts: {
+            services: model.services.length,
+            servers: servers(model),
+            serversAdded: decision.kind === "unchanged" ? 0 : decision.changes.serversAdded,
+            serversRemoved: decision.kind === "unchanged" ? 0 : decision.changes.serversRemoved,
+          },
+          exitCode: ExitCode.ok,
+        },
+      });
+      if (outcome !== "race lost") return outcome;
       log.info(
         `push lost a race (attempt ${attempt} of ${request.pushAttempts}); starting over from the new remote head`,
       );
@@ -235,4 +278,62 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
   } finally {
     await workspace.release();
   }
+}
+
+interface Effects {
+  request: SyncRequest;
+  checkout: Checkout | undefined;
+  files: { path: string; content: string }[];
+  diff: () => string;
+  base: Omit<SyncResult, "message">;
+}
+
+/** Carries a decision out: commit, push (to the branch or the review branch), or just report. */
+async function carryOut(
+  decision: Decision,
+  { request, checkout, files, diff, base }: Effects,
+): Promise<SyncResult | "race lost"> {
+  if (decision.kind === "unchanged") return { ...base, message: "no change" };
+  const gate = decision.gates[0];
+  const described = { ...base, summary: decision.message, ...(gate && !request.force ? { gate } : {}) };
+  if (decision.kind === "dry-run") {
+    const message = gate
+      ? request.force
+        ? `dry run: gate ${gate.gate} would be overridden (--force): ${gate.reason}`
+        : `dry run: gate ${gate.gate} would refuse: ${gate.reason}`
+      : "dry run: changes found, nothing committed";
+    const exitCode = gate && !request.force ? ExitCode.gateRefused : ExitCode.ok;
+    return { ...described, diff: diff(), exitCode, message };
+  }
+  if (decision.kind === "refused")
+    return { ...described, exitCode: ExitCode.gateRefused, message: decision.reason };
+  if (!checkout) throw new MhcError("internal: no checkout", ExitCode.git);
+  const ref = `refs/heads/${decision.branch}`;
+  // The review branch is replaced, but only if nobody moved it since we looked (force-with-lease).
+  const lease = decision.kind === "review" ? await reviewBranchLease(checkout, decision.branch) : undefined;
+  const commit = await commitFiles(checkout.git, files, decision.message);
+  if (!checkout.pushUrl)
+    return { ...described, commit, message: `committed ${commit.slice(0, 12)} to ${decision.branch}` };
+  if ((await pushHead(checkout.git, checkout.pushUrl, ref, lease)) !== "pushed") return "race lost";
+  const pushed = `pushed ${commit.slice(0, 12)} to`;
+  if (decision.kind === "review") {
+    const held = decision.gates[0] as GateVerdict;
+    return {
+      ...described,
+      commit,
+      pushedTo: decision.branch,
+      exitCode: ExitCode.pushedForReview,
+      message: `gate ${held.gate}: ${held.reason}; ${pushed} review branch ${decision.branch}`,
+    };
+  }
+  const forced =
+    decision.overridden.length > 0
+      ? ` (--force overrode ${decision.overridden.map((g) => g.gate).join(", ")})`
+      : "";
+  return {
+    ...described,
+    commit,
+    pushedTo: decision.branch,
+    message: `${pushed} ${decision.branch}${forced}`,
+  };
 }

@@ -8,10 +8,12 @@ import type { LoadedSnapshot } from "../marathon/connection.ts";
 import type { StatusFile } from "./status.ts";
 import type { SyncTrigger } from "./watcher.ts";
 
-/** A config ready to publish, and what it was rendered from. */
+/** Marathon's current state, ready to render and publish, and what it was read from. */
 export interface Rendered {
-  model: Model;
-  config: string;
+  /** The model, given who owns each bind in the published config (the incumbent rule). */
+  modelFor(incumbents: ReadonlyMap<string, string>): Model;
+  /** The config of a model `modelFor` gave. */
+  renderConfig(model: Model): string;
   appsInSnapshot: number;
   /** Where the apps came from (a Marathon URL). */
   source: string;
@@ -79,25 +81,27 @@ export class RenderSource {
     if (!fresh) {
       // --no-incremental, or apps that cannot be keyed by id: every sync reads everything.
       this.model = undefined;
-      const model = this.reportWarnings(normalise(loaded.snapshot, options));
       return {
-        model,
-        config: render(model, options),
+        modelFor: (incumbents) => this.reportWarnings(normalise(loaded.snapshot, { ...options, incumbents })),
+        renderConfig: (model) => render(model, options),
         appsInSnapshot: loaded.snapshot.apps.length,
         source: loaded.source,
         body: loaded.body,
       };
     }
-    const rendered = { ...this.rendered(fresh, loaded.snapshot.apps.length), body: loaded.body };
-    if (this.model && !this.stale && eventsToCheck) this.check(this.model, eventsToCheck, fresh, rendered);
+    if (this.model && !this.stale && eventsToCheck) this.check(this.model, eventsToCheck, fresh);
     this.model = fresh;
     this.stale = false;
-    return rendered;
+    return { ...this.rendered(fresh, loaded.snapshot.apps.length), body: loaded.body };
   }
 
   private rendered(incremental: IncrementalModel, appsInSnapshot: number): Rendered {
-    const model = this.reportWarnings(incremental.model());
-    return { model, config: incremental.render(model), appsInSnapshot, source: this.source };
+    return {
+      modelFor: (incumbents) => this.reportWarnings(incremental.model(incumbents)),
+      renderConfig: (model) => incremental.render(model),
+      appsInSnapshot,
+      source: this.source,
+    };
   }
 
   /**
@@ -105,20 +109,16 @@ export class RenderSource {
    * compares it with the full read. Apps an event says to read again are left out of the
    * comparison (their change is known, not missed).
    */
-  private check(
-    kept: IncrementalModel,
-    events: MarathonEvent[],
-    fresh: IncrementalModel,
-    rendered: Rendered,
-  ) {
+  private check(kept: IncrementalModel, events: MarathonEvent[], fresh: IncrementalModel) {
     const outcome = kept.apply(events);
     if (outcome.fetchAll !== undefined) return;
     const keptModel = kept.model();
-    if (kept.render(keptModel) === rendered.config) return;
+    const freshModel = fresh.model();
+    if (kept.render(keptModel) === fresh.render(freshModel)) return;
     const pending = new Set(outcome.fetchApps.keys());
     const differing = servicesDiffering(
       kept.serviceTextsOf(keptModel, pending),
-      fresh.serviceTextsOf(rendered.model, pending),
+      fresh.serviceTextsOf(freshModel, pending),
     );
     if (differing.length === 0 && pending.size > 0) return;
     const named =

@@ -1,6 +1,6 @@
 import { applyPatch } from "diff";
 import { describe, expect, it } from "vitest";
-import { unifiedDiff } from "../../src/core/diff.ts";
+import { configSection, unifiedDiff } from "../../src/core/diff.ts";
 
 /** Small deterministic PRNG so failures are reproducible. */
 function rng(seed: number) {
@@ -30,6 +30,20 @@ describe("unifiedDiff", () => {
   it("produces a standard unified diff", () => {
     const patch = unifiedDiff("a\nb\nc\nd\ne\nf\ng\nh\n", "a\nb\nc\nD\ne\nf\ng\nh\n", "a/cfg", "b/cfg");
     expect(patch).toBe("--- a/cfg\n+++ b/cfg\n@@ -1,7 +1,7 @@\n a\n b\n c\n-d\n+D\n e\n f\n g\n");
+  });
+
+  it("names the section each hunk is in, as git names functions", () => {
+    const old = config(3, 5);
+    const fresh = old.replace("10.0.1.2:312 check", "10.0.1.2:312 check inter 5s");
+    const patch = unifiedDiff(old, fresh, "a/cfg\t(published)", "b/cfg\t(Marathon at m)", 3, configSection);
+    expect(patch.split("\n").slice(0, 3)).toEqual([
+      "--- a/cfg\t(published)",
+      "+++ b/cfg\t(Marathon at m)",
+      "@@ -15,7 +15,7 @@ backend app1_101",
+    ]);
+    expect(applyPatch(old, patch)).toBe(fresh);
+    // A hunk starting before any section names none.
+    expect(unifiedDiff("a\n", "b\n", "f", "f", 3, configSection).split("\n")[2]).toBe("@@ -1,1 +1,1 @@");
   });
 
   it("handles empty files and missing final newlines like diff(1)", () => {

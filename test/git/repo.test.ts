@@ -133,11 +133,11 @@ describe("sync never writes through a symlink out of the repo", () => {
     const outside = join(tempDir("mhc-outside-"), "target.cfg");
     writeFileSync(outside, "untouched\n");
     git(repo, "rm", "-q", path);
-    mkdirSync(join(repo, "haproxy"));
+    mkdirSync(join(repo, "haproxy"), { recursive: true }); // still holds the model file
     symlinkSync(outside, join(repo, path));
     git(repo, "add", path);
     git(repo, "commit", "-qm", "link");
-    const result = await sync(snapshotFile(["10.0.0.2"]), repo);
+    const result = await sync(snapshotFile(["10.0.0.1", "10.0.0.2"]), repo);
     expect(result.code).toBe(9);
     expect(readFileSync(outside, "utf8")).toBe("untouched\n");
   });

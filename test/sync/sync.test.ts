@@ -1,15 +1,32 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
-import { runMhc } from "../helpers/cli.ts";
-import { bareRepo, commits, fileAt, git, hook, message, tempDir } from "../helpers/git.ts";
+import { runMhc, startMhc } from "../helpers/cli.ts";
+import { startEventMarathon } from "../helpers/events.ts";
+import { commits, fileAt, git, hook, message, bareRepo as newBareRepo, tempDir } from "../helpers/git.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { freePort } from "../helpers/net.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const cache = tempDir("mhc-cache-");
 const env = { XDG_CACHE_HOME: cache };
 const path = "haproxy/haproxy.cfg";
+
+/** Every remote these tests publish to, for the subject-length check at the end. */
+const remotes: string[] = [];
+function bareRepo(): string {
+  const remote = newBareRepo();
+  remotes.push(remote);
+  return remote;
+}
+
+afterAll(() => {
+  const subjects = remotes.flatMap((r) =>
+    commits(r).length === 0 ? [] : git(r, "log", "--all", "--format=%s").trim().split("\n"),
+  );
+  for (const subject of subjects) expect(subject.length, subject).toBeLessThanOrEqual(72);
+});
 
 function snapshotFile(apps: Record<string, unknown>[]): string {
   const file = join(tempDir("mhc-snap-"), "apps.json");
@@ -69,8 +86,8 @@ describe("mhc sync to a bare remote", () => {
     expect(text).toContain(
       "backend web_10000 (app /web)\n    + 10.0.0.3:31001\n    + 10.0.0.4:31002\n    - 10.0.0.2:31001\n",
     );
-    expect(text).toContain("+ backend new_10002 (app /new) (1 server)");
-    expect(text).toContain("- backend api_10001 (app /api) (1 server)");
+    expect(text).toContain("+ backend new_10002 (app /new, 1 server)\n    + 10.0.2.1:33000\n");
+    expect(text).toContain("- backend api_10001 (app /api, 1 server): deleted\n    - 10.0.1.1:32000\n");
     expect(text).toMatch(
       /\nMarathon: \S+apps\.json\nMhc-Version: \d+\.\d+\.\d+\nSnapshot-Digest: sha256:[0-9a-f]{64}\n/,
     );
@@ -98,10 +115,10 @@ describe("mhc sync to a bare remote", () => {
     ]);
     expect((await sync(v2, remote)).code).toBe(0);
     const text = message(remote);
-    expect(text).toContain("    balance: roundrobin -> leastconn");
-    expect(text).toContain("    mode: tcp -> http");
-    expect(text).toContain("    health check: (none) -> GET /health");
-    expect(text).toContain("Tasks not in the config:\n    /web web.new: state TASK_STAGING");
+    expect(text).toContain("    balance roundrobin → leastconn\n");
+    expect(text).toContain("    mode tcp → http\n");
+    expect(text).toContain("    health check none → GET /health\n");
+    expect(text).toContain("Tasks not in the config: 1 (+1 -0)\n    + /web web.new: state TASK_STAGING");
   });
 
   it("a push that loses a race starts over from the new remote head: linear history, nothing lost", async () => {
@@ -327,5 +344,237 @@ describe("a local working repo (commit only)", () => {
     expect(result.code).toBe(9);
     expect(result.stderr).toContain('has branch "feature" checked out, not "main"');
     expect(existsSync(join(repo, ".git"))).toBe(true);
+  });
+});
+
+describe("the published model file", () => {
+  const modelFile = `${path}.mhc.json`;
+
+  it("is committed beside the config: deterministic JSON, one server per line; the config is unchanged by it", async () => {
+    const remote = bareRepo();
+    const from = snapshotFile([web(["10.0.0.1", "10.0.0.2"]), api(["10.0.1.1"])]);
+    expect((await sync(from, remote)).code).toBe(0);
+    expect(fileAt(remote, "main", path)).toBe(await rendered(from));
+    const text = fileAt(remote, "main", modelFile) as string;
+    expect(text).toContain('\n        {"host":"10.0.0.1","name":"10.0.0.1_31000","port":31000},\n');
+    const model = JSON.parse(text);
+    expect(model).toMatchObject({ schema: 1, dropped: [], excluded: [] });
+    expect(model.services.map((s: { name: string; appId: string }) => [s.name, s.appId])).toEqual([
+      ["api_10001", "/api"],
+      ["web_10000", "/web"],
+    ]);
+    // The same state gives the same bytes: a second remote holds an identical file.
+    const other = bareRepo();
+    await sync(from, other);
+    expect(fileAt(other, "main", modelFile)).toBe(text);
+  });
+
+  it("a repo published by an older mhc (no model file) is read from its config once, with the same message", async () => {
+    const v1 = snapshotFile([
+      web(["10.0.0.1", "10.0.0.2"], { healthChecks: [{ protocol: "HTTP", path: "/h" }] }),
+    ]);
+    const v2 = snapshotFile([
+      web(["10.0.0.1", "10.0.0.3"], { healthChecks: [{ protocol: "HTTP", path: "/h" }] }),
+    ]);
+    const withModel = bareRepo();
+    await sync(v1, withModel);
+    // The older mhc's repo: the same config, committed alone.
+    const legacy = bareRepo();
+    const clone = tempDir();
+    git(clone, "init", "-q", "-b", "main");
+    git(clone, "fetch", "-q", withModel, "main");
+    git(clone, "checkout", "-q", "FETCH_HEAD");
+    git(clone, "rm", "-q", modelFile);
+    git(clone, "commit", "-qm", "published by mhc 0.1");
+    git(clone, "push", "-q", legacy, "HEAD:refs/heads/main");
+    const result = await sync(v2, legacy);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      `no ${modelFile} in the repo; reading the published config itself until the next commit writes it`,
+    );
+    await sync(v2, withModel);
+    const body = (remote: string) => message(remote).replace(/\nMarathon: .*/s, "");
+    expect(body(legacy)).toBe(body(withModel));
+    expect(fileAt(legacy, "main", modelFile)).toBe(fileAt(withModel, "main", modelFile));
+  });
+});
+
+describe("flags that would bypass a gate", () => {
+  it("--review-branch equal to --branch: exit 2, nothing pushed", async () => {
+    const remote = bareRepo();
+    await sync(snapshotFile([web(["10.0.0.1", "10.0.0.2"])]), remote);
+    const result = await sync(snapshotFile([]), remote, "--review-branch", "main");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--review-branch must differ from --branch (both are "main")');
+    expect(commits(remote)).toHaveLength(1);
+  });
+});
+
+describe("one bad app never breaks the rest: the last line of defence", () => {
+  it.skipIf(!haproxyAvailable())(
+    "never commits a config HAProxy rejects: a service haproxy -c rejects is quarantined, its published version kept, the rest published",
+    async () => {
+      const remote = bareRepo();
+      expect((await sync(snapshotFile([web(["10.0.0.1"]), api(["10.0.1.1"])]), remote)).code).toBe(0);
+      // /api moves to service port 10002, and the head declares a backend of that name: HAProxy
+      // rejects the new version's section (a duplicate name), which mhc's own checks cannot know.
+      const head = join(tempDir(), "head.cfg");
+      writeFileSync(head, "global\n  maxconn 100\n\nbackend api_10002\n  mode tcp\n");
+      const moved = hostApp(
+        "/api",
+        [10002],
+        ["10.0.1.1", "10.0.1.2"].map((h) => task({ host: h, ports: [32000] })),
+      );
+      const result = await sync(
+        snapshotFile([web(["10.0.0.1", "10.0.0.2"]), moved]),
+        remote,
+        "--head",
+        head,
+        "--json",
+      );
+      expect(result.code).toBe(0);
+      const parsed = JSON.parse(result.stdout);
+      expect(parsed.quarantined).toEqual([
+        {
+          appId: "/api",
+          portIndex: 0,
+          reason: expect.stringMatching(
+            /^quarantined, HAProxy rejected it: backend 'api_10002' has the same name/,
+          ),
+        },
+      ]);
+      const config = fileAt(remote, "main", path) as string;
+      expect(config).toContain("10.0.0.2:31001");
+      // The published version of /api (port 10001, one server) is kept, not the rejected one.
+      expect(config).toContain("frontend api_10001\n  bind *:10001\n");
+      expect(config).toContain("  server 10.0.1.1_32000 10.0.1.1:32000 check\n\n");
+      expect(config).not.toContain("10.0.1.2:32000");
+      const text = message(remote);
+      expect(text.split("\n")[0]).toBe("haproxy: /web +1 server, dropped /api");
+      expect(text).toMatch(
+        /\ndropped \/api: quarantined, HAProxy rejected it: backend 'api_10002' has the same name as backend 'api_10002' declared at line 5; the published version is kept\n/,
+      );
+    },
+  );
+
+  it.skipIf(!haproxyAvailable())(
+    "a published version HAProxy rejects too is not kept: the service is left out",
+    async () => {
+      const remote = bareRepo();
+      expect((await sync(snapshotFile([web(["10.0.0.1"]), api(["10.0.1.1"])]), remote)).code).toBe(0);
+      // Any version of /api now collides with the head's backend of the same name.
+      const head = join(tempDir(), "head.cfg");
+      writeFileSync(head, "global\n  maxconn 100\n\nbackend api_10001\n  mode tcp\n");
+      const result = await sync(
+        snapshotFile([web(["10.0.0.1", "10.0.0.2"]), api(["10.0.1.1"])]),
+        remote,
+        "--head",
+        head,
+      );
+      expect(result.code).toBe(0);
+      expect(fileAt(remote, "main", path)).not.toContain("frontend api_10001");
+      const text = message(remote);
+      expect(text.split("\n")[0]).toBe("haproxy: /web +1 server, dropped /api");
+      expect(text).toContain("- backend api_10001 (app /api, 1 server): dropped (see below)\n");
+      expect(text).toMatch(
+        /\ndropped \/api: quarantined, HAProxy rejected it: backend 'api_10001' has the same name as backend 'api_10001' declared at line 5\n/,
+      );
+    },
+  );
+
+  it.skipIf(!haproxyAvailable())(
+    "a new service HAProxy rejects is left out; only a broken head or global section fails the whole sync",
+    async () => {
+      const remote = bareRepo();
+      const head = join(tempDir(), "head.cfg");
+      writeFileSync(head, "global\n  maxconn 100\n\nbackend api_10001\n  mode tcp\n");
+      const result = await sync(snapshotFile([web(["10.0.0.1"]), api(["10.0.1.1"])]), remote, "--head", head);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toContain("HAProxy rejected api_10001, quarantined");
+      const config = fileAt(remote, "main", path) as string;
+      expect(config).toContain("backend web_10000");
+      expect(config).not.toContain("frontend api_10001");
+      expect(message(remote).split("\n")[0]).toBe("haproxy: +1 app /web, dropped /api");
+      writeFileSync(head, "global\n  this-is-not-a-keyword\n");
+      const broken = await sync(snapshotFile([web(["10.0.0.2"]), api(["10.0.1.1"])]), remote, "--head", head);
+      expect(broken.code).toBe(6);
+      expect(commits(remote)).toHaveLength(1);
+    },
+  );
+});
+
+describe("machine-readable and reviewable output", () => {
+  it("--json has schema 1 and the same keys in every run, null where absent", async () => {
+    const remote = bareRepo();
+    const keys = [
+      "schema",
+      "changed",
+      "dryRun",
+      "commit",
+      "pushedTo",
+      "branch",
+      "path",
+      "gate",
+      "gatesOverridden",
+      "quarantined",
+      "counts",
+      "exitCode",
+      "message",
+    ];
+    const first = JSON.parse((await sync(snapshotFile([web(["10.0.0.1"])]), remote, "--json")).stdout);
+    const same = JSON.parse((await sync(snapshotFile([web(["10.0.0.1"])]), remote, "--json")).stdout);
+    const refused = JSON.parse((await sync(snapshotFile([]), remote, "--json")).stdout);
+    const forced = JSON.parse((await sync(snapshotFile([]), remote, "--json", "--force")).stdout);
+    for (const doc of [first, same, refused, forced]) expect(Object.keys(doc)).toEqual(keys);
+    expect(first).toMatchObject({ schema: 1, changed: true, pushedTo: "main", gate: null });
+    expect(same).toMatchObject({ changed: false, commit: null, pushedTo: null, gate: null });
+    expect(refused).toMatchObject({ exitCode: 10, commit: null, gate: { gate: "no-apps" } });
+    expect(forced.gatesOverridden.map((g: { gate: string }) => g.gate)).toEqual(["no-apps", "max-drop"]);
+    expect(message(remote)).toContain(
+      "\nGate-Overridden: no-apps (0 apps, 1 backend published)\nGate-Overridden: max-drop (1 of 1 servers)\n",
+    );
+  });
+
+  it("with --watch, a sync that failed before publishing prints a line with the same keys", async () => {
+    const m = await startEventMarathon(snapshotOf(web(["10.0.0.1"])));
+    const remote = bareRepo();
+    const p = startMhc(
+      ["sync", "--watch", m.url, "--repo", remote, "--json", "--wait", "100ms:1s", "--validate", "never"],
+      { env, timeoutMs: 60_000 },
+    );
+    try {
+      await eventually(() => commits(remote).length === 1 && m.openStreams() === 1, p.stderr());
+      hook(remote, "pre-receive", "exit 1"); // the remote refuses: the next sync fails in git
+      m.apps = snapshotOf(web(["10.0.0.1", "10.0.0.2"]));
+      m.send("status_update_event", { appId: "/web" });
+      await eventually(() => p.stdout().trim().split("\n").length === 2, p.stderr());
+    } finally {
+      await p.stop(5_000);
+      await m.close();
+    }
+    const [ok, failed] = p
+      .stdout()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(Object.keys(failed)).toEqual(Object.keys(ok));
+    expect(failed).toMatchObject({
+      schema: 1,
+      changed: false,
+      commit: null,
+      gate: null,
+      counts: null,
+      exitCode: 9,
+    });
+    expect(failed.trigger).toBe("event");
+  });
+
+  it("--dry-run's diff names its sides and the backend of each hunk", async () => {
+    const remote = bareRepo();
+    await sync(snapshotFile([web(["10.0.0.1"])]), remote);
+    const from = snapshotFile([web(["10.0.0.1", "10.0.0.2"])]);
+    const result = await sync(from, remote, "--dry-run");
+    expect(result.stdout).toContain(`--- a/${path}\t(published)\n+++ b/${path}\t(snapshot ${from})\n`);
+    expect(result.stdout).toMatch(/\n@@ -\d+,\d+ \+\d+,\d+ @@ backend web_10000\n/);
   });
 });

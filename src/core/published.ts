@@ -1,0 +1,242 @@
+import { bindKey } from "./address.ts";
+import type { Dropped, ExcludedTask, HealthCheck, Model, Server, Service } from "./model.ts";
+
+/**
+ * The published model: what sync commits beside the config (`<path>.mhc.json`) so that commit
+ * messages, gates and the incumbent rule read a stable document instead of mhc's own config text,
+ * which a head or (later) a template can change. Deterministic: sorted keys, services sorted by
+ * backend name, one server per line, no timestamps.
+ */
+
+export const modelSchema = 1;
+
+export type PublishedServer = Omit<Server, "taskId">;
+
+export interface PublishedService extends Omit<Service, "servers"> {
+  servers: PublishedServer[];
+}
+
+export interface PublishedModel {
+  schema: typeof modelSchema;
+  services: PublishedService[];
+  dropped: Dropped[];
+  excluded: ExcludedTask[];
+}
+
+export const emptyModel: PublishedModel = { schema: modelSchema, services: [], dropped: [], excluded: [] };
+
+/** Where the model file of a config lives in the repo. */
+export const modelPath = (configPath: string) => `${configPath}.mhc.json`;
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export function publishedModelOf(model: Model): PublishedModel {
+  const services = model.services
+    .map(({ servers, ...service }) => ({
+      ...service,
+      servers: servers.map(({ name, host, port }) => ({ name, host, port })),
+    }))
+    .sort((a, b) => compare(a.name, b.name));
+  return { schema: modelSchema, services, dropped: model.dropped, excluded: model.excluded };
+}
+
+/** A Service to render again (quarantine keeps a service's published version). */
+export function serviceOf(published: PublishedService): Service {
+  return { ...published, servers: published.servers.map((s) => ({ ...s, taskId: "(published)" })) };
+}
+
+function isFlat(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  for (const key in value) {
+    const field = (value as Record<string, unknown>)[key];
+    if (typeof field === "object" && field !== null) return false;
+  }
+  return true;
+}
+
+/**
+ * Sorted, quoted keys per set of keys: the same few shapes (a server, a dropped app) repeat
+ * 100,000 times in a big cluster.
+ */
+const keyOrders = new Map<string, [string, string][]>();
+
+function flatText(value: unknown): string {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return JSON.stringify(value);
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  const shape = keys.join("\u0000");
+  let order = keyOrders.get(shape);
+  if (!order) {
+    order = [...keys].sort(compare).map((key) => [key, `${JSON.stringify(key)}:`]);
+    keyOrders.set(shape, order);
+  }
+  let text = "";
+  for (const [key, quoted] of order) {
+    const field = record[key];
+    if (field === undefined) continue;
+    text += `${text === "" ? "" : ","}${quoted}${typeof field === "number" ? field : JSON.stringify(field)}`;
+  }
+  return `{${text}}`;
+}
+
+function write(value: unknown, indent: string): string {
+  if (isFlat(value)) return flatText(value);
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "[]";
+    return `[\n${value.map((v) => inner + write(v, inner)).join(",\n")}\n${indent}]`;
+  }
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => compare(a, b));
+  return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${write(v, inner)}`).join(",\n")}\n${indent}}`;
+}
+
+/** The model file's text: JSON, sorted keys, one flat object (a server, a health check) per line. */
+export function serialiseModel(model: PublishedModel): string {
+  return `${write(model, "")}\n`;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Reads a model file; undefined when it is not a schema-1 model (hand-edited, truncated, or from a
+ * newer mhc), so the caller falls back to reading the config.
+ */
+export function parseModelFile(text: string): PublishedModel | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(value) || value.schema !== modelSchema) return undefined;
+  const { services, dropped, excluded } = value;
+  if (!Array.isArray(services) || !Array.isArray(dropped) || !Array.isArray(excluded)) return undefined;
+  const serviceOk = (s: unknown) =>
+    isRecord(s) &&
+    typeof s.name === "string" &&
+    typeof s.appId === "string" &&
+    typeof s.bindAddress === "string" &&
+    typeof s.bindPort === "number" &&
+    Array.isArray(s.servers) &&
+    s.servers.every((v) => isRecord(v) && typeof v.host === "string" && typeof v.port === "number");
+  const droppedOk = (d: unknown) =>
+    isRecord(d) && typeof d.appId === "string" && typeof d.reason === "string";
+  const excludedOk = (e: unknown) =>
+    isRecord(e) &&
+    typeof e.appId === "string" &&
+    typeof e.taskId === "string" &&
+    typeof e.reason === "string";
+  if (!services.every(serviceOk) || !dropped.every(droppedOk) || !excluded.every(excludedOk))
+    return undefined;
+  return value as unknown as PublishedModel;
+}
+
+function splitBind(text: string): { address: string; port: number } {
+  const match = /^(?:\[(.*)\]|(.*)):(\d+)$/.exec(text);
+  return { address: match?.[1] ?? match?.[2] ?? text, port: Number(match?.[3] ?? 0) };
+}
+
+/**
+ * The fallback reader, for a config published before model files existed (or written by
+ * `render -o`, which has none): it reads only what mhc's own render writes — the `bind` of each
+ * service frontend, a backend's `description app <id> service port <n>`, `mode`, `balance`,
+ * `option httpchk`, `timeout check` and `server` lines, and the `acl host_…`/`path_…` lines of
+ * `frontend http_in`. Backends without a `description app` line are not mhc's and are ignored.
+ * Unknowable here: port indexes (counted per app instead), routing weights (0), dropped apps and
+ * excluded tasks (none).
+ */
+export function readConfigText(text: string): PublishedModel {
+  const binds = new Map<string, string>();
+  const routes = new Map<string, { vhosts: string[]; paths: string[] }>();
+  const services: PublishedService[] = [];
+  const ofApp = new Map<string, number>();
+  let section = "";
+  let name = "";
+  let current: PublishedService | undefined;
+  let check: Partial<HealthCheck> | undefined;
+  const finish = () => {
+    if (current && check)
+      current.healthCheck = { kind: "tcp", tls: false, path: "/", ...check } as HealthCheck;
+    current = undefined;
+    check = undefined;
+  };
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const words = line.split(/\s+/);
+    if (!/^\s/.test(raw)) {
+      finish();
+      section = words[0] ?? "";
+      name = words[1] ?? "";
+      continue;
+    }
+    if (section === "frontend" && name === "http_in") {
+      const acl = /^acl (host|path)_(\S+) (.*)$/.exec(line);
+      if (!acl) continue;
+      const route = routes.get(acl[2] as string) ?? { vhosts: [], paths: [] };
+      const criterion = (acl[3] as string).split(/\s+/);
+      if (acl[1] === "path") route.paths.push(...criterion.slice(1));
+      else if (criterion.includes("-m")) route.vhosts.push(...criterion.slice(4).map((h) => `*${h}`));
+      else route.vhosts.push(...criterion.slice(2));
+      routes.set(acl[2] as string, route);
+    } else if (section === "frontend" && words[0] === "bind") binds.set(name, words[1] ?? "");
+    else if (section === "backend" && words[0] === "description" && words[1] === "app" && words[2]) {
+      const index = ofApp.get(words[2]) ?? 0;
+      ofApp.set(words[2], index + 1);
+      current = {
+        appId: words[2],
+        portIndex: index,
+        servicePort: Number(words[5] ?? 0),
+        name,
+        bindAddress: "*",
+        bindPort: 0,
+        mode: "tcp",
+        balance: "roundrobin",
+        vhosts: [],
+        paths: [],
+        backendWeight: 0,
+        servers: [],
+      };
+      services.push(current);
+    } else if (current) {
+      if (words[0] === "mode") current.mode = words[1] === "http" ? "http" : "tcp";
+      else if (words[0] === "balance") current.balance = words.slice(1).join(" ");
+      else if (words[0] === "option" && words[1] === "httpchk")
+        check = { ...check, kind: "http", path: words[3] ?? "/" };
+      else if (words[0] === "timeout" && words[1] === "check")
+        check = { ...check, timeoutSeconds: Number.parseInt(words[2] ?? "0", 10) };
+      else if (words[0] === "server" && words[2]) {
+        const { address, port } = splitBind(words[2]);
+        current.servers.push({ name: words[1] ?? "", host: address, port });
+        const inter = words.indexOf("inter");
+        if (inter > 0) {
+          check = {
+            ...check,
+            intervalSeconds: Number.parseInt(words[inter + 1] ?? "0", 10),
+            fall: Number(words[words.indexOf("fall") + 1] ?? 0),
+            tls: words.includes("check-ssl"),
+          };
+        }
+      }
+    }
+  }
+  finish();
+  for (const service of services) {
+    const bind = splitBind(binds.get(service.name) ?? "*:0");
+    service.bindAddress = bind.address;
+    service.bindPort = bind.port;
+    if (!service.servicePort) service.servicePort = bind.port;
+    const route = routes.get(service.name);
+    if (route) Object.assign(service, route);
+  }
+  services.sort((a, b) => compare(a.name, b.name));
+  return { schema: modelSchema, services, dropped: [], excluded: [] };
+}
+
+/** Who owns each bind in a published model, for the incumbent rule. */
+export function incumbentsOf(model: PublishedModel): Map<string, string> {
+  return new Map(model.services.map((s) => [bindKey(s.bindAddress, s.bindPort), s.appId]));
+}

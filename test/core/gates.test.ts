@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { checkGates, checkReplacement } from "../../src/core/gates.ts";
+import {
+  emptyModel,
+  type PublishedModel,
+  type PublishedService,
+  publishedModelOf,
+} from "../../src/core/published.ts";
+import { compareModels } from "../../src/core/summary.ts";
+
+const service = (appId: string, port: number, servers: number): PublishedService => ({
+  appId,
+  portIndex: 0,
+  servicePort: port,
+  name: `${appId.slice(1)}_${port}`,
+  bindAddress: "*",
+  bindPort: port,
+  mode: "tcp",
+  balance: "roundrobin",
+  vhosts: [],
+  paths: [],
+  backendWeight: 0,
+  servers: Array.from({ length: servers }, (_, i) => ({
+    name: `s${i}`,
+    host: `10.0.0.${i + 1}`,
+    port: 31000,
+  })),
+});
+const model = (...services: PublishedService[]): PublishedModel => ({ ...emptyModel, services });
+
+describe("checkGates", () => {
+  it.each([
+    ["routine change", model(service("/web", 1, 4)), model(service("/web", 1, 3)), 1, []],
+    ["first publish", emptyModel, model(service("/web", 1, 4)), 1, []],
+    [
+      "no apps from Marathon",
+      model(service("/web", 1, 1)),
+      emptyModel,
+      0,
+      ["no-apps:0 apps, 1 backend published", "max-drop:1 of 1 servers"],
+    ],
+    [
+      "a backend left empty",
+      model(service("/web", 1, 4), service("/api", 2, 4)),
+      model(service("/web", 1, 4), service("/api", 2, 0)),
+      2,
+      ["empty-backend:1 backend"],
+    ],
+    [
+      "more than --max-drop percent gone",
+      model(service("/web", 1, 10)),
+      model(service("/web", 1, 4)),
+      1,
+      ["max-drop:6 of 10 servers"],
+    ],
+    [
+      "exactly --max-drop percent gone is allowed",
+      model(service("/web", 1, 10)),
+      model(service("/web", 1, 5)),
+      1,
+      [],
+    ],
+  ])("%s", (_, published, candidate, appsInSnapshot, expected) => {
+    const verdicts = checkGates({
+      published,
+      candidate,
+      changes: compareModels(published, candidate),
+      appsInSnapshot,
+      maxDropPercent: 50,
+    });
+    expect(verdicts.map((v) => `${v.gate}:${v.detail}`)).toEqual(expected);
+  });
+
+  it("says why in words", () => {
+    const [verdict] = checkGates({
+      published: model(service("/web", 1, 10)),
+      candidate: model(service("/web", 1, 4)),
+      changes: compareModels(model(service("/web", 1, 10)), model(service("/web", 1, 4))),
+      appsInSnapshot: 1,
+      maxDropPercent: 50,
+    });
+    expect(verdict?.reason).toBe("6 of 10 servers (60.0%) would disappear, more than --max-drop 50%");
+  });
+});
+
+describe("checkReplacement (render -o over an existing file)", () => {
+  it("reads the existing file with the documented reader", () => {
+    const current = [
+      "frontend web_10000",
+      "  bind *:10000",
+      "",
+      "backend web_10000",
+      "  description app /web service port 10000",
+      "  server a 10.0.0.1:31000 check",
+      "  server b 10.0.0.2:31000 check",
+      "",
+    ].join("\n");
+    const empty = publishedModelOf({ services: [], excluded: [], dropped: [], warnings: [] });
+    expect(checkReplacement(current, empty, 0, 50)?.gate).toBe("no-apps");
+    expect(checkReplacement(current, empty, 3, 100)).toBeUndefined();
+  });
+});
