@@ -30,12 +30,26 @@ export const modelPath = (configPath: string) => `${configPath}.mhc.json`;
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * Each service's published form and its text in the model file, kept for as long as the service
+ * object lives: a normalised service is never changed, and watch mode keeps the services of
+ * unchanged apps from sync to sync, so only changed services are converted and written again.
+ */
+const publishedServices = new WeakMap<Service, PublishedService>();
+const serviceTexts = new WeakMap<PublishedService, { indent: string; text: string }>();
+
 export function publishedModelOf(model: Model): PublishedModel {
   const services = model.services
-    .map(({ servers, ...service }) => ({
-      ...service,
-      servers: servers.map(({ name, host, port }) => ({ name, host, port })),
-    }))
+    .map((service) => {
+      let published = publishedServices.get(service);
+      if (!published) {
+        const { servers, ...settings } = service;
+        published = { ...settings, servers: servers.map(({ name, host, port }) => ({ name, host, port })) };
+        publishedServices.set(service, published);
+        serviceTexts.set(published, { indent: "", text: "" });
+      }
+      return published;
+    })
     .sort((a, b) => compare(a.name, b.name));
   return { schema: modelSchema, services, dropped: model.dropped, excluded: model.excluded };
 }
@@ -81,6 +95,14 @@ function flatText(value: unknown): string {
 
 function write(value: unknown, indent: string): string {
   if (isFlat(value)) return flatText(value);
+  const kept = serviceTexts.get(value as PublishedService);
+  if (kept?.indent === indent && kept.text !== "") return kept.text;
+  const text = writeNested(value, indent);
+  if (kept) serviceTexts.set(value as PublishedService, { indent, text });
+  return text;
+}
+
+function writeNested(value: unknown, indent: string): string {
   const inner = `${indent}  `;
   if (Array.isArray(value)) {
     if (value.length === 0) return "[]";

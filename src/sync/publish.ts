@@ -89,6 +89,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const saidFallback = new Set<string>();
 
 /**
+ * The model file this process wrote last and the model it wrote: a watch reads the published model
+ * back every sync, and when the text is the same, so is the model (its services the very objects
+ * the next candidate shares, which makes comparing them cheap).
+ */
+let lastModelFile: { text: string; model: PublishedModel } | undefined;
+
+function modelFile(model: PublishedModel): string {
+  const text = serialiseModel(model);
+  lastModelFile = { text, model };
+  return text;
+}
+
+/**
  * The published model: the model file beside the config, or (published by an older mhc, or the
  * file unreadable) the config read back by the documented reader.
  */
@@ -97,6 +110,7 @@ function publishedModel(
   modelText: string | undefined,
   path: string,
 ): PublishedModel {
+  if (modelText !== undefined && modelText === lastModelFile?.text) return lastModelFile.model;
   const model = modelText === undefined ? undefined : parseModelFile(modelText);
   if (model) return model;
   if (config === undefined) return emptyModel;
@@ -240,7 +254,7 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
         checkout,
         files: [
           { path: request.path, content: config },
-          { path: modelPath(request.path), content: serialiseModel(candidate) },
+          { path: modelPath(request.path), content: modelFile(candidate) },
         ],
         diff: () =>
           unifiedDiff(
