@@ -1,7 +1,7 @@
 /**
  * A stand-in Marathon for the watch benchmark, in a process of its own so the benchmark runner
  * stays small: it serves a cluster (a generated snapshot file) as /v2/apps?embed=apps.tasks and
- * /v2/apps/<id>?embed=app.tasks, streams /v2/events, and counts the bytes of every /v2/apps answer.
+ * /v2/apps/<id>?embed=app.tasks, streams /v2/events, and counts the bytes it serves.
  *
  *   bun scripts/bench/event-marathon.ts SNAPSHOT_FILE SEED
  *
@@ -9,7 +9,7 @@
  *   POST /bench/burst?apps=N  a task starts and a task is killed in each of N apps spread over the
  *                             cluster (2 × N status_update_events, sent at once); answers
  *                             {"events": n, "lastEventAt": epoch ms}
- *   GET  /bench/counters      {"bytes": n, "fullReads": n, "appReads": n} (every /v2/apps answer)
+ *   GET  /bench/counters      {"bytes": n, "eventBytes": n, "fullReads": n, "appReads": n}
  */
 import { readFileSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
@@ -30,7 +30,8 @@ const cluster = new SimulatedCluster(
 /** The serialised cluster, kept until the cluster changes (Marathon caches nothing like this, so
  * this flatters the full read, if anything). */
 let fullBody: Buffer | undefined;
-const counters = { bytes: 0, fullReads: 0, appReads: 0 };
+/** Bytes of /v2/apps answers and of events sent, and how many reads of each kind. */
+const counters = { bytes: 0, eventBytes: 0, fullReads: 0, appReads: 0 };
 const streams = new Set<ServerResponse>();
 let burst = 0;
 
@@ -79,6 +80,7 @@ const server = createServer((req, res) => {
       .map((e) => `event: ${e.type}\r\ndata: ${JSON.stringify({ eventType: e.type, ...e.data })}\r\n\r\n`)
       .join("");
     for (const stream of streams) stream.write(wire);
+    counters.eventBytes += Buffer.byteLength(wire) * streams.size;
     const lastEventAt = Date.now();
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ events: taskEvents.length, lastEventAt }));

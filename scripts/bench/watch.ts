@@ -13,7 +13,7 @@ import { median } from "./measure.ts";
 export interface WatchFigures {
   mode: "incremental" | "full";
   bursts: number;
-  /** Per sync (one per burst), medians. */
+  /** Per sync (one per burst), medians. Bytes: every byte the stand-in served, events included. */
   bytesPerSync: number;
   /** mhc's own CPU time per sync. */
   cpuMsPerSync: number;
@@ -95,7 +95,8 @@ async function startStandIn(options: WatchBenchOptions) {
     (await (await fetch(`${url}${path}`, { method })).json()) as T;
   return {
     url,
-    counters: () => control<{ bytes: number; fullReads: number; appReads: number }>("/bench/counters"),
+    counters: () =>
+      control<{ bytes: number; eventBytes: number; fullReads: number; appReads: number }>("/bench/counters"),
     burst: (apps: number) =>
       control<{ events: number; lastEventAt: number }>(`/bench/burst?apps=${apps}`, "POST"),
     stop: () =>
@@ -185,7 +186,8 @@ export async function watchBench(
       const cpuAfter = cpuMs(mhc.pid as number);
       cpu.push(cpuAfter.own - cpuBefore.own);
       gitCpu.push(cpuAfter.children - cpuBefore.children);
-      bytes.push((await standIn.counters()).bytes - counters.bytes);
+      const served = await standIn.counters();
+      bytes.push(served.bytes + served.eventBytes - counters.bytes - counters.eventBytes);
       latencies.push(Date.parse(after.lastSuccessAt as string) - lastEventAt - options.waitMinMs);
     }
     const counters = await standIn.counters();

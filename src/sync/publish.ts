@@ -19,6 +19,7 @@ import {
 import { appPort, blameServices, quarantine } from "../core/quarantine.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
+import type { Git } from "../git/git.ts";
 import {
   type Checkout,
   commitFiles,
@@ -94,6 +95,29 @@ const saidFallback = new Set<string>();
  * the next candidate shares, which makes comparing them cheap).
  */
 let lastModelFile: { text: string; model: PublishedModel } | undefined;
+
+/**
+ * What this process last committed to the branch. A watch reads the published files back every
+ * sync; while HEAD is still that commit they are these, and reading 10+ MB out of git is skipped.
+ */
+let lastCommitted: { key: string; commit: string; config: string; modelText: string } | undefined;
+
+const branchKey = (request: SyncRequest) => `${request.repo}\u0000${request.branch}\u0000${request.path}`;
+
+async function publishedFiles(
+  git: Git,
+  request: SyncRequest,
+): Promise<{ config: string | undefined; modelText: string | undefined }> {
+  if (lastCommitted?.key === branchKey(request)) {
+    const head = await git.run(["rev-parse", "--verify", "--quiet", "HEAD"]);
+    if (head.ok && head.stdout.trim() === lastCommitted.commit)
+      return { config: lastCommitted.config, modelText: lastCommitted.modelText };
+  }
+  return {
+    config: await committedFile(git, request.path),
+    modelText: await committedFile(git, modelPath(request.path)),
+  };
+}
 
 function modelFile(model: PublishedModel): string {
   const text = serialiseModel(model);
@@ -223,8 +247,9 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
   try {
     for (let attempt = 1; attempt <= request.pushAttempts; attempt++) {
       const checkout = await workspace.checkout();
-      const publishedConfig = checkout ? await committedFile(checkout.git, request.path) : undefined;
-      const modelText = checkout ? await committedFile(checkout.git, modelPath(request.path)) : undefined;
+      const { config: publishedConfig, modelText } = checkout
+        ? await publishedFiles(checkout.git, request)
+        : { config: undefined, modelText: undefined };
       const published = publishedModel(publishedConfig, modelText, request.path);
       let model = request.candidate(incumbentsOf(published));
       let config = renderConfig(model);
@@ -249,12 +274,13 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
         canPush: checkout?.pushUrl !== undefined || request.dryRun,
         trailers,
       });
+      const candidateText = modelFile(candidate);
       const outcome = await carryOut(decision, {
         request,
         checkout,
         files: [
           { path: request.path, content: config },
-          { path: modelPath(request.path), content: modelFile(candidate) },
+          { path: modelPath(request.path), content: candidateText },
         ],
         diff: () =>
           unifiedDiff(
@@ -279,6 +305,8 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
           exitCode: ExitCode.ok,
         },
       });
+      if (outcome !== "race lost" && decision.kind === "commit" && outcome.commit)
+        lastCommitted = { key: branchKey(request), commit: outcome.commit, config, modelText: candidateText };
       if (outcome !== "race lost") return outcome;
       log.info(
         `push lost a race (attempt ${attempt} of ${request.pushAttempts}); starting over from the new remote head`,
