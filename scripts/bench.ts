@@ -321,7 +321,7 @@ async function watchFigures(size: Scale): Promise<void> {
       },
     ]);
   const describe = (f: WatchFigures) =>
-    `${kb(f.bytesPerSync)} read from Marathon per sync (events included), ${f.syncsPerBurst} sync(s) per burst, git's CPU ${Math.round(f.gitCpuMsPerSync)} ms per sync; wall = last event → commit beyond --wait ${watchWaitMinMs} ms, CPU = mhc's own per sync`;
+    `${kb(f.bytesPerSync)} read from Marathon per sync (events included), ${f.syncsPerBurst} sync(s) per burst; last event → local commit ${Math.round(f.commitLatencyBeyondWaitMs)} ms beyond --wait ${watchWaitMinMs} ms; git's CPU ${Math.round(f.gitCpuMsPerSync)} ms per sync. Wall = last event → pushed commit beyond --wait, CPU = mhc's own per sync`;
   rows.push({
     figure: `sync --watch (incremental), 100 task events over 50 apps, ${label}: ${describe(incremental)}`,
     series: asSeries(incremental),

@@ -5,7 +5,7 @@
  * apart from it its git children's, from /proc), and the time from the burst's last event to the commit.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { median } from "./measure.ts";
@@ -19,9 +19,11 @@ export interface WatchFigures {
   cpuMsPerSync: number;
   /** The CPU time of the git processes mhc ran, per sync. */
   gitCpuMsPerSync: number;
-  /** From the burst's last event to the commit, minus the --wait minimum. */
+  /** From the burst's last event to the pushed commit, minus the --wait minimum. */
   latencyBeyondWaitMs: number;
   latenciesMs: number[];
+  /** The same to the local commit (`git commit` done, before the push). */
+  commitLatencyBeyondWaitMs: number;
   syncsPerBurst: number;
   peakRssBytes: number;
   fullReads: number;
@@ -168,6 +170,9 @@ export async function watchBench(
     const cpu: number[] = [];
     const gitCpu: number[] = [];
     const latencies: number[] = [];
+    const commitLatencies: number[] = [];
+    // The work dir's branch ref is written by the commit (the push leaves it alone).
+    const branchRef = join(dir, "workdir", ".git", "refs", "heads", "main");
     let syncs = 0;
     for (let i = 0; i < options.bursts; i++) {
       const before = status() as NonNullable<ReturnType<typeof status>>;
@@ -189,6 +194,7 @@ export async function watchBench(
       const served = await standIn.counters();
       bytes.push(served.bytes + served.eventBytes - counters.bytes - counters.eventBytes);
       latencies.push(Date.parse(after.lastSuccessAt as string) - lastEventAt - options.waitMinMs);
+      commitLatencies.push(statSync(branchRef).mtimeMs - lastEventAt - options.waitMinMs);
     }
     const counters = await standIn.counters();
     return {
@@ -199,6 +205,7 @@ export async function watchBench(
       gitCpuMsPerSync: median(gitCpu),
       latencyBeyondWaitMs: median(latencies),
       latenciesMs: latencies,
+      commitLatencyBeyondWaitMs: median(commitLatencies),
       syncsPerBurst: syncs / options.bursts,
       peakRssBytes: peakRss(mhc.pid as number),
       fullReads: counters.fullReads,
