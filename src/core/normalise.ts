@@ -120,8 +120,8 @@ export function normaliseApp(entry: MarathonApp, options: RenderOptions, checkHo
     return part;
   }
   const labels = readLabels(app);
-  part.ignoredLabels = [...new Set(labels.ignored)];
-  part.unknownLabels = [...new Set(labels.unknown)];
+  if (labels.ignored.length > 0) part.ignoredLabels = [...new Set(labels.ignored)];
+  if (labels.unknown.length > 0) part.unknownLabels = [...new Set(labels.unknown)];
   if (!labels.groups.ok) {
     drop(app.id, null, labels.groups.reason);
     return part;
