@@ -287,7 +287,7 @@ async function syncFigures(size: Scale): Promise<void> {
 
 const watchBursts = 5;
 const watchWaitMinMs = 200;
-let watchResults: { incremental: WatchFigures; full: WatchFigures } | undefined;
+let watchResults: { incremental: WatchFigures; full: WatchFigures; renderWatch: WatchFigures } | undefined;
 
 /** sync --watch, incremental and --no-incremental side by side, on bursts of task events. */
 async function watchFigures(size: Scale): Promise<void> {
@@ -307,7 +307,9 @@ async function watchFigures(size: Scale): Promise<void> {
   const incremental = await watchBench(options, "incremental");
   log(`sync --watch, ${label}: the same, --no-incremental`);
   const full = await watchBench(options, "full");
-  watchResults = { incremental, full };
+  log(`render --watch -o, ${label}: the same bursts, incremental`);
+  const renderWatch = await watchBench(options, "incremental", "render");
+  watchResults = { incremental, full, renderWatch };
   const kb = (bytes: number) => `${(bytes / 1024).toLocaleString("en", { maximumFractionDigits: 0 })} KiB`;
   const asSeries = (f: WatchFigures) =>
     summarise([
@@ -330,6 +332,19 @@ async function watchFigures(size: Scale): Promise<void> {
   rows.push({
     figure: `sync --watch --no-incremental, the same: ${describe(full)}`,
     series: asSeries(full),
+  });
+  rows.push({
+    figure: `render --watch -o (incremental), the same bursts: ${kb(renderWatch.bytesPerSync)} read per sync; wall = last event → file written beyond --wait ${watchWaitMinMs} ms (no git)`,
+    series: summarise([
+      {
+        wallMs: renderWatch.commitLatencyBeyondWaitMs,
+        cpuMs: renderWatch.cpuMsPerSync,
+        peakRssBytes: renderWatch.peakRssBytes,
+        code: 0,
+        stdout: "",
+        stderr: "",
+      },
+    ]),
   });
   const fewerBytes = full.bytesPerSync / Math.max(1, incremental.bytesPerSync);
   const lessCpu = full.cpuMsPerSync / Math.max(1, incremental.cpuMsPerSync);

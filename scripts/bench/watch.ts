@@ -1,5 +1,6 @@
 /**
- * `mhc sync --watch` at cluster scale, incremental against --no-incremental, in one run: the
+ * `mhc sync --watch` (and `render --watch -o`) at cluster scale, incremental against
+ * --no-incremental, in one run: the
  * stand-in Marathon (event-marathon.ts, its own process) sends bursts of task events, and for
  * each burst the runner measures the bytes mhc read from Marathon, mhc's CPU time (its own, and
  * apart from it its git children's, from /proc), and the time from the burst's last event to the commit.
@@ -12,6 +13,7 @@ import { median } from "./measure.ts";
 
 export interface WatchFigures {
   mode: "incremental" | "full";
+  command: "sync" | "render";
   bursts: number;
   /** Per sync (one per burst), medians. Bytes: every byte the stand-in served, events included. */
   bytesPerSync: number;
@@ -22,7 +24,7 @@ export interface WatchFigures {
   /** From the burst's last event to the pushed commit, minus the --wait minimum. */
   latencyBeyondWaitMs: number;
   latenciesMs: number[];
-  /** The same to the local commit (`git commit` done, before the push). */
+  /** The same to the local commit (`git commit` done, before the push), or to the file written (render). */
   commitLatencyBeyondWaitMs: number;
   syncsPerBurst: number;
   peakRssBytes: number;
@@ -113,24 +115,25 @@ async function startStandIn(options: WatchBenchOptions) {
 export async function watchBench(
   options: WatchBenchOptions,
   mode: "incremental" | "full",
+  command: "sync" | "render" = "sync",
 ): Promise<WatchFigures> {
-  const dir = join(options.work, `watch-${mode}`);
+  const dir = join(options.work, `watch-${command}-${mode}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const remote = join(dir, "remote.git");
   execFileSync("git", ["init", "--quiet", "--bare", "--initial-branch=main", remote]);
   const statusFile = join(dir, "status.json");
   const standIn = await startStandIn(options);
+  const output = join(dir, "haproxy.cfg");
+  const target =
+    command === "sync"
+      ? ["--repo", remote, "--workdir", join(dir, "workdir"), "--validate", "never"]
+      : ["-o", output];
   const args = [
-    "sync",
+    command,
     "--watch",
     standIn.url,
-    "--repo",
-    remote,
-    "--workdir",
-    join(dir, "workdir"),
-    "--validate",
-    "never",
+    ...target,
     "--wait",
     `${options.waitMinMs}ms:10s`,
     "--resync",
@@ -153,7 +156,7 @@ export async function watchBench(
         syncs: number;
         failures: number;
         lastSuccessAt: string | null;
-        lastCommit: string | null;
+        lastChangeAt: string | null;
         streamConnected: boolean;
         divergences?: number;
       };
@@ -164,7 +167,7 @@ export async function watchBench(
   try {
     await until(`the first sync (${mode})\n${stderr}`, () => {
       const s = status();
-      return s && s.syncs >= 1 && s.streamConnected && s.lastCommit ? s : undefined;
+      return s && s.syncs >= 1 && s.streamConnected && s.lastChangeAt ? s : undefined;
     });
     const bytes: number[] = [];
     const cpu: number[] = [];
@@ -172,7 +175,7 @@ export async function watchBench(
     const latencies: number[] = [];
     const commitLatencies: number[] = [];
     // The work dir's branch ref is written by the commit (the push leaves it alone).
-    const branchRef = join(dir, "workdir", ".git", "refs", "heads", "main");
+    const written = command === "sync" ? join(dir, "workdir", ".git", "refs", "heads", "main") : output;
     let syncs = 0;
     for (let i = 0; i < options.bursts; i++) {
       const before = status() as NonNullable<ReturnType<typeof status>>;
@@ -181,7 +184,7 @@ export async function watchBench(
       const { lastEventAt } = await standIn.burst(options.appsPerBurst);
       const after = await until(`the commit of burst ${i + 1} (${mode})\n${stderr}`, () => {
         const s = status();
-        return s && s.lastCommit !== before.lastCommit && s.lastSuccessAt ? s : undefined;
+        return s && s.lastChangeAt !== before.lastChangeAt && s.lastSuccessAt ? s : undefined;
       });
       if (after.failures > 0) throw new Error(`bench: a sync failed (${mode})\n${stderr}`);
       // Nothing more is due for this burst; the CPU of the sync is all spent by now.
@@ -194,11 +197,12 @@ export async function watchBench(
       const served = await standIn.counters();
       bytes.push(served.bytes + served.eventBytes - counters.bytes - counters.eventBytes);
       latencies.push(Date.parse(after.lastSuccessAt as string) - lastEventAt - options.waitMinMs);
-      commitLatencies.push(statSync(branchRef).mtimeMs - lastEventAt - options.waitMinMs);
+      commitLatencies.push(statSync(written).mtimeMs - lastEventAt - options.waitMinMs);
     }
     const counters = await standIn.counters();
     return {
       mode,
+      command,
       bursts: options.bursts,
       bytesPerSync: median(bytes),
       cpuMsPerSync: median(cpu),

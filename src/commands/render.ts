@@ -3,7 +3,7 @@ import { defineCommand, type ParsedArgs } from "citty";
 import { maxDropPercent } from "../args/values.ts";
 import { checkReplacement } from "../core/gates.ts";
 import { type Model, modelJson, type RenderOptions } from "../core/model.ts";
-import { incumbentsOf, publishedModelOf, readConfigText } from "../core/published.ts";
+import { incumbentsOf, type PublishedModel, publishedModelOf, readConfigText } from "../core/published.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { runAfterChange, splitCommandLine } from "../io/command.ts";
@@ -50,22 +50,22 @@ interface Gates {
  * The existing file, read back, also names who owns each bind (the incumbent rule).
  */
 function fileWriter(output: string, exec: string[] | undefined, options: RenderOptions, gates: Gates) {
+  // What this writer wrote last: a watch reads the file back every sync, and while the file still
+  // holds that text, the model written is what it says (no need to read 10 MB of config again).
+  let last: { config: string; model: PublishedModel } | undefined;
   return async (
     modelFor: (incumbents: ReadonlyMap<string, string>) => Model,
     appsInSnapshot: number,
     renderConfig = (model: Model) => render(model, options),
   ): Promise<{ written: boolean; message: string; model: Model }> => {
     const current = await readIfExists(output);
-    const published = current === undefined ? undefined : readConfigText(current);
+    const published =
+      current === undefined ? undefined : current === last?.config ? last.model : readConfigText(current);
     const model = modelFor(published ? incumbentsOf(published) : new Map());
     const config = renderConfig(model);
-    if (current !== undefined && current !== config && !gates.force) {
-      const verdict = checkReplacement(
-        current,
-        publishedModelOf(model),
-        appsInSnapshot,
-        gates.maxDropPercent,
-      );
+    const candidate = publishedModelOf(model);
+    if (published !== undefined && current !== config && !gates.force) {
+      const verdict = checkReplacement(published, candidate, appsInSnapshot, gates.maxDropPercent);
       if (verdict) {
         throw new MhcError(
           `refused by gate ${verdict.gate}: ${verdict.reason}; kept ${output} (--force writes anyway)`,
@@ -74,6 +74,7 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
       }
     }
     const written = (await writeFileAtomic(output, config, current)) === "written";
+    last = { config, model: candidate };
     const message = `${output}: ${written ? "written" : "unchanged"} (${model.services.length} services)`;
     if (!exec) return { written, message, model };
     const said = await runAfterChange(output, written, exec, "--exec");
