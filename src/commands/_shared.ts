@@ -62,7 +62,29 @@ export const renderArgs = {
   "stats-bind": { type: "string", description: "Bind address of the stats page", default: "127.0.0.1" },
   "keep-unreachable": {
     type: "boolean",
-    description: "Keep TASK_UNREACHABLE tasks as servers (HAProxy's checks decide)",
+    description: "Keep TASK_UNREACHABLE and TASK_LOST tasks as servers (HAProxy's checks decide)",
+  },
+  "health-check": {
+    type: "boolean",
+    description: "For apps with health checks, only tasks Marathon reports alive (none yet: left out)",
+  },
+  "ignore-path-without-vhost": {
+    type: "boolean",
+    description: "A PATH without a VHOST routes nothing on the shared HTTP frontend (as marathon-lb)",
+  },
+  "strict-mode": {
+    type: "boolean",
+    description: "Render only ports labelled HAPROXY_{n}_ENABLED=true (marathon-lb's --strict-mode)",
+  },
+  "min-serv-port-ip-per-task": {
+    type: "string",
+    description: "Lowest service port given to IP-per-task apps without one",
+    default: "10050",
+  },
+  "max-serv-port-ip-per-task": {
+    type: "string",
+    description: "Highest service port given to IP-per-task apps without one",
+    default: "10100",
   },
   verbose: { type: "boolean", description: "Log more (stack traces, each Marathon attempt)" },
 } as const satisfies ArgsDef;

@@ -1,7 +1,7 @@
 import type { PublishedModel } from "./published.ts";
 import { readConfigText } from "./published.ts";
 import type { Changes } from "./summary.ts";
-import { compareModels } from "./summary.ts";
+import { compareModels, serverAddress } from "./summary.ts";
 
 /**
  * Safety gates: the failure every peer suffered is publishing an empty or gutted config while
@@ -52,13 +52,26 @@ export function checkGates({
       detail: plural(emptied.length, "backend"),
     });
   }
-  if (changes.serversBefore > 0) {
-    const percent = (changes.serversRemoved / changes.serversBefore) * 100;
+  // Draining servers (an old blue/green colour) already take no new connections: their going is
+  // the end of a deployment, not a loss, so they count neither as servers nor as removed.
+  const draining = new Set(
+    published.services.flatMap((b) =>
+      b.servers.filter((s) => s.draining).map((s) => `${b.name}\u0000${serverAddress(s)}`),
+    ),
+  );
+  const drainedAway = changes.backends.reduce(
+    (n, c) => n + c.removed.filter((a) => draining.has(`${c.name}\u0000${a}`)).length,
+    0,
+  );
+  const before = changes.serversBefore - draining.size;
+  const removed = changes.serversRemoved - drainedAway;
+  if (before > 0) {
+    const percent = (removed / before) * 100;
     if (percent > maxDropPercent) {
       verdicts.push({
         gate: "max-drop",
-        reason: `${changes.serversRemoved} of ${changes.serversBefore} servers (${percent.toFixed(1)}%) would disappear, more than --max-drop ${maxDropPercent}%`,
-        detail: `${changes.serversRemoved} of ${changes.serversBefore} servers`,
+        reason: `${removed} of ${before} servers (${percent.toFixed(1)}%) would disappear, more than --max-drop ${maxDropPercent}%`,
+        detail: `${removed} of ${before} servers`,
       });
     }
   }

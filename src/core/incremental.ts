@@ -1,6 +1,8 @@
 import type { Model, RenderOptions, Service } from "./model.ts";
+import type { PortSpec } from "./normalise/ports.ts";
 import { type HostChecks, hostChecks } from "./normalise/servers.ts";
-import { type AppPart, assemble, compareParts, normaliseApp } from "./normalise.ts";
+import { shapeProblem } from "./normalise/shape.ts";
+import { type AppPart, assemble, normaliseApp, prepare } from "./normalise.ts";
 import { render } from "./render.ts";
 import type { MarathonApp, MarathonTask, Snapshot } from "./snapshot.ts";
 
@@ -72,9 +74,16 @@ const ofInstance = (task: MarathonTask, instanceId: string) =>
 
 export class IncrementalModel {
   private readonly apps = new Map<string, MarathonApp>();
-  private readonly parts = new Map<string, AppPart>();
-  private readonly dirty = new Set<string>();
-  private sortedParts: AppPart[] | undefined;
+  /** Ids in order, kept until an app comes or goes. */
+  private sortedIds: string[] | undefined;
+  /**
+   * Each app's part, valid while the prepared app is the same object (an event replaces the
+   * object of an app it changes; a merged blue/green app is a new object every time) and has the
+   * same service ports (IP-per-task apps get theirs from a range shared by all apps).
+   */
+  private readonly parts = new Map<string, { app: MarathonApp; ports: string; part: AppPart }>();
+  /** Each entry's JSON shape problem, for as long as the entry object lives. */
+  private readonly shapes = new WeakMap<object, string | undefined>();
   private readonly checkHost: HostChecks = hostChecks();
   /** Each service's rendered text, for as long as the service object lives. */
   private readonly serviceTexts = new WeakMap<Service, string>();
@@ -108,12 +117,11 @@ export class IncrementalModel {
     if (app === undefined) {
       if (!this.apps.delete(id)) return;
       this.parts.delete(id);
-      this.dirty.delete(id);
+      this.sortedIds = undefined;
     } else {
+      if (!this.apps.has(id)) this.sortedIds = undefined;
       this.apps.set(id, app);
-      this.dirty.add(id);
     }
-    this.sortedParts = undefined;
   }
 
   /**
@@ -271,17 +279,32 @@ export class IncrementalModel {
   }
 
   /**
-   * The model of the current apps, given who owns each bind in the published config; only apps
-   * changed since the last call are normalised again.
+   * The model of the current apps, given who owns each bind in the published config. The passes
+   * across apps run every time (they are cheap); only apps whose input changed are normalised again.
    */
   model(incumbents?: ReadonlyMap<string, string>): Model {
-    for (const id of this.dirty) {
-      this.parts.set(id, normaliseApp(this.apps.get(id) as MarathonApp, this.options, this.checkHost));
-    }
-    if (this.dirty.size > 0) this.sortedParts = undefined;
-    this.dirty.clear();
-    this.sortedParts ??= [...this.parts.values()].sort(compareParts);
-    return assemble(this.sortedParts, incumbents ? { ...this.options, incumbents } : this.options);
+    const options = incumbents ? { ...this.options, incumbents } : this.options;
+    this.sortedIds ??= [...this.apps.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = this.sortedIds.map((id) => this.apps.get(id) as MarathonApp);
+    const prepared = prepare(entries, options, (entry) => this.shapeOf(entry));
+    const parts = prepared.apps.map((app) => {
+      const specs = prepared.specs.get(app) as PortSpec[];
+      const ports = specs.map((spec) => spec.servicePort).join(",");
+      const kept = this.parts.get(app.id);
+      if (kept && kept.app === app && kept.ports === ports) return kept.part;
+      const part = normaliseApp(app, specs, prepared.deployments.get(app), options, this.checkHost);
+      this.parts.set(app.id, { app, ports, part });
+      return part;
+    });
+    return assemble(prepared, parts, options);
+  }
+
+  private shapeOf(entry: unknown): string | undefined {
+    if (typeof entry !== "object" || entry === null) return shapeProblem(entry);
+    if (this.shapes.has(entry)) return this.shapes.get(entry);
+    const problem = shapeProblem(entry);
+    this.shapes.set(entry, problem);
+    return problem;
   }
 
   /** The config of `model` (from this object's `model()`), reusing the text of every unchanged service. */

@@ -122,13 +122,21 @@ export function parseVhosts(value: unknown): LabelResult<string[]> {
 
 const pathToken = /^\/[A-Za-z0-9._~!$&()*+,;=:@%/-]*$/;
 
-/** Space-separated path prefixes (marathon-lb passes them to `path_beg`); `-i` is tolerated and ignored. */
-export function parsePaths(value: unknown): LabelResult<string[]> {
+/** Path prefixes for `path_beg`, and whether they match case-insensitively. */
+export interface PathMatch {
+  paths: string[];
+  ignoreCase: boolean;
+}
+
+/** Space-separated path prefixes (marathon-lb passes them to `path_beg`); a leading `-i` matches case-insensitively. */
+export function parsePaths(value: unknown): LabelResult<PathMatch> {
   return parsed(value, (text) => {
-    const paths = text.split(/\s+/).filter((p) => p !== "" && p !== "-i");
+    const words = text.split(/\s+/).filter((p) => p !== "");
+    const ignoreCase = words[0] === "-i";
+    const paths = ignoreCase ? words.slice(1) : words;
     if (paths.length === 0) return fail("is empty");
     const bad = paths.find((p) => !pathToken.test(p));
-    return bad === undefined ? ok(paths) : fail(`has an invalid path "${bad}"`);
+    return bad === undefined ? ok({ paths, ignoreCase }) : fail(`has an invalid path "${bad}"`);
   });
 }
 
@@ -148,6 +156,82 @@ export function parseCheckPath(value: unknown): LabelResult<string> {
       : fail("is not a plain URL path"),
   );
 }
+
+/** A deployment group names the merged app: Marathon id segments, the leading `/` optional. */
+export function parseDeploymentGroup(value: unknown): LabelResult<string> {
+  return parsed(value, (text) => {
+    const id = text.startsWith("/") ? text : `/${text}`;
+    return /^(\/[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?)+$/.test(id)
+      ? ok(id)
+      : fail("is not a Marathon app id (letters, digits, dots and dashes between slashes)");
+  });
+}
+
+export function parseCount(value: unknown): LabelResult<number> {
+  return parsed(value, (text) => (/^\d{1,9}$/.test(text) ? ok(Number(text)) : fail("is not a whole number")));
+}
+
+export function parseColour(value: unknown): LabelResult<string> {
+  return parsed(value, (text) =>
+    /^[A-Za-z0-9_-]{1,32}$/.test(text) ? ok(text) : fail("is not a colour name"),
+  );
+}
+
+const isoTime = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * An ISO 8601 time as zdd writes it (`2016-02-01T14:13:42.499089`, no zone) to a number that orders
+ * times: milliseconds since 1970, fractions kept. No zone means UTC, so the order never depends on
+ * the machine's time zone.
+ */
+export function parseStartedAt(value: unknown): LabelResult<number> {
+  return parsed(value, (text) => {
+    const m = isoTime.exec(text);
+    if (!m) return fail("is not an ISO 8601 time");
+    const [, y, mo, d, h, mi, sec, fraction, zone] = m;
+    const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec ?? 0));
+    let offset = 0;
+    if (zone && zone.toUpperCase() !== "Z") {
+      const digits = zone.replace(":", "");
+      offset = (Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5))) * (digits[0] === "-" ? -1 : 1);
+    }
+    if (Number.isNaN(utc)) return fail("is not an ISO 8601 time");
+    return ok(utc - offset * 60_000 + Number(fraction ?? 0) * 1000);
+  });
+}
+
+/** App-level labels mhc implements (`HAPROXY_<name>`), each with its parser and its README line. */
+export const appLabels = {
+  GROUP: { parse: parseGroups, doc: "Comma list of groups the app belongs to (for `--group`)." },
+  DEPLOYMENT_GROUP: {
+    parse: parseDeploymentGroup,
+    doc: "Blue/green (marathon-lb's zdd): apps with the same value are one app named after it, with one frontend and backend on the service ports of the colour that started first; servers of every colour; the older colour's servers drain (see Blue/green).",
+  },
+  DEPLOYMENT_STARTED_AT: {
+    parse: parseStartedAt,
+    doc: "ISO 8601 time the colour was deployed; the latest is the new colour (no zone: UTC; absent: oldest).",
+  },
+  DEPLOYMENT_TARGET_INSTANCES: {
+    parse: parseCount,
+    doc: "Instances the deployment aims for (read from the new colour): old servers drain only while the healthy new ones plus the old instances exceed it.",
+  },
+  DEPLOYMENT_NEW_INSTANCES: {
+    parse: parseCount,
+    doc: "zdd's count of new instances for a partial (hybrid) deployment (`0`: a full one); validated. In a hybrid deployment the drain rule keeps the old servers: the healthy new ones plus the old instances never exceed the target.",
+  },
+  DEPLOYMENT_COLOUR: {
+    parse: parseColour,
+    doc: "The colour's name (`blue`, `green`); validated, shown in the backend's comment.",
+  },
+  APP_ID: {
+    parse: parseDeploymentGroup,
+    doc: "The original app id, written by zdd; validated only (marathon-lb does not read it either).",
+  },
+  DEPLOYMENT_ALT_PORT: {
+    parse: parsePort,
+    doc: "The port zdd gives the next colour; validated only (the group binds the first colour's port, as marathon-lb).",
+  },
+} as const;
 
 /** A label's value after parsing, by parser. */
 type Parsed<P> = P extends (value: unknown) => LabelResult<infer T> ? T : never;
@@ -175,7 +259,7 @@ export const portLabels = {
   },
   PATH: {
     parse: parsePaths,
-    doc: "Space-separated path prefixes (`path_beg`). With a VHOST both must match; without one, the path routes requests that no VHOST route claims.",
+    doc: "Space-separated path prefixes (`path_beg`); a leading `-i` makes them case-insensitive (`-i /api /v1`). With a VHOST both must match; without one, the path routes requests that no VHOST route claims.",
   },
   BACKEND_WEIGHT: {
     parse: parseWeight,
@@ -259,20 +343,8 @@ const entry = (level: LabelEntry["level"], name: string, support: LabelSupport, 
 
 /** Every label mhc knows, declared once. Anything else starting with `HAPROXY_` is reported as unknown. */
 export const labelTable: readonly LabelEntry[] = [
-  entry("app", "GROUP", "implemented", "Comma list of groups the app belongs to (for `--group`)."),
+  ...Object.entries(appLabels).map(([name, { doc }]) => entry("app", name, "implemented", doc)),
   ...Object.entries(portLabels).map(([name, { doc }]) => entry("port", name, "implemented", doc)),
-  entry(
-    "app",
-    "DEPLOYMENT_GROUP",
-    "ignored",
-    "Blue/green pair id (marathon-lb's zdd); each colour renders as its own app.",
-  ),
-  entry("app", "DEPLOYMENT_ALT_PORT", "ignored", "Blue/green alternate service port."),
-  entry("app", "DEPLOYMENT_COLOUR", "ignored", "Blue/green colour."),
-  entry("app", "DEPLOYMENT_STARTED_AT", "ignored", "Blue/green start time."),
-  entry("app", "DEPLOYMENT_TARGET_INSTANCES", "ignored", "Blue/green target instance count."),
-  entry("app", "DEPLOYMENT_NEW_INSTANCES", "ignored", "Blue/green traffic split count."),
-  entry("app", "APP_ID", "ignored", "Original app id written by marathon-lb's zdd."),
   entry("port", "STICKY", "ignored", "Sticky sessions by cookie."),
   entry("port", "HTTP_BACKEND_PROXYPASS_PATH", "ignored", "Strip a path prefix before the backend."),
   entry("port", "HTTP_BACKEND_REVPROXY_PATH", "ignored", "Rewrite `Location` headers from the backend."),
@@ -327,4 +399,34 @@ export function labelTableMarkdown(): string {
     (e) => `| \`${e.title}\` | ${e.level} | ${supportText[e.support]} | ${e.doc} |`,
   );
   return ["| label | level | mhc | effect |", "|---|---|---|---|", ...rows].join("\n");
+}
+
+/** Where mhc's reading of an implemented label differs from marathon-lb's (README "Migrating from marathon-lb"). */
+const differences: Record<string, string> = {
+  HAPROXY_DEPLOYMENT_GROUP:
+    "The new colour is the later `STARTED_AT` (marathon-lb also swaps the pair by last scaling time when `NEW_INSTANCES` is set); with more than two colours the newest is new and all others old.",
+  HAPROXY_DEPLOYMENT_TARGET_INSTANCES:
+    "Always read; marathon-lb uses 1 unless `NEW_INSTANCES` is set (zdd always sets it, so zdd deployments drain alike).",
+  HAPROXY_DEPLOYMENT_NEW_INSTANCES:
+    "Not used to pick the new colour (marathon-lb then prefers the colour scaled last, by `versionInfo.lastScalingAt`).",
+  "HAPROXY_{n}_MODE":
+    "A `MESOS_HTTP` check also makes the port http (marathon-lb: only `HTTP`); an `HTTPS` check keeps it tcp and checks over TLS.",
+  "HAPROXY_{n}_VHOST":
+    "`*.example.com` matches subdomains (marathon-lb compares it literally: it never matches); a port in the Host header is ignored.",
+  "HAPROXY_{n}_PATH":
+    "`-i` kept. Without a VHOST it routes on the shared frontend after every vhost route; marathon-lb ignores it (`--ignore-path-without-vhost`).",
+  "HAPROXY_{n}_PORT":
+    "A bind another app holds is refused with the reason (marathon-lb binds both; the kernel splits connections between them).",
+  "HAPROXY_{n}_BIND_ADDR": "As `PORT`.",
+  "HAPROXY_{n}_BALANCE": "Checked against HAProxy 2.6's grammar before it reaches the config.",
+  "HAPROXY_{n}_BACKEND_WEIGHT": "Path-only routes come after every vhost route.",
+};
+
+/** The README's migration table: every label, whether mhc supports it, and how it differs from marathon-lb. */
+export function migrationTableMarkdown(): string {
+  const rows = labelTable.map(
+    (e) =>
+      `| \`${e.title}\` | ${supportText[e.support]} | ${differences[e.title] ?? (e.support === "implemented" ? "none" : "not implemented")} |`,
+  );
+  return ["| label | supported | difference from marathon-lb |", "|---|---|---|", ...rows].join("\n");
 }

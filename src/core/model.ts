@@ -10,6 +10,8 @@ export interface HealthCheck {
   intervalSeconds: number;
   timeoutSeconds: number;
   fall: number;
+  /** Marathon's check was given by absolute `port`: HAProxy checks that port on the server's host. */
+  port?: number;
 }
 
 export interface Server {
@@ -18,6 +20,17 @@ export interface Server {
   host: string;
   port: number;
   taskId: string;
+  /** An old blue/green colour's task: in maintenance, so it takes no new connections. */
+  draining: boolean;
+}
+
+/** A blue/green deployment group rendered as one service. */
+export interface BlueGreen {
+  newApp: string;
+  newColour?: string;
+  oldApps: string[];
+  /** Servers from the new colour's tasks. */
+  newServers: number;
 }
 
 export interface Service {
@@ -32,8 +45,11 @@ export interface Service {
   balance: string;
   vhosts: string[];
   paths: string[];
+  /** PATH was given with `-i`: prefixes match whatever the case. */
+  pathsIgnoreCase: boolean;
   backendWeight: number;
   healthCheck?: HealthCheck;
+  blueGreen?: BlueGreen;
   servers: Server[];
 }
 
@@ -65,8 +81,19 @@ export interface RenderOptions {
   httpBindAddress: string;
   statsPort: number;
   statsBindAddress: string;
-  /** Keep TASK_UNREACHABLE tasks as servers (HAProxy's checks decide) instead of excluding them. */
+  /** Keep TASK_UNREACHABLE and TASK_LOST tasks as servers (HAProxy's checks decide) instead of excluding them. */
   keepUnreachable: boolean;
+  /**
+   * marathon-lb's `--health-check`: for apps with health checks, only tasks Marathon reports alive
+   * are servers (a task without results yet is left out too).
+   */
+  healthCheck: boolean;
+  /** marathon-lb's reading of PATH: without a VHOST it routes nothing on the shared frontend. */
+  ignorePathWithoutVhost: boolean;
+  /** marathon-lb's strict mode: only ports labelled `HAPROXY_{n}_ENABLED=true` are rendered. */
+  strictMode: boolean;
+  /** Range of service ports given to IP-per-task apps that have none (marathon-lb's defaults). */
+  ipPerTaskPorts: { min: number; max: number };
   /** Replaces the built-in global/defaults section. */
   head?: string;
   /**
@@ -83,6 +110,10 @@ export const defaultRenderOptions: RenderOptions = {
   statsPort: 9090,
   statsBindAddress: "127.0.0.1",
   keepUnreachable: false,
+  healthCheck: false,
+  ignorePathWithoutVhost: false,
+  strictMode: false,
+  ipPerTaskPorts: { min: 10050, max: 10100 },
 };
 
 /**
@@ -103,8 +134,10 @@ export function modelJson(model: Model) {
       balance: s.balance,
       vhosts: s.vhosts,
       paths: s.paths,
+      pathsIgnoreCase: s.pathsIgnoreCase,
       backendWeight: s.backendWeight,
-      healthCheck: s.healthCheck ?? null,
+      healthCheck: s.healthCheck ? { ...s.healthCheck, port: s.healthCheck.port ?? null } : null,
+      blueGreen: s.blueGreen ? { newColour: null, ...s.blueGreen } : null,
       servers: s.servers,
     })),
     excluded: model.excluded,

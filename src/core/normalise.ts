@@ -1,14 +1,22 @@
 import type { Dropped, ExcludedTask, Model, RenderOptions, Service } from "./model.ts";
 import { resolveBindConflicts } from "./normalise/conflicts.ts";
-import { type PortSpec, portSpecs } from "./normalise/ports.ts";
+import { type Deployment, mergeDeploymentGroups } from "./normalise/deployments.ts";
+import {
+  assignServicePorts,
+  networkMode,
+  type PortRequest,
+  type PortSpec,
+  portSpecs,
+} from "./normalise/ports.ts";
 import { type HostChecks, hostChecks, serversFor, taskExclusion } from "./normalise/servers.ts";
-import { type AppLabels, readLabels, serviceFor } from "./normalise/services.ts";
+import { type AppLabels, readLabels, sanitiseName, serviceFor } from "./normalise/services.ts";
 import { shapeProblem, taskShapeProblem } from "./normalise/shape.ts";
 import type { MarathonApp, Snapshot } from "./snapshot.ts";
 
 /**
- * Marathon snapshot → services and servers, as explicit passes: the JSON shape of each app, then
- * ports and networking, services (labels, mode, health check), servers (tasks), and conflicts
+ * Marathon snapshot → services and servers, as explicit passes: the JSON shape of each app,
+ * blue/green deployment groups joined into one app, ports and networking (IP-per-task apps given
+ * service ports), services (labels, mode, health check), servers (tasks), and conflicts
  * across apps. Pure: the same snapshot and options give the same model. One app never breaks the
  * others: whatever is wrong with it drops that app or port, with the reason in `dropped`.
  */
@@ -34,11 +42,13 @@ function noteGroups(seen: Set<string>, appGroups: string[], labels: AppLabels) {
 function readTasks(app: MarathonApp, options: RenderOptions): (string | undefined)[] | string {
   const tasks = app.tasks ?? [];
   const exclusions: (string | undefined)[] = new Array(tasks.length);
+  const healthyOnly = options.healthCheck && (app.healthChecks ?? []).some((check) => check != null);
+  const taskOptions = { keepUnreachable: options.keepUnreachable, healthyOnly };
   for (let i = 0; i < tasks.length; i++) {
     const task = tasks[i];
     const problem = taskShapeProblem(task, i);
     if (problem !== undefined) return problem;
-    if (task) exclusions[i] = taskExclusion(task, options);
+    if (task) exclusions[i] = taskExclusion(task, taskOptions);
   }
   return exclusions;
 }
@@ -59,18 +69,128 @@ function mayBeSelected(app: unknown, wanted: string[]): boolean {
   );
 }
 
+/**
+ * Port specs of every app, IP-per-task apps without service ports given ports from the range
+ * (stable through the published config's binds, which `incumbents` carries).
+ */
+function specsOf(apps: MarathonApp[], options: RenderOptions) {
+  const specs = new Map<MarathonApp, PortSpec[]>();
+  const requests: PortRequest[] = [];
+  const needing: [MarathonApp, PortSpec[]][] = [];
+  for (const app of apps) {
+    const mode = networkMode(app);
+    const ofApp = portSpecs(app, mode);
+    specs.set(app, ofApp);
+    const needsPorts = ofApp.length > 0 && ofApp.every((spec) => spec.servicePort === 0);
+    if (mode === "container" && needsPorts) {
+      requests.push({
+        appId: app.id,
+        keys: ofApp.map((spec) => String(spec.containerPort ?? `#${spec.index}`)),
+      });
+      needing.push([app, ofApp]);
+    }
+  }
+  const exhausted: [string, number][] = [];
+  if (requests.length === 0) return { specs, exhausted };
+  const held = new Map<number, string>();
+  for (const [key, appId] of options.incumbents ?? [])
+    held.set(Number(key.slice(key.lastIndexOf(":") + 1)), appId);
+  const assigned = assignServicePorts(requests, options.ipPerTaskPorts, held);
+  for (const [app, ofApp] of needing) {
+    const ports = assigned.get(app.id) ?? [];
+    for (const spec of ofApp) {
+      spec.servicePort = ports[spec.index] ?? 0;
+      if (spec.servicePort === 0) exhausted.push([app.id, spec.index]);
+    }
+  }
+  return { specs, exhausted };
+}
+
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
+/** What the passes across apps leave for the pass of each app. */
+export interface Prepared {
+  /** The apps to normalise, sorted by id: readable, each id once, deployment groups merged. */
+  apps: MarathonApp[];
+  specs: Map<MarathonApp, PortSpec[]>;
+  deployments: Map<MarathonApp, Deployment>;
+  dropped: Dropped[];
+  warnings: string[];
+  groupMatched: boolean;
+}
+
 /**
- * What one snapshot entry contributes to the model before conflicts across apps are resolved. Pure
- * and independent of every other app, so watch mode keeps one per app and recomputes only the
- * apps an event changed; `assemble` turns a list of them into the model either way.
+ * The passes across apps: each entry's JSON shape (`shapeOf`, which watch mode remembers per
+ * entry), ids (invalid, twice), blue/green deployment groups joined into one app, and IP-per-task
+ * apps given service ports.
+ */
+export function prepare(
+  entries: readonly MarathonApp[],
+  options: RenderOptions,
+  shapeOf: (entry: unknown) => string | undefined = shapeProblem,
+): Prepared {
+  const prepared: Prepared = {
+    apps: [],
+    specs: new Map(),
+    deployments: new Map(),
+    dropped: [],
+    warnings: [],
+    groupMatched: false,
+  };
+  const drop = (appId: string, portIndex: number | null, reason: string) => {
+    prepared.dropped.push({ appId, portIndex, reason });
+    prepared.warnings.push(
+      `app ${appId}${portIndex === null ? "" : ` port index ${portIndex}`} skipped: ${reason}`,
+    );
+  };
+  const apps: MarathonApp[] = [];
+  for (const app of entries) {
+    const problem = shapeOf(app);
+    if (problem === undefined) apps.push(app);
+    else if (mayBeSelected(app, options.groups)) {
+      prepared.groupMatched = true;
+      const id = (app as { id?: unknown } | null)?.id;
+      const shownId = typeof id !== "string" ? "(no id)" : validAppId.test(id) ? id : JSON.stringify(id);
+      drop(shownId, null, `wrong JSON type: ${problem}`);
+    }
+  }
+  apps.sort((a, b) => compare(a.id, b.id));
+  const seenIds = new Set<string>();
+  const readable: MarathonApp[] = [];
+  for (const app of apps) {
+    if (!validAppId.test(app.id)) {
+      drop(JSON.stringify(app.id), null, "not a valid Marathon app id");
+    } else if (seenIds.has(app.id)) {
+      prepared.warnings.push(`app ${app.id} appears twice in the snapshot; the second copy is ignored`);
+    } else {
+      seenIds.add(app.id);
+      readable.push(app);
+    }
+  }
+  const merged = mergeDeploymentGroups(readable);
+  for (const { appId, reason } of merged.problems) drop(appId, null, reason);
+  prepared.warnings.push(...merged.warnings);
+  const { specs, exhausted } = specsOf(merged.apps, options);
+  const { min, max } = options.ipPerTaskPorts;
+  for (const [appId, index] of exhausted) {
+    drop(
+      appId,
+      index,
+      `no free service port for an IP-per-task app in ${min}-${max} (--min/max-serv-port-ip-per-task)`,
+    );
+  }
+  prepared.apps = merged.apps;
+  prepared.specs = specs;
+  prepared.deployments = merged.deployments;
+  return prepared;
+}
+
+/**
+ * What one app contributes to the model before conflicts across apps are resolved. It depends only
+ * on the app, its port specs and its deployment, so watch mode keeps one per app and recomputes
+ * only the apps an event changed; `assemble` turns the parts into the model either way.
  */
 export interface AppPart {
-  /** The app id ("" when the entry has no string id); parts are assembled in this order. */
-  id: string;
-  /** The entry's JSON shape is wrong: its drop is reported ahead of every other app's. */
-  shapeDropped: boolean;
   services: readonly Service[];
   dropped: readonly Dropped[];
   warnings: readonly string[];
@@ -85,14 +205,17 @@ export interface AppPart {
 /** Shared by every part with nothing in a list: 10,000 apps need not allocate 70,000 empty arrays. */
 const none: readonly never[] = Object.freeze([]);
 
-/** The part of one snapshot entry; `checkHost` may be shared by many calls (it only caches). */
-export function normaliseApp(entry: MarathonApp, options: RenderOptions, checkHost: HostChecks): AppPart {
-  const rawId = (entry as { id?: unknown } | null)?.id;
+/** The part of one prepared app; `checkHost` may be shared by many calls (it only caches). */
+export function normaliseApp(
+  app: MarathonApp,
+  specs: PortSpec[],
+  deployment: Deployment | undefined,
+  options: RenderOptions,
+  checkHost: HostChecks,
+): AppPart {
   const dropped: Dropped[] = [];
   const warnings: string[] = [];
   const part: AppPart = {
-    id: typeof rawId === "string" ? rawId : "",
-    shapeDropped: false,
     services: none,
     dropped,
     warnings,
@@ -102,31 +225,15 @@ export function normaliseApp(entry: MarathonApp, options: RenderOptions, checkHo
     groupsSeen: none,
     groupMatched: false,
   };
-  const drop = (appId: string, portIndex: number | null, reason: string) => {
-    dropped.push({ appId, portIndex, reason });
-    warnings.push(`app ${appId}${portIndex === null ? "" : ` port index ${portIndex}`} skipped: ${reason}`);
+  const drop = (portIndex: number | null, reason: string) => {
+    dropped.push({ appId: app.id, portIndex, reason });
+    warnings.push(`app ${app.id}${portIndex === null ? "" : ` port index ${portIndex}`} skipped: ${reason}`);
   };
-  const problem = shapeProblem(entry);
-  if (problem !== undefined) {
-    part.shapeDropped = true;
-    if (mayBeSelected(entry, options.groups)) {
-      part.groupMatched = true;
-      const shownId =
-        typeof rawId !== "string" ? "(no id)" : validAppId.test(rawId) ? rawId : JSON.stringify(rawId);
-      drop(shownId, null, `wrong JSON type: ${problem}`);
-    }
-    return part;
-  }
-  const app = entry;
-  if (!validAppId.test(app.id)) {
-    drop(JSON.stringify(app.id), null, "not a valid Marathon app id");
-    return part;
-  }
   const labels = readLabels(app);
   if (labels.ignored.length > 0) part.ignoredLabels = [...new Set(labels.ignored)];
   if (labels.unknown.length > 0) part.unknownLabels = [...new Set(labels.unknown)];
   if (!labels.groups.ok) {
-    drop(app.id, null, labels.groups.reason);
+    drop(null, labels.groups.reason);
     return part;
   }
   const appGroups = labels.groups.value ?? [];
@@ -140,7 +247,6 @@ export function normaliseApp(entry: MarathonApp, options: RenderOptions, checkHo
   };
   const services: Service[] = [];
   const portDrops: [number, string][] = [];
-  const specs = portSpecs(app);
   for (const spec of specs) {
     const outcome = serviceFor(app, spec, labels, appGroups, options, markGroupMatched);
     if (outcome.kind === "dropped") portDrops.push([spec.index, outcome.reason]);
@@ -155,7 +261,6 @@ export function normaliseApp(entry: MarathonApp, options: RenderOptions, checkHo
   if (refused !== undefined) {
     const more = labels.refused.length > 1 ? ` (and ${labels.refused.slice(1).join(", ")})` : "";
     drop(
-      app.id,
       null,
       `${refused}${more} is not implemented by mhc; the app is left out rather than served without it`,
     );
@@ -163,15 +268,27 @@ export function normaliseApp(entry: MarathonApp, options: RenderOptions, checkHo
   }
   const tasks = readTasks(app, options);
   if (typeof tasks === "string") {
-    drop(app.id, null, `wrong JSON type: ${tasks}`);
+    drop(null, `wrong JSON type: ${tasks}`);
     return part;
   }
   const excluded = new Map<string, ExcludedTask>();
   for (const service of services) {
     const spec = specs[service.portIndex] as PortSpec;
-    service.servers = serversFor(app, spec, tasks, checkHost, excluded);
+    service.servers = serversFor(app, spec, tasks, checkHost, excluded, deployment?.draining);
+    if (deployment) {
+      // The group's port (zdd's HAPROXY_0_PORT) names it, as marathon-lb does: the colours' own
+      // service ports alternate, the backend stays the same one through every deployment.
+      service.servicePort = service.bindPort;
+      service.name = sanitiseName(`${app.id.slice(1).replace(/\//g, "_")}_${service.bindPort}`);
+      service.blueGreen = {
+        newApp: deployment.newApp,
+        ...(deployment.newColour ? { newColour: deployment.newColour } : {}),
+        oldApps: deployment.oldApps,
+        newServers: service.servers.filter((s) => deployment.newTasks.has(s.taskId)).length,
+      };
+    }
   }
-  for (const [index, reason] of portDrops) drop(app.id, index, reason);
+  for (const [index, reason] of portDrops) drop(index, reason);
   for (const [index, ofPort] of labels.ports) {
     if (index >= specs.length) {
       const names = [...ofPort.keys()].map((name) => `HAPROXY_${index}_${name}`).join(", ");
@@ -192,13 +309,12 @@ export function normaliseApp(entry: MarathonApp, options: RenderOptions, checkHo
 }
 
 /**
- * The model from the parts of every snapshot entry, sorted by id (stable: of two entries with one
- * id, the first is kept). Everything that spans apps happens here: duplicate ids, label counts,
- * the --group warning, bind conflicts, and the order of the lists.
+ * The model from the passes across apps and the part of each prepared app (in `prepared.apps`
+ * order): label counts, the --group warning, bind conflicts, and the order of the lists.
  */
-export function assemble(parts: readonly AppPart[], options: RenderOptions): Model {
-  const warnings: string[] = [];
-  const dropped: Dropped[] = [];
+export function assemble(prepared: Prepared, parts: readonly AppPart[], options: RenderOptions): Model {
+  const warnings = [...prepared.warnings];
+  const dropped = [...prepared.dropped];
   const excluded: ExcludedTask[] = [];
   const ignored = new Map<string, number>();
   const unknown = new Map<string, number>();
@@ -206,24 +322,12 @@ export function assemble(parts: readonly AppPart[], options: RenderOptions): Mod
     for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
   };
   const groupsSeen = new Set<string>();
-  let groupMatched = false;
+  let groupMatched = prepared.groupMatched;
   const candidates: Service[] = [];
-  // Shape problems are reported first, as the snapshot is read before anything else.
-  for (const part of parts) if (part.shapeDropped) take(part);
-  let previousId: string | undefined;
   for (const part of parts) {
-    if (part.shapeDropped) continue;
-    if (part.id === previousId && validAppId.test(part.id)) {
-      warnings.push(`app ${part.id} appears twice in the snapshot; the second copy is ignored`);
-      continue;
-    }
-    previousId = part.id;
-    take(part);
-  }
-  function take(part: AppPart) {
-    warnings.push(...part.warnings);
-    dropped.push(...part.dropped);
-    excluded.push(...part.excluded);
+    for (const warning of part.warnings) warnings.push(warning);
+    for (const drop of part.dropped) dropped.push(drop);
+    for (const task of part.excluded) excluded.push(task);
     count(ignored, part.ignoredLabels);
     count(unknown, part.unknownLabels);
     for (const group of part.groupsSeen) groupsSeen.add(group);
@@ -259,11 +363,17 @@ export function assemble(parts: readonly AppPart[], options: RenderOptions): Mod
   return { services, excluded, dropped, warnings };
 }
 
-/** Orders parts as `assemble` expects: by id, entries of one id in snapshot order. */
-export const compareParts = (a: AppPart, b: AppPart) => compare(a.id, b.id);
-
 export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
+  const prepared = prepare(snapshot.apps, options);
   const checkHost = hostChecks();
-  const parts = snapshot.apps.map((app) => normaliseApp(app, options, checkHost));
-  return assemble(parts.sort(compareParts), options);
+  const parts = prepared.apps.map((app) =>
+    normaliseApp(
+      app,
+      prepared.specs.get(app) as PortSpec[],
+      prepared.deployments.get(app),
+      options,
+      checkHost,
+    ),
+  );
+  return assemble(prepared, parts, options);
 }

@@ -10,9 +10,12 @@ import type { Dropped, ExcludedTask, HealthCheck, Model, Server, Service } from 
 
 export const modelSchema = 1;
 
-export type PublishedServer = Omit<Server, "taskId">;
+/** `draining` is written only when true, so model files of apps without blue/green stay as they were. */
+export type PublishedServer = Omit<Server, "taskId" | "draining"> & { draining?: true };
 
-export interface PublishedService extends Omit<Service, "servers"> {
+export interface PublishedService extends Omit<Service, "servers" | "pathsIgnoreCase"> {
+  /** Absent in model files written before PATH `-i` was read. */
+  pathsIgnoreCase?: boolean;
   servers: PublishedServer[];
 }
 
@@ -38,25 +41,35 @@ const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const publishedServices = new WeakMap<Service, PublishedService>();
 const serviceTexts = new WeakMap<PublishedService, { indent: string; text: string }>();
 
+function publishedServiceOf(service: Service): PublishedService {
+  let published = publishedServices.get(service);
+  if (!published) {
+    const { servers, pathsIgnoreCase, ...settings } = service;
+    published = {
+      ...settings,
+      ...(pathsIgnoreCase ? { pathsIgnoreCase } : {}),
+      servers: servers.map(({ name, host, port, draining }) =>
+        draining ? { name, host, port, draining } : { name, host, port },
+      ),
+    };
+    publishedServices.set(service, published);
+    serviceTexts.set(published, { indent: "", text: "" });
+  }
+  return published;
+}
+
 export function publishedModelOf(model: Model): PublishedModel {
-  const services = model.services
-    .map((service) => {
-      let published = publishedServices.get(service);
-      if (!published) {
-        const { servers, ...settings } = service;
-        published = { ...settings, servers: servers.map(({ name, host, port }) => ({ name, host, port })) };
-        publishedServices.set(service, published);
-        serviceTexts.set(published, { indent: "", text: "" });
-      }
-      return published;
-    })
-    .sort((a, b) => compare(a.name, b.name));
+  const services = model.services.map(publishedServiceOf).sort((a, b) => compare(a.name, b.name));
   return { schema: modelSchema, services, dropped: model.dropped, excluded: model.excluded };
 }
 
 /** A Service to render again (quarantine keeps a service's published version). */
 export function serviceOf(published: PublishedService): Service {
-  return { ...published, servers: published.servers.map((s) => ({ ...s, taskId: "(published)" })) };
+  return {
+    ...published,
+    pathsIgnoreCase: published.pathsIgnoreCase === true,
+    servers: published.servers.map((s) => ({ ...s, taskId: "(published)", draining: s.draining === true })),
+  };
 }
 
 function isFlat(value: unknown): boolean {
@@ -156,6 +169,10 @@ export function parseModelFile(text: string): PublishedModel | undefined {
   return value as unknown as PublishedModel;
 }
 
+/** The comment render writes in a blue/green backend. */
+const blueGreenComment =
+  /^# blue\/green: new (\S+)(?: \((\S+)\))? (\d+) servers?, old (none|(\S+) \d+ servers?), \d+ draining$/;
+
 function splitBind(text: string): { address: string; port: number } {
   const match = /^(?:\[(.*)\]|(.*)):(\d+)$/.exec(text);
   return { address: match?.[1] ?? match?.[2] ?? text, port: Number(match?.[3] ?? 0) };
@@ -172,7 +189,7 @@ function splitBind(text: string): { address: string; port: number } {
  */
 export function readConfigText(text: string): PublishedModel {
   const binds = new Map<string, string>();
-  const routes = new Map<string, { vhosts: string[]; paths: string[] }>();
+  const routes = new Map<string, { vhosts: string[]; paths: string[]; pathsIgnoreCase?: boolean }>();
   const services: PublishedService[] = [];
   const ofApp = new Map<string, number>();
   let section = "";
@@ -187,6 +204,15 @@ export function readConfigText(text: string): PublishedModel {
   };
   for (const raw of text.split("\n")) {
     const line = raw.trim();
+    const blueGreen = current && blueGreenComment.exec(line);
+    if (current && blueGreen) {
+      current.blueGreen = {
+        newApp: blueGreen[1] as string,
+        ...(blueGreen[2] ? { newColour: blueGreen[2] } : {}),
+        oldApps: blueGreen[5] ? blueGreen[5].split(",") : [],
+        newServers: Number(blueGreen[3]),
+      };
+    }
     if (line === "" || line.startsWith("#")) continue;
     const words = line.split(/\s+/);
     if (!/^\s/.test(raw)) {
@@ -200,7 +226,10 @@ export function readConfigText(text: string): PublishedModel {
       if (!acl) continue;
       const route = routes.get(acl[2] as string) ?? { vhosts: [], paths: [] };
       const criterion = (acl[3] as string).split(/\s+/);
-      if (acl[1] === "path") route.paths.push(...criterion.slice(1));
+      if (acl[1] === "path" && criterion[1] === "-i") {
+        route.paths.push(...criterion.slice(2));
+        route.pathsIgnoreCase = true;
+      } else if (acl[1] === "path") route.paths.push(...criterion.slice(1));
       else if (criterion.includes("-m")) route.vhosts.push(...criterion.slice(4).map((h) => `*${h}`));
       else route.vhosts.push(...criterion.slice(2));
       routes.set(acl[2] as string, route);
@@ -232,11 +261,14 @@ export function readConfigText(text: string): PublishedModel {
         check = { ...check, timeoutSeconds: Number.parseInt(words[2] ?? "0", 10) };
       else if (words[0] === "server" && words[2]) {
         const { address, port } = splitBind(words[2]);
-        current.servers.push({ name: words[1] ?? "", host: address, port });
+        const server = { name: words[1] ?? "", host: address, port };
+        current.servers.push(words.includes("disabled") ? { ...server, draining: true } : server);
         const inter = words.indexOf("inter");
         if (inter > 0) {
+          const port = words.indexOf("port");
           check = {
             ...check,
+            ...(port > 0 ? { port: Number(words[port + 1]) } : {}),
             intervalSeconds: Number.parseInt(words[inter + 1] ?? "0", 10),
             fall: Number(words[words.indexOf("fall") + 1] ?? 0),
             tls: words.includes("check-ssl"),

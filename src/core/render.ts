@@ -78,12 +78,24 @@ function httpFrontend(services: Service[], options: RenderOptions): string[] {
     const hostLines = hostAcl(service.vhosts);
     for (const criterion of hostLines) lines.push(`  acl host_${service.name} ${criterion}`);
     if (hostLines.length > 0) conditions.push(`host_${service.name}`);
-    for (const paths of chunks(service.paths)) lines.push(`  acl path_${service.name} path_beg ${paths}`);
+    const pathMatch = service.pathsIgnoreCase ? "path_beg -i" : "path_beg";
+    for (const paths of chunks(service.paths)) lines.push(`  acl path_${service.name} ${pathMatch} ${paths}`);
     if (service.paths.length > 0) conditions.push(`path_${service.name}`);
     lines.push(`  use_backend ${service.name} if ${conditions.join(" ")}`);
   }
   lines.push("");
   return lines;
+}
+
+const servers = (n: number) => `${n} server${n === 1 ? "" : "s"}`;
+
+/** What the commit summary reads back: `# blue/green: new /a-blue (blue) 1 server, old /a-green 3 servers, 1 draining`. */
+function blueGreenComment(service: Service, blueGreen: NonNullable<Service["blueGreen"]>): string {
+  const colour = blueGreen.newColour ? ` (${blueGreen.newColour})` : "";
+  const draining = service.servers.filter((s) => s.draining).length;
+  const old = service.servers.length - blueGreen.newServers;
+  const olds = blueGreen.oldApps.length > 0 ? `${blueGreen.oldApps.join(",")} ${servers(old)}` : "none";
+  return `  # blue/green: new ${blueGreen.newApp}${colour} ${servers(blueGreen.newServers)}, old ${olds}, ${draining} draining\n`;
 }
 
 /** The frontend and backend of one service, each line ending in a newline. */
@@ -105,11 +117,14 @@ function serviceSections(service: Service): string {
   if (check) {
     if (check.kind === "http") text += `  option httpchk GET ${check.path}\n`;
     text += `  timeout check ${check.timeoutSeconds}s\n`;
-    serverCheck = `check inter ${check.intervalSeconds}s fall ${check.fall}${check.tls ? " check-ssl verify none" : ""}`;
+    const checkPort = check.port === undefined ? "" : ` port ${check.port}`;
+    serverCheck = `check inter ${check.intervalSeconds}s fall ${check.fall}${checkPort}${check.tls ? " check-ssl verify none" : ""}`;
   }
+  if (service.blueGreen) text += blueGreenComment(service, service.blueGreen);
   for (const server of service.servers) {
     const host = server.host.includes(":") ? `[${server.host}]` : server.host;
-    text += `  server ${server.name} ${host}:${server.port} ${serverCheck}\n`;
+    // As marathon-lb: `disabled` (maintenance) takes no new connections; zdd waits for that state.
+    text += `  server ${server.name} ${host}:${server.port} ${serverCheck}${server.draining ? " disabled" : ""}\n`;
   }
   return `${text}\n`;
 }

@@ -34,6 +34,7 @@ export interface MarathonHealthCheck {
 
 export interface MarathonApp {
   id: string;
+  instances?: number | null;
   labels?: Record<string, unknown> | null;
   ports?: (number | null)[] | null;
   portDefinitions?: { port?: number | null }[] | null;

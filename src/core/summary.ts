@@ -17,6 +17,8 @@ export interface BackendChange {
   removed: string[];
   /** Settings in words: `balance roundrobin → leastconn`, `vhost + api.example.com`. */
   settings: Setting[];
+  /** A blue/green backend's state after the change: `3 new, 1 draining`. */
+  blueGreen?: string;
 }
 
 export interface Setting {
@@ -57,7 +59,7 @@ function checkWords(s: PublishedService): Record<string, string> {
   const check = s.healthCheck;
   if (!check) return { "health check": "none" };
   return {
-    "health check": `${check.kind === "http" ? `GET ${check.path}` : "TCP connect"}${check.tls ? " over TLS" : ""}`,
+    "health check": `${check.kind === "http" ? `GET ${check.path}` : "TCP connect"}${check.tls ? " over TLS" : ""}${check.port ? ` on port ${check.port}` : ""}`,
     "check interval": `${check.intervalSeconds}s`,
     "check timeout": `${check.timeoutSeconds}s`,
     "check fall": String(check.fall),
@@ -71,6 +73,7 @@ function settingWords(s: PublishedService): Record<string, string> {
     mode: s.mode,
     balance: s.balance,
     "routing weight": String(s.backendWeight),
+    "path match": s.pathsIgnoreCase ? "case-insensitive" : "case-sensitive",
     ...checkWords(s),
   };
 }
@@ -95,6 +98,13 @@ function settingChanges(old: PublishedService, fresh: PublishedService): Setting
   return lines;
 }
 
+/** `3 new, 1 draining`: the new colour's servers and the old colour's servers that drain. */
+function blueGreenState(s: PublishedService | undefined): string | undefined {
+  if (!s?.blueGreen) return undefined;
+  const draining = s.servers.filter((server) => server.draining).length;
+  return `${s.blueGreen.newServers} new, ${draining} draining`;
+}
+
 const droppedKey = (d: Dropped) => `${d.appId}\u0000${d.portIndex ?? ""}`;
 const excludedKey = (e: ExcludedTask) => `${e.appId}\u0000${e.taskId}`;
 
@@ -114,12 +124,25 @@ export function compareModels(before: PublishedModel, after: PublishedModel): Ch
     const added = sorted([...is].filter((s) => !was.has(s)));
     const removed = sorted([...was].filter((s) => !is.has(s)));
     const settings = a && b ? settingChanges(a, b) : [];
+    const state = blueGreenState(b);
+    const stateBefore = blueGreenState(a);
+    if (a && b && state !== stateBefore)
+      settings.push({ key: "blue/green", text: `blue/green ${stateBefore ?? "none"} → ${state ?? "none"}` });
     serversAdded += added.length;
     serversRemoved += removed.length;
     const kind = !a ? "added" : !b ? "removed" : "changed";
     if (kind !== "changed" || added.length > 0 || removed.length > 0 || settings.length > 0) {
       const appId = (b ?? a)?.appId ?? name;
-      backends.push({ name, appId, kind, servers: (b ?? a)?.servers.length ?? 0, added, removed, settings });
+      backends.push({
+        name,
+        appId,
+        kind,
+        servers: (b ?? a)?.servers.length ?? 0,
+        added,
+        removed,
+        settings,
+        ...(state ? { blueGreen: state } : {}),
+      });
     }
   }
   const droppedBefore = new Map(before.dropped.map((d) => [droppedKey(d), d]));
@@ -166,7 +189,15 @@ function appKinds(changes: Changes): Map<string, { kind: AppKind; weight: number
   for (const [app, list] of perApp) {
     const all = (kind: BackendChange["kind"]) => list.every((c) => c.kind === kind);
     const servers = list.reduce((n, c) => n + c.servers, 0);
-    if (all("added"))
+    const blueGreen = list.find((c) => c.blueGreen)?.blueGreen;
+    if (blueGreen) {
+      const weight = list.reduce((n, c) => n + c.added.length + c.removed.length + c.settings.length, 0);
+      apps.set(app, {
+        kind: "changed",
+        weight: Math.max(1, weight),
+        text: `blue/green ${app}: ${blueGreen}`,
+      });
+    } else if (all("added"))
       apps.set(app, { kind: restoredApps.has(app) ? "restored" : "new", weight: servers, text: app });
     else if (all("removed"))
       apps.set(app, { kind: droppedApps.has(app) ? "dropped" : "deleted", weight: servers, text: app });
@@ -319,6 +350,7 @@ function backendLines(changes: Changes, limit: number): string[] {
       for (const s of change.removed) block.push(`    - ${s}`);
       for (const s of change.settings) block.push(`    ${s.text}`);
     }
+    if (change.blueGreen) block.push(`    blue/green ${change.appId}: ${change.blueGreen}`);
     if (lines.length + block.length <= limit) {
       lines.push(...block);
       continue;

@@ -1,7 +1,15 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { bindKey, canonicalAddress } from "../../src/core/address.ts";
-import { classifyLabel, labelTableMarkdown, parseBalance, parseBindAddress } from "../../src/core/labels.ts";
+import {
+  classifyLabel,
+  labelTableMarkdown,
+  migrationTableMarkdown,
+  parseBalance,
+  parseBindAddress,
+  parsePaths,
+  parseStartedAt,
+} from "../../src/core/labels.ts";
 
 describe("the label table", () => {
   it("README's label table is the label table (labels are declared once, in src/core/labels.ts)", () => {
@@ -11,12 +19,38 @@ describe("the label table", () => {
     expect(lines.slice(start, end).join("\n")).toBe(labelTableMarkdown());
   });
 
+  it("README's Migrating from marathon-lb table lists every label of the label table", () => {
+    const lines = readFileSync("README.md", "utf8").split("\n");
+    const start = lines.indexOf("| label | supported | difference from marathon-lb |");
+    const end = lines.findIndex((line, i) => i > start && !line.startsWith("|"));
+    expect(start).toBeGreaterThan(0);
+    expect(lines.slice(start, end).join("\n")).toBe(migrationTableMarkdown());
+  });
+
+  it.each([
+    ["/a /b", { paths: ["/a", "/b"], ignoreCase: false }],
+    ["-i /A /b", { paths: ["/A", "/b"], ignoreCase: true }],
+  ])("PATH %j", (value, expected) => {
+    expect(parsePaths(value)).toEqual({ ok: true, value: expected });
+  });
+
+  it.each([
+    ["2016-02-01T14:13:42.499089", Date.UTC(2016, 1, 1, 14, 13, 42) + 499.089],
+    ["2016-02-01T14:13:42Z", Date.UTC(2016, 1, 1, 14, 13, 42)],
+    ["2016-02-01T16:13:42+02:00", Date.UTC(2016, 1, 1, 14, 13, 42)],
+    ["2016-02-01 14:13", Date.UTC(2016, 1, 1, 14, 13)],
+  ])("DEPLOYMENT_STARTED_AT %j (no zone: UTC, so the order never depends on the machine)", (value, ms) => {
+    const parsed = parseStartedAt(value);
+    expect(parsed.ok && Math.abs(parsed.value - ms) < 1e-6).toBe(true);
+  });
+
   it.each([
     ["HAPROXY_GROUP", "app", "implemented"],
     ["HAPROXY_0_VHOST", "port", "implemented"],
     ["HAPROXY_12_BALANCE", "port", "implemented"],
-    ["HAPROXY_DEPLOYMENT_GROUP", "app", "ignored"],
-    ["HAPROXY_APP_ID", "app", "ignored"],
+    ["HAPROXY_DEPLOYMENT_GROUP", "app", "implemented"],
+    ["HAPROXY_APP_ID", "app", "implemented"],
+    ["HAPROXY_DEPLOYMENT_NEW_INSTANCES", "app", "implemented"],
     ["HAPROXY_0_STICKY", "port", "ignored"],
     ["HAPROXY_0_AUTH", "port", "refused"],
     ["HAPROXY_1_REDIRECT_TO_HTTPS", "port", "refused"],

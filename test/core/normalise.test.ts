@@ -171,6 +171,41 @@ describe("task eligibility", () => {
     expect(addresses(run(json, { keepUnreachable: true }))).toEqual(["127.0.0.1:4243"]);
   });
 
+  it("--health-check: for apps with health checks only tasks Marathon reports alive are servers", () => {
+    const check = [{ protocol: "HTTP", path: "/", portIndex: 0 }];
+    const json = snapshotOf(
+      hostApp(
+        "/checked",
+        [10000],
+        [task({ id: "new", ports: [4001] }), task({ id: "ok", ports: [4002], alive: [true] })],
+        { healthChecks: check },
+      ),
+      hostApp("/unchecked", [10001], [task({ id: "plain", ports: [4003] })]),
+    );
+    expect(run(json).services.map((s) => s.servers.length)).toEqual([2, 1]);
+    const strict = run(json, { healthCheck: true });
+    expect(strict.services.map((s) => s.servers.map((x) => x.taskId))).toEqual([["ok"], ["plain"]]);
+    expect(strict.excluded).toEqual([
+      { appId: "/checked", taskId: "new", reason: "no Marathon health result yet (--health-check)" },
+    ]);
+  });
+
+  it("--ignore-path-without-vhost: a PATH without a VHOST routes nothing, as in marathon-lb", () => {
+    const json = snapshotOf(hostApp("/p", [10000], [task()], { labels: { HAPROXY_0_PATH: "/api" } }));
+    expect(run(json).services[0]?.paths).toEqual(["/api"]);
+    const model = run(json, { ignorePathWithoutVhost: true });
+    expect(model.services[0]).toMatchObject({ paths: [], mode: "tcp" });
+    expect(model.warnings).toContain(
+      "app /p port index 0: PATH ignored because it has no VHOST (--ignore-path-without-vhost)",
+    );
+  });
+
+  it("TASK_LOST is covered by the same policy as TASK_UNREACHABLE", () => {
+    const json = snapshotOf(hostApp("/s", [10000], [task({ id: "t1", state: "TASK_LOST", ports: [4244] })]));
+    expect(run(json).excluded).toEqual([{ appId: "/s", taskId: "t1", reason: "state TASK_LOST" }]);
+    expect(addresses(run(json, { keepUnreachable: true }))).toEqual(["127.0.0.1:4244"]);
+  });
+
   it("a task without a state but with startedAt (Marathon < 1.3) counts as running", () => {
     const t = { id: "old", host: "h1", ports: [5000], startedAt: "2015-01-01T00:00:00Z" };
     expect(addresses(run(snapshotOf(hostApp("/s", [10000], [t]))))).toEqual(["h1:5000"]);
@@ -487,22 +522,65 @@ describe("fail closed and nothing ignored silently", () => {
 
   it("app-level and per-port labels mhc does not know are reported; the app renders", () => {
     const model = run(
-      snapshotOf(
-        app("/a", {
-          HAPROXY_DEPLOYMENT_GROUP: "blue",
-          HAPROXY_APP_ID: "/a",
-          HAPROXY_0_TYPO: "x",
-          HAPROXY_MYSTERY: "y",
-        }),
-        app("/b", { HAPROXY_DEPLOYMENT_GROUP: "blue" }, 11000),
-      ),
+      snapshotOf(app("/a", { HAPROXY_0_TYPO: "x", HAPROXY_MYSTERY: "y" }), app("/b", {}, 11000)),
     );
     expect(model.services).toHaveLength(4);
     expect(model.warnings).toEqual([
-      "label HAPROXY_APP_ID is not supported by mhc and was ignored (1 app)",
-      "label HAPROXY_DEPLOYMENT_GROUP is not supported by mhc and was ignored (2 apps)",
       "label HAPROXY_MYSTERY is not known to mhc and was ignored (1 app)",
       "label HAPROXY_{n}_TYPO is not known to mhc and was ignored (1 app)",
+    ]);
+  });
+});
+
+describe("IP-per-task apps without service ports", () => {
+  const ippt = (id: string, containerPorts: number[] = [8080]) => ({
+    id,
+    networks: [{ mode: "container", name: "dcos" }],
+    container: { portMappings: containerPorts.map((containerPort) => ({ containerPort })) },
+    labels: { HAPROXY_0_VHOST: `${id.slice(1)}.example.com` },
+    tasks: [task({ ports: [], ipAddresses: ["9.0.0.7"] })],
+  });
+  const ports = (model: ReturnType<typeof run>) =>
+    Object.fromEntries(model.services.map((s) => [`${s.appId}#${s.portIndex}`, s.servicePort]));
+  const published = (model: ReturnType<typeof run>) =>
+    new Map(model.services.map((s) => [`*:${s.bindPort}`, s.appId]));
+
+  it("get service ports from --min/max-serv-port-ip-per-task, deterministically", () => {
+    const apps = snapshotOf(ippt("/a", [8080, 8081]), ippt("/b"), ippt("/c"));
+    const first = ports(run(apps));
+    expect(Object.keys(first)).toEqual(["/a#0", "/a#1", "/b#0", "/c#0"]);
+    for (const port of Object.values(first)) expect(port).toBeGreaterThanOrEqual(10050);
+    for (const port of Object.values(first)) expect(port).toBeLessThanOrEqual(10100);
+    expect(new Set(Object.values(first)).size).toBe(4);
+    expect(ports(run(apps))).toEqual(first);
+    expect(ports(run(apps, { ipPerTaskPorts: { min: 20000, max: 20003 } }))).toSatisfy(
+      (p: Record<string, number>) => Object.values(p).every((n) => n >= 20000 && n <= 20003),
+    );
+  });
+
+  it("adding an app does not renumber the others (ports held in the published config stay)", () => {
+    // A range of 3 ports makes clashes certain: without the published binds a newcomer could win.
+    const range = { ipPerTaskPorts: { min: 10050, max: 10052 } };
+    const ids = ["/m", "/n"];
+    const before = run(snapshotOf(...ids.map((id) => ippt(id))), range);
+    for (const newcomer of ["/a", "/b", "/c", "/z"]) {
+      const apps = [...ids, newcomer].sort().map((id) => ippt(id));
+      const after = run(snapshotOf(...apps), { ...range, incumbents: published(before) });
+      for (const id of ids) expect(ports(after)[`${id}#0`]).toBe(ports(before)[`${id}#0`]);
+      expect(ports(after)[`${newcomer}#0`]).toBeGreaterThanOrEqual(10050);
+    }
+  });
+
+  it("a range with no port left drops that app's port with the reason", () => {
+    const model = run(snapshotOf(ippt("/a"), ippt("/b")), { ipPerTaskPorts: { min: 10050, max: 10050 } });
+    expect(model.services.map((s) => s.appId)).toEqual(["/a"]);
+    expect(model.dropped).toEqual([
+      {
+        appId: "/b",
+        portIndex: 0,
+        reason:
+          "no free service port for an IP-per-task app in 10050-10050 (--min/max-serv-port-ip-per-task)",
+      },
     ]);
   });
 });

@@ -76,6 +76,26 @@ describe("the config reader (fallback for a repo without a model file)", () => {
   it.each([
     ["labels, checks, IPv6, bind addresses", mixed],
     ["100 real apps", JSON.parse(readFileSync("fixtures/real-100-apps.json", "utf8"))],
+    [
+      "blue/green (marathon-lb's zdd fixture)",
+      JSON.parse(readFileSync("fixtures/mlb-zdd_apps.json", "utf8")),
+    ],
+    [
+      "a check by port and PATH -i",
+      {
+        apps: [
+          {
+            id: "/p",
+            portDefinitions: [{ port: 10000 }],
+            labels: { HAPROXY_0_VHOST: "p.example.com", HAPROXY_0_PATH: "-i /API" },
+            healthChecks: [
+              { protocol: "HTTP", path: "/", port: 8080, intervalSeconds: 2, timeoutSeconds: 1 },
+            ],
+            tasks: [{ id: "p.1", host: "10.0.0.1", ports: [31000], state: "TASK_RUNNING" }],
+          },
+        ],
+      },
+    ],
   ])("reads back what render wrote: %s", (_, snapshot) => {
     const model = modelOf(snapshot);
     const read = readConfigText(render(model, defaultRenderOptions));

@@ -20,8 +20,9 @@ const service = (appId: string, port: number, extra: Partial<Service> = {}): Ser
   balance: "roundrobin",
   vhosts: [],
   paths: [],
+  pathsIgnoreCase: false,
   backendWeight: 0,
-  servers: [{ name: "s1", host: "127.0.0.1", port: 31000, taskId: "t1" }],
+  servers: [{ name: "s1", host: "127.0.0.1", port: 31000, taskId: "t1", draining: false }],
   ...extra,
 });
 const modelOf = (...services: Service[]): Model => ({ services, excluded: [], dropped: [], warnings: [] });

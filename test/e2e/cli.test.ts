@@ -232,6 +232,81 @@ describe("errors: one line, a documented exit code, no partial output", () => {
       "--http-port must be an integer",
     );
     await expectFailure(["render"], 2, "no Marathon address");
+    await expectFailure(
+      [
+        "render",
+        "--from",
+        v1File,
+        "--min-serv-port-ip-per-task",
+        "20000",
+        "--max-serv-port-ip-per-task",
+        "10000",
+      ],
+      2,
+      "--min-serv-port-ip-per-task 20000 is above --max-serv-port-ip-per-task 10000",
+    );
+  });
+});
+
+describe("marathon-lb's switches", () => {
+  it("--strict-mode renders only ports labelled HAPROXY_{n}_ENABLED=true", async () => {
+    const file = join(dir, "strict.json");
+    const enabled = { labels: { HAPROXY_0_ENABLED: "true" } };
+    writeFileSync(
+      file,
+      JSON.stringify(
+        snapshotOf(hostApp("/on", [10000], [task()], enabled), hostApp("/off", [10001], [task()])),
+      ),
+    );
+    const strict = await runMhc(["render", "--from", file, "--strict-mode"]);
+    expect(strict.code).toBe(0);
+    expect(strict.stdout).toContain("backend on_10000");
+    expect(strict.stdout).not.toContain("backend off_10001");
+    expect((await runMhc(["render", "--from", file])).stdout).toContain("backend off_10001");
+  });
+
+  it("--min/max-serv-port-ip-per-task choose the ports of IP-per-task apps without service ports", async () => {
+    const file = join(dir, "ippt.json");
+    const app = {
+      id: "/ippt",
+      networks: [{ mode: "container", name: "dcos" }],
+      container: { portMappings: [{ containerPort: 8080 }] },
+      tasks: [task({ ports: [], ipAddresses: ["9.0.0.7"] })],
+    };
+    writeFileSync(file, JSON.stringify(snapshotOf(app)));
+    const range = ["--min-serv-port-ip-per-task", "20000", "--max-serv-port-ip-per-task", "20000"];
+    const result = await runMhc(["render", "--from", file, ...range]);
+    expect(result.stdout).toContain("bind *:20000");
+  });
+
+  it("render -o keeps IP-per-task ports stable: adding an app does not renumber the others", async () => {
+    const ippt = (id: string) => ({
+      id,
+      networks: [{ mode: "container", name: "dcos" }],
+      container: { portMappings: [{ containerPort: 8080 }] },
+      tasks: [task({ ports: [], ipAddresses: ["9.0.0.7"] })],
+    });
+    const range = ["--min-serv-port-ip-per-task", "10050", "--max-serv-port-ip-per-task", "10052"];
+    const config = join(dir, "ippt.cfg");
+    const binds = () =>
+      Object.fromEntries(
+        [...readFileSync(config, "utf8").matchAll(/^frontend (\w+)_\d+\n {2}bind \*:(\d+)$/gm)].map((m) => [
+          m[1],
+          m[2],
+        ]),
+      );
+    const render = async (ids: string[]) => {
+      const file = join(dir, "ippt-apps.json");
+      writeFileSync(file, JSON.stringify(snapshotOf(...ids.map(ippt))));
+      expect((await runMhc(["render", "--from", file, ...range, "-o", config])).code).toBe(0);
+    };
+    await render(["/m", "/n"]);
+    const before = binds();
+    expect(Object.keys(before)).toEqual(["m", "n"]);
+    // Hashed alone, /a would take the port /m holds.
+    await render(["/a", "/m", "/n"]);
+    expect(binds()).toMatchObject(before);
+    expect(Object.keys(binds())).toEqual(["a", "m", "n"]);
   });
 });
 

@@ -217,6 +217,11 @@ describe.skipIf(!haproxyAvailable())("one bad app never breaks the rest (real HA
     expect(Object.keys(model)).toEqual(["schema", "services", "excluded", "dropped", "warnings"]);
     expect(model.schema).toBe(1);
     expect(model.services.map((s: { healthCheck: unknown }) => s.healthCheck)).toEqual([null, null]);
+    for (const service of model.services) {
+      expect(service.blueGreen).toBeNull();
+      expect(service.pathsIgnoreCase).toBe(false);
+      for (const server of service.servers) expect(server.draining).toBe(false);
+    }
     expect(model.dropped).toEqual([
       {
         appId: "/broken-balance",

@@ -68,3 +68,65 @@ export function portSpecs(app: MarathonApp, mode: NetworkMode = networkMode(app)
     containerPort: port?.number ?? undefined,
   }));
 }
+
+/** FNV-1a, 32 bits: a stable hash without node:crypto (core stays pure). */
+function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** Tries at hashed positions before scanning the range in order (as marathon-lb, 50 tries). */
+const hashedTries = 50;
+
+export interface PortRequest {
+  appId: string;
+  /** One key per port index, stable for the app (its container port, else the index). */
+  keys: string[];
+}
+
+/**
+ * Service ports for IP-per-task apps that have none (Marathon gives them none; marathon-lb's
+ * workaround), from `range`. Deterministic: the same apps give the same ports. Stable: a port an app
+ * held in the published config (`held`: port → app id) stays with it, so an app added later never
+ * renumbers the others; the rest hash app id and key into the range, trying again on a clash.
+ * A port the range cannot supply stays 0 (that port is not rendered).
+ */
+export function assignServicePorts(
+  requests: PortRequest[],
+  range: { min: number; max: number },
+  held: ReadonlyMap<number, string>,
+): Map<string, number[]> {
+  const size = range.max - range.min + 1;
+  const taken = new Set<number>();
+  const result = new Map<string, number[]>();
+  const byApp = new Map<string, number[]>();
+  for (const [port, appId] of [...held].sort(([a], [b]) => a - b)) {
+    if (port < range.min || port > range.max) continue;
+    byApp.set(appId, [...(byApp.get(appId) ?? []), port]);
+  }
+  for (const request of requests) {
+    const kept = (byApp.get(request.appId) ?? []).slice(0, request.keys.length);
+    for (const port of kept) taken.add(port);
+    result.set(request.appId, kept);
+  }
+  for (const request of requests) {
+    const ports = result.get(request.appId) as number[];
+    for (let k = ports.length; k < request.keys.length; k++) {
+      let port = 0;
+      for (let i = 0; i < hashedTries && port === 0; i++) {
+        const trial = range.min + (hash32(`${request.appId}-${request.keys[k]}-${i}`) % size);
+        if (!taken.has(trial)) port = trial;
+      }
+      for (let trial = range.min; trial <= range.max && port === 0; trial++) {
+        if (!taken.has(trial)) port = trial;
+      }
+      if (port !== 0) taken.add(port);
+      ports.push(port);
+    }
+  }
+  return result;
+}

@@ -8,14 +8,20 @@ import { sanitiseName } from "./services.ts";
 
 const validHost = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/;
 
-/** A task's reason to be left out whatever the port (state, health), or undefined when it may serve. */
+/**
+ * A task's reason to be left out whatever the port (state, health), or undefined when it may serve.
+ * `healthyOnly` (--health-check, for an app with health checks): a task without results is left out too.
+ */
 export function taskExclusion(
   task: MarathonTask,
-  options: Pick<RenderOptions, "keepUnreachable">,
+  options: Pick<RenderOptions, "keepUnreachable"> & { healthyOnly?: boolean },
 ): string | undefined {
   // Marathon before 1.3 reported no state; a started task it listed was running.
   const state = task.state ?? (task.startedAt ? "TASK_RUNNING" : "unknown");
-  const running = state === "TASK_RUNNING" || (options.keepUnreachable && state === "TASK_UNREACHABLE");
+  // TASK_LOST is what Marathon before 1.4 reported for an unreachable agent: one policy for both.
+  const running =
+    state === "TASK_RUNNING" ||
+    (options.keepUnreachable && (state === "TASK_UNREACHABLE" || state === "TASK_LOST"));
   if (!running) return `state ${state}`;
   // No results (a new task, or any task right after a Marathon leader failover) is not "unhealthy":
   // the server stays and HAProxy's own checks decide, so health data vanishing never empties a backend.
@@ -25,7 +31,8 @@ export function taskExclusion(
     if (result.alive === true) return undefined;
     results++;
   }
-  return results > 0 ? "Marathon health checks failing" : undefined;
+  if (results > 0) return "Marathon health checks failing";
+  return options.healthyOnly ? "no Marathon health result yet (--health-check)" : undefined;
 }
 
 /**
@@ -70,7 +77,7 @@ export function taskServer(task: MarathonTask, spec: PortSpec, checkHost: HostCh
   if (!check.usable)
     return `invalid ${spec.containerPort !== undefined ? "IP address" : "host"} ${JSON.stringify(host)}`;
   if (!isPort(port)) return `no host port for port index ${spec.index}`;
-  return { name: `${check.namePrefix}_${port}`, host, port, taskId: task.id ?? "(no id)" };
+  return { name: `${check.namePrefix}_${port}`, host, port, taskId: task.id ?? "(no id)", draining: false };
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -92,6 +99,7 @@ export function serversFor(
   taskExclusions: readonly (string | undefined)[],
   checkHost: HostChecks,
   excluded: Map<string, ExcludedTask>,
+  draining?: ReadonlySet<MarathonTask>,
 ): Server[] {
   const candidates: Server[] = [];
   const tasks = app.tasks ?? [];
@@ -105,6 +113,7 @@ export function serversFor(
       if (!excluded.has(key)) excluded.set(key, { appId: app.id, taskId, reason: server });
       continue;
     }
+    if (draining?.has(task)) server.draining = true;
     candidates.push(server);
   }
   candidates.sort(compareServers);

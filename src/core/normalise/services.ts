@@ -9,7 +9,7 @@ import {
 } from "../labels.ts";
 import type { HealthCheck, Mode, RenderOptions, Service } from "../model.ts";
 import type { MarathonApp, MarathonHealthCheck } from "../snapshot.ts";
-import type { PortSpec } from "./ports.ts";
+import { isPort, type PortSpec } from "./ports.ts";
 
 /**
  * Pass 2, services: an app's labels read against the label table, and one service per service
@@ -60,6 +60,8 @@ export function readLabels(app: MarathonApp): AppLabels {
     else if (entry.support === "refused") result.refused.push(key);
     else if (entry.support === "ignored") result.ignored.push(entry.title);
     else if (label.level === "app") {
+      // Deployment labels are read by the deployments pass, before this one.
+      if (label.name !== "GROUP") continue;
       const groups = parseGroups(value);
       result.groups = groups.ok ? groups : { ok: false, reason: labelProblem(key, value, groups.reason) };
     } else {
@@ -98,12 +100,16 @@ export function matchesGroups(wanted: string[], groups: string[]): boolean {
   return groups.some((g) => wanted.includes(g));
 }
 
+/**
+ * The check of port index n: one given by `portIndex` (a missing index means 0), else one given by
+ * an absolute `port`, which Marathon runs against that port of the task's host whatever the index.
+ */
 export function healthCheckFor(app: MarathonApp, portIndex: number): MarathonHealthCheck | undefined {
-  return (app.healthChecks ?? []).find((check) => {
-    if (!check) return false;
-    const index = check.portIndex ?? (check.port == null ? 0 : undefined);
-    return index === portIndex;
-  });
+  const checks = app.healthChecks ?? [];
+  const byIndex = checks.find((check) => check && check.port == null && (check.portIndex ?? 0) === portIndex);
+  return (
+    byIndex ?? checks.find((check) => check && check.port != null && check.portIndex == null) ?? undefined
+  );
 }
 
 /** HAProxy 2.6 keeps times in signed 32-bit milliseconds and counts in signed 32-bit integers. */
@@ -135,10 +141,15 @@ export function translateHealthCheck(
   for (const value of [intervalSeconds, timeoutSeconds, fall]) {
     if (typeof value === "string") return { ok: false, reason: value };
   }
-  const timing = { intervalSeconds, timeoutSeconds, fall } as Pick<
-    HealthCheck,
-    "intervalSeconds" | "timeoutSeconds" | "fall"
-  >;
+  if (check.port != null && !isPort(check.port)) {
+    return { ok: false, reason: `health check port ${check.port} is not a port number (1-65535)` };
+  }
+  const timing = {
+    intervalSeconds,
+    timeoutSeconds,
+    fall,
+    ...(check.port != null ? { port: check.port } : {}),
+  } as Pick<HealthCheck, "intervalSeconds" | "timeoutSeconds" | "fall" | "port">;
   if (protocol === "TCP" || protocol === "MESOS_TCP") {
     return { ok: true, value: { kind: "tcp", tls: false, path: "/", ...timing } };
   }
@@ -185,13 +196,14 @@ export function serviceFor(
     if (!group.ok) return { kind: "dropped", reason: group.reason };
     if (!matchesGroups(options.groups, group.value.GROUP ?? appGroups)) return hidden;
     groupMatched();
-    if (group.value.ENABLED === false) return hidden;
+    if (group.value.ENABLED === false || (options.strictMode && group.value.ENABLED !== true)) return hidden;
     const parsed = parsePortLabels(raw, n);
     if (!parsed.ok) return { kind: "dropped", reason: parsed.reason };
     values = parsed.value;
   } else {
     if (!matchesGroups(options.groups, appGroups)) return hidden;
     groupMatched();
+    if (options.strictMode) return hidden;
   }
 
   const bindPort = values.PORT ?? spec.servicePort;
@@ -200,8 +212,12 @@ export function serviceFor(
   if (!check.ok) return { kind: "dropped", reason: check.reason };
 
   let vhosts = values.VHOST ?? [];
-  let paths = values.PATH ?? [];
+  let paths = values.PATH?.paths ?? [];
   let warning: string | undefined;
+  if (options.ignorePathWithoutVhost && vhosts.length === 0 && paths.length > 0) {
+    warning = `app ${app.id} port index ${n}: PATH ignored because it has no VHOST (--ignore-path-without-vhost)`;
+    paths = [];
+  }
   const routed = vhosts.length > 0 || paths.length > 0;
   const checkIsPlainHttp = check.value?.kind === "http" && !check.value.tls;
   const mode: Mode = values.MODE ?? (routed || checkIsPlainHttp ? "http" : "tcp");
@@ -222,6 +238,7 @@ export function serviceFor(
     balance: values.BALANCE ?? "roundrobin",
     vhosts,
     paths,
+    pathsIgnoreCase: paths.length > 0 && values.PATH?.ignoreCase === true,
     backendWeight: values.BACKEND_WEIGHT ?? 0,
     ...(check.value ? { healthCheck: check.value } : {}),
     servers: [],

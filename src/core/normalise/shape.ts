@@ -20,6 +20,7 @@ const portMapping: Schema = {
 export const appFieldsSchema: { fields: Record<string, Schema> } = {
   fields: {
     id: "string",
+    instances: "number",
     labels: "object",
     ports: { list: "number" },
     portDefinitions: { list: { fields: { port: "number" } } },
@@ -150,6 +151,7 @@ const healthCheckItem = (c: unknown) =>
 export function appFieldsFit(app: Rec): boolean {
   return (
     isText(app.id) &&
+    isNumber(app.instances) &&
     objectFits(app.labels, anyFields) &&
     eachFits(app.ports, numberItem) &&
     eachFits(app.portDefinitions, portDefinitionItem) &&

@@ -19,6 +19,7 @@ const service = (
   balance: "roundrobin",
   vhosts: [],
   paths: [],
+  pathsIgnoreCase: false,
   backendWeight: 0,
   servers: [],
   ...extra,

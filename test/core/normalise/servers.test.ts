@@ -13,6 +13,8 @@ describe("servers pass", () => {
     [{ state: "TASK_STAGING" }, false, "state TASK_STAGING"],
     [{ state: "TASK_UNREACHABLE" }, false, "state TASK_UNREACHABLE"],
     [{ state: "TASK_UNREACHABLE" }, true, undefined],
+    [{ state: "TASK_LOST" }, false, "state TASK_LOST"],
+    [{ state: "TASK_LOST" }, true, undefined],
     [{ startedAt: "2026-01-01" }, false, undefined],
     [{}, false, "state unknown"],
     [

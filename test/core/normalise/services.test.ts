@@ -62,7 +62,6 @@ describe("services pass", () => {
         HAPROXY_GROUP: "ext",
         HAPROXY_0_VHOST: "a.example",
         HAPROXY_0_STICKY: "true",
-        HAPROXY_DEPLOYMENT_GROUP: "g",
         HAPROXY_1_AUTH: "r:u:p",
         HAPROXY_0_FRONTEND_HEAD: "x",
         HAPROXY_0_NOPE: "x",
@@ -72,7 +71,7 @@ describe("services pass", () => {
     });
     expect(labels.groups).toEqual({ ok: true, value: ["ext"] });
     expect([...(labels.ports.get(0)?.keys() ?? [])]).toEqual(["VHOST"]);
-    expect(labels.ignored).toEqual(["HAPROXY_{n}_STICKY", "HAPROXY_DEPLOYMENT_GROUP"]);
+    expect(labels.ignored).toEqual(["HAPROXY_{n}_STICKY"]);
     expect(labels.refused).toEqual(["HAPROXY_0_FRONTEND_HEAD", "HAPROXY_1_AUTH"]);
     expect(labels.unknown).toEqual(["HAPROXY_{n}_NOPE", "HAPROXY_NOPE"]);
   });
