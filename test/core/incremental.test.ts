@@ -28,7 +28,35 @@ function follow(model: IncrementalModel, cluster: SimulatedCluster, events: Mara
 
 describe("incremental model", () => {
   it("renders byte-identical to a full render after every step of a long random event sequence", () => {
-    const cluster = new SimulatedCluster(generateSnapshot({ apps: 80, tasksPerApp: 4, seed: 7 }), 7);
+    followRandomEvents(new SimulatedCluster(generateSnapshot({ apps: 80, tasksPerApp: 4, seed: 7 }), 7));
+  });
+
+  it("the same with blue/green deployment groups and IP-per-task apps given service ports from the range", () => {
+    const snapshot = generateSnapshot({ apps: 80, tasksPerApp: 4, seed: 8 });
+    const hostApps = snapshot.apps.filter((app) => Array.isArray(app.portDefinitions)).slice(0, 2);
+    hostApps.forEach((app, i) => {
+      const colour = i === 0 ? "green" : "blue";
+      app.labels = {
+        HAPROXY_DEPLOYMENT_GROUP: "shop",
+        HAPROXY_DEPLOYMENT_ALT_PORT: "20001",
+        HAPROXY_0_PORT: "20000",
+        HAPROXY_DEPLOYMENT_COLOUR: colour,
+        HAPROXY_DEPLOYMENT_STARTED_AT: `2026-01-01T1${i}:00:00`,
+        HAPROXY_DEPLOYMENT_TARGET_INSTANCES: "4",
+      };
+    });
+    for (const app of snapshot.apps.filter(
+      (a) => (a.networks as { mode: string }[])[0]?.mode === "container",
+    ))
+      for (const mapping of (app.container as { portMappings?: { servicePort?: number }[] }).portMappings ??
+        [])
+        delete mapping.servicePort;
+    followRandomEvents(new SimulatedCluster(snapshot, 8));
+  });
+});
+
+function followRandomEvents(cluster: SimulatedCluster) {
+  {
     let model = IncrementalModel.from(read(cluster), options) as IncrementalModel;
     const random = prng(99);
     const changes = [
@@ -67,8 +95,10 @@ describe("incremental model", () => {
     }
     // Most steps are applied from the events alone, without reading Marathon.
     expect(exact).toBeGreaterThan(100);
-  });
+  }
+}
 
+describe("incremental model, single events", () => {
   it("applies task starts, kills and health changes exactly, without reading Marathon", () => {
     const cluster = new SimulatedCluster(generateSnapshot({ apps: 20, tasksPerApp: 3, seed: 3 }), 3);
     const model = IncrementalModel.from(read(cluster), options) as IncrementalModel;
