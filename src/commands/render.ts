@@ -3,7 +3,7 @@ import { defineCommand, type ParsedArgs } from "citty";
 import { maxDropPercent } from "../args/values.ts";
 import { checkReplacement } from "../core/gates.ts";
 import { type Model, modelJson, type RenderOptions } from "../core/model.ts";
-import { incumbentsOf, type PublishedModel, publishedModelOf, readConfigText } from "../core/published.ts";
+import { incumbentsOf, publishedModelOf, readConfigText } from "../core/published.ts";
 import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { runAfterChange, splitCommandLine } from "../io/command.ts";
@@ -52,7 +52,7 @@ interface Gates {
 function fileWriter(output: string, exec: string[] | undefined, options: RenderOptions, gates: Gates) {
   // What this writer wrote last: a watch reads the file back every sync, and while the file still
   // holds that text, the model written is what it says (no need to read 10 MB of config again).
-  let last: { config: string; model: PublishedModel } | undefined;
+  let last: { config: string; model: Model } | undefined;
   return async (
     modelFor: (incumbents: ReadonlyMap<string, string>) => Model,
     appsInSnapshot: number,
@@ -60,12 +60,20 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
   ): Promise<{ written: boolean; message: string; model: Model }> => {
     const current = await readIfExists(output);
     const published =
-      current === undefined ? undefined : current === last?.config ? last.model : readConfigText(current);
+      current === undefined
+        ? undefined
+        : current === last?.config
+          ? publishedModelOf(last.model)
+          : readConfigText(current);
     const model = modelFor(published ? incumbentsOf(published) : new Map());
     const config = renderConfig(model);
-    const candidate = publishedModelOf(model);
     if (published !== undefined && current !== config && !gates.force) {
-      const verdict = checkReplacement(published, candidate, appsInSnapshot, gates.maxDropPercent);
+      const verdict = checkReplacement(
+        published,
+        publishedModelOf(model),
+        appsInSnapshot,
+        gates.maxDropPercent,
+      );
       if (verdict) {
         throw new MhcError(
           `refused by gate ${verdict.gate}: ${verdict.reason}; kept ${output} (--force writes anyway)`,
@@ -74,7 +82,7 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
       }
     }
     const written = (await writeFileAtomic(output, config, current)) === "written";
-    last = { config, model: candidate };
+    last = { config, model };
     const message = `${output}: ${written ? "written" : "unchanged"} (${model.services.length} services)`;
     if (!exec) return { written, message, model };
     const said = await runAfterChange(output, written, exec, "--exec");
