@@ -25,8 +25,6 @@ export interface EventOutcome {
   fetchApps: Map<string, string>;
   /** Why the whole snapshot must be fetched, when it must. */
   fetchAll?: string;
-  /** Apps whose state the events changed. */
-  changed: Set<string>;
 }
 
 /** Task states after which Marathon no longer lists the task under its app. */
@@ -108,10 +106,6 @@ export class IncrementalModel {
     return this.apps.size;
   }
 
-  has(id: string): boolean {
-    return this.apps.has(id);
-  }
-
   /** Puts an app as Marathon answered it, or removes it (undefined: Marathon no longer has it). */
   setApp(id: string, app: MarathonApp | undefined): void {
     if (app === undefined) {
@@ -130,7 +124,7 @@ export class IncrementalModel {
    * status update in no guaranteed order.
    */
   apply(events: readonly MarathonEvent[]): EventOutcome {
-    const outcome: EventOutcome = { fetchApps: new Map(), changed: new Set() };
+    const outcome: EventOutcome = { fetchApps: new Map() };
     const confirmations: Json[] = [];
     for (const event of events) {
       let data: unknown;
@@ -172,7 +166,7 @@ export class IncrementalModel {
         const tasks = app.tasks ?? [];
         const index = tasks.findIndex((t) => t?.id === taskId);
         if (terminalStates.has(state)) {
-          if (index >= 0) this.replaceTasks(appId, app, tasks.toSpliced(index, 1), outcome);
+          if (index >= 0) this.replaceTasks(appId, app, tasks.toSpliced(index, 1));
           return undefined;
         }
         if (!listedStates.has(state)) return fetchApp(appId, `task state ${state}`);
@@ -182,12 +176,12 @@ export class IncrementalModel {
         if (Array.isArray(data.ipAddresses))
           update.ipAddresses = data.ipAddresses as MarathonTask["ipAddresses"];
         if (index >= 0) {
-          this.replaceTasks(appId, app, tasks.with(index, { ...tasks[index], ...update }), outcome);
+          this.replaceTasks(appId, app, tasks.with(index, { ...tasks[index], ...update }));
           return undefined;
         }
         if (update.host === undefined || update.ports === undefined)
           return fetchApp(appId, "a new task without host or ports");
-        this.replaceTasks(appId, app, [...tasks, { id: taskId, appId, ...update }], outcome);
+        this.replaceTasks(appId, app, [...tasks, { id: taskId, appId, ...update }]);
         return undefined;
       }
       case "health_status_changed_event":
@@ -208,7 +202,7 @@ export class IncrementalModel {
             ? { ...t, healthCheckResults: [{ ...(t.healthCheckResults?.[0] ?? {}), alive }] }
             : t,
         );
-        this.replaceTasks(appId, app, next, outcome);
+        this.replaceTasks(appId, app, next);
         return undefined;
       }
       case "unknown_instance_terminated_event": {
@@ -222,17 +216,13 @@ export class IncrementalModel {
             appId,
             app,
             tasks.filter((t) => !(t && ofInstance(t, instanceId))),
-            outcome,
           );
         return undefined;
       }
       case "app_terminated_event": {
         const appId = text(data.appId);
         if (!appId) return fetchAll(`a ${type} without appId`);
-        if (this.apps.has(appId)) {
-          this.setApp(appId, undefined);
-          outcome.changed.add(appId);
-        }
+        this.setApp(appId, undefined);
         outcome.fetchApps.delete(appId);
         return undefined;
       }
@@ -273,9 +263,8 @@ export class IncrementalModel {
       outcome.fetchApps.set(appId, `instance ${String(data.condition)} not seen in a status update`);
   }
 
-  private replaceTasks(id: string, app: MarathonApp, tasks: (MarathonTask | null)[], outcome: EventOutcome) {
+  private replaceTasks(id: string, app: MarathonApp, tasks: (MarathonTask | null)[]) {
     this.setApp(id, { ...app, tasks: tasks as MarathonTask[] });
-    outcome.changed.add(id);
   }
 
   /**
