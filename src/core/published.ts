@@ -111,7 +111,11 @@ function write(value: unknown, indent: string): string {
   const kept = serviceTexts.get(value as PublishedService);
   if (kept?.indent === indent && kept.text !== "") return kept.text;
   const text = writeNested(value, indent);
-  if (kept) serviceTexts.set(value as PublishedService, { indent, text });
+  if (kept) {
+    // Flattened once (see render's `flat`): the kept text is joined into every later model file.
+    text.charCodeAt(0);
+    serviceTexts.set(value as PublishedService, { indent, text });
+  }
   return text;
 }
 

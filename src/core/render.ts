@@ -130,6 +130,16 @@ function serviceSections(service: Service): string {
 }
 
 /**
+ * A string built by appending is a rope that every join walks again; reading a character makes
+ * the engine flatten it once, so a text kept across renders is copied as one piece each time
+ * (at 10,000 apps this makes joining the kept texts several times faster).
+ */
+function flat(text: string): string {
+  text.charCodeAt(0);
+  return text;
+}
+
+/**
  * Each service's text is built by appending (kept as a rope by the engine) and the pieces are
  * joined once, rather than one array of every line: a 10,000-app config has a quarter of a
  * million lines. `serviceTexts` keeps each service's text across calls (watch mode): a service
@@ -147,7 +157,7 @@ export function render(
     let text = serviceTexts?.get(service);
     if (text === undefined) {
       text = serviceSections(service);
-      serviceTexts?.set(service, text);
+      if (serviceTexts) serviceTexts.set(service, flat(text));
     }
     parts.push(text);
   }
