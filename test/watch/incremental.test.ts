@@ -9,7 +9,7 @@ import { render } from "../../src/core/render.ts";
 import { parseSnapshot } from "../../src/core/snapshot.ts";
 import { type RunningMhc, startMhc } from "../helpers/cli.ts";
 import { type EventMarathon, startEventMarathon } from "../helpers/events.ts";
-import { tempDir } from "../helpers/git.ts";
+import { bareRepo, commits, fileAt, message, tempDir } from "../helpers/git.ts";
 import { eventually, sleep } from "../helpers/wait.ts";
 
 const running: RunningMhc[] = [];
@@ -119,5 +119,24 @@ describe("mhc watch, incremental", () => {
     expect(fullReads(w.m)).toBe(2);
     expect(appReads(w.m)).toBe(0);
     expect(w.status()).toMatchObject({ incremental: false });
+  });
+
+  it("sync --watch commits a change applied from events with the trailer Snapshot: events applied to the last full read", async () => {
+    const cluster = new SimulatedCluster(generateSnapshot({ apps: 10, tasksPerApp: 2, seed: 5 }), 5);
+    const m = await startEventMarathon(cluster.snapshot);
+    marathons.push(m);
+    const remote = bareRepo();
+    const p = startMhc(
+      ["sync", "--watch", m.url, "--repo", remote, "--wait", "100ms:1s", "--validate", "never"],
+      { timeoutMs: 60_000, env: { XDG_CACHE_HOME: tempDir("mhc-cache-") } },
+    );
+    running.push(p);
+    await eventually(() => commits(remote).length === 1 && m.openStreams() === 1, `the start\n${p.stderr()}`);
+    expect(message(remote)).toMatch(/\nSnapshot-Digest: sha256:[0-9a-f]{64}\n/);
+    for (const event of cluster.startTask(3)) m.send(event.type, event.data);
+    await eventually(() => commits(remote).length === 2, `the commit of the event\n${p.stderr()}`);
+    expect(fileAt(remote, "main", "haproxy/haproxy.cfg")).toBe(fullRender(cluster));
+    expect(message(remote)).toMatch(/\nSnapshot: events applied to the last full read\n/);
+    expect(fullReads(m)).toBe(1);
   });
 });
