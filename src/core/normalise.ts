@@ -251,7 +251,7 @@ export function normaliseApp(
     const outcome = serviceFor(app, spec, labels, appGroups, options, markGroupMatched);
     if (outcome.kind === "dropped") portDrops.push([spec.index, outcome.reason]);
     if (outcome.kind !== "service") continue;
-    if (outcome.warning) warnings.push(outcome.warning);
+    if (outcome.warnings) for (const warning of outcome.warnings) warnings.push(warning);
     services.push(outcome.service);
   }
   if (services.length === 0 && portDrops.length === 0) return part;
@@ -274,7 +274,15 @@ export function normaliseApp(
   const excluded = new Map<string, ExcludedTask>();
   for (const service of services) {
     const spec = specs[service.portIndex] as PortSpec;
-    service.servers = serversFor(app, spec, tasks, checkHost, excluded, deployment?.draining);
+    const checkIndex = service.healthCheckPortIndex;
+    const checkSpec = checkIndex === undefined ? undefined : specs[checkIndex];
+    if (checkIndex !== undefined && !checkSpec) {
+      warnings.push(
+        `app ${app.id}: HAPROXY_${service.portIndex}_BACKEND_HEALTHCHECK_PORT_INDEX ignored: the app has no port index ${checkIndex}`,
+      );
+      delete service.healthCheckPortIndex;
+    }
+    service.servers = serversFor(app, spec, tasks, checkHost, excluded, checkSpec, deployment?.draining);
     if (deployment) {
       // The group's port (zdd's HAPROXY_0_PORT) names it, as marathon-lb does: the colours' own
       // service ports alternate, the backend stays the same one through every deployment.
@@ -289,7 +297,7 @@ export function normaliseApp(
     }
   }
   for (const [index, reason] of portDrops) drop(index, reason);
-  for (const [index, ofPort] of labels.ports) {
+  for (const [index, ofPort] of [...labels.ports, ...labels.templates]) {
     if (index >= specs.length) {
       const names = [...ofPort.keys()].map((name) => `HAPROXY_${index}_${name}`).join(", ");
       warnings.push(`app ${app.id}: ${names} ignored: the app has no port index ${index}`);

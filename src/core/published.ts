@@ -48,9 +48,13 @@ function publishedServiceOf(service: Service): PublishedService {
     published = {
       ...settings,
       ...(pathsIgnoreCase ? { pathsIgnoreCase } : {}),
-      servers: servers.map(({ name, host, port, draining }) =>
-        draining ? { name, host, port, draining } : { name, host, port },
-      ),
+      servers: servers.map(({ name, host, port, draining, checkPort }) => ({
+        name,
+        host,
+        port,
+        ...(draining ? { draining } : {}),
+        ...(checkPort === undefined ? {} : { checkPort }),
+      })),
     };
     publishedServices.set(service, published);
     serviceTexts.set(published, { indent: "", text: "" });

@@ -75,6 +75,20 @@ function settingWords(s: PublishedService): Record<string, string> {
     "routing weight": String(s.backendWeight),
     "path match": s.pathsIgnoreCase ? "case-insensitive" : "case-sensitive",
     ...checkWords(s),
+    ...accessWords(s),
+  };
+}
+
+/** Who may reach a service and how: a reviewer must see these change. Never the password. */
+function accessWords(s: PublishedService): Record<string, string> {
+  return {
+    auth: s.auth ? `user ${s.auth.user} realm "${s.auth.realm}"` : "none",
+    "allowed sources": s.allowedSources?.join(" ") ?? "any",
+    "redirect to https": s.redirectToHttps ? "on" : "off",
+    hsts: s.hsts ? "on" : "off",
+    "tls certificate": s.sslCert ?? "none",
+    "bind options": s.bindOptions ?? "none",
+    sticky: s.sticky ? "on" : "off",
   };
 }
 

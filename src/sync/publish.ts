@@ -17,7 +17,7 @@ import {
   serialiseModel,
 } from "../core/published.ts";
 import { appPort, blameServices, quarantine } from "../core/quarantine.ts";
-import { render } from "../core/render.ts";
+import { hidePasswords, render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import type { Git } from "../git/git.ts";
 import {
@@ -284,8 +284,8 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
         ],
         diff: () =>
           unifiedDiff(
-            publishedConfig ?? "",
-            config,
+            hidePasswords(publishedConfig ?? ""),
+            hidePasswords(config),
             `a/${request.path}\t(published)`,
             `b/${request.path}\t(${request.origin})`,
             3,
