@@ -173,7 +173,8 @@ export class IncrementalModel {
         const update: MarathonTask = { state };
         if (typeof data.host === "string") update.host = data.host;
         if (Array.isArray(data.ports)) update.ports = data.ports as number[];
-        if (Array.isArray(data.ipAddresses))
+        // An early status may carry no addresses yet; it does not take away ones already known.
+        if (Array.isArray(data.ipAddresses) && data.ipAddresses.length > 0)
           update.ipAddresses = data.ipAddresses as MarathonTask["ipAddresses"];
         if (index >= 0) {
           this.replaceTasks(appId, app, tasks.with(index, { ...tasks[index], ...update }));
