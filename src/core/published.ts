@@ -1,4 +1,5 @@
 import { bindKey } from "./address.ts";
+import { flat } from "./flat.ts";
 import type { Dropped, ExcludedTask, HealthCheck, Model, Server, Service } from "./model.ts";
 
 /**
@@ -115,11 +116,8 @@ function write(value: unknown, indent: string): string {
   const kept = serviceTexts.get(value as PublishedService);
   if (kept?.indent === indent && kept.text !== "") return kept.text;
   const text = writeNested(value, indent);
-  if (kept) {
-    // Flattened once (see render's `flat`): the kept text is joined into every later model file.
-    text.charCodeAt(0);
-    serviceTexts.set(value as PublishedService, { indent, text });
-  }
+  // Flattened once: the kept text is joined into every later model file.
+  if (kept) serviceTexts.set(value as PublishedService, { indent, text: flat(text) });
   return text;
 }
 

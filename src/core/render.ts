@@ -1,3 +1,4 @@
+import { flat } from "./flat.ts";
 import { defaultHead } from "./head.ts";
 import type { Model, RenderOptions, Service } from "./model.ts";
 import { defaultTemplates, fill, type Template, type TemplateName } from "./templates.ts";
@@ -386,16 +387,6 @@ function serviceSections(service: Service, options: RenderOptions): string {
     text += fill(serverTemplate, value);
   }
   return `${text}\n`;
-}
-
-/**
- * A string built by appending is a rope that every join walks again; reading a character makes
- * the engine flatten it once, so a text kept across renders is copied as one piece each time
- * (at 10,000 apps this makes joining the kept texts several times faster).
- */
-function flat(text: string): string {
-  text.charCodeAt(0);
-  return text;
 }
 
 /**
