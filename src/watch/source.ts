@@ -31,6 +31,9 @@ export interface RenderSourceOptions {
   status: StatusFile;
 }
 
+/** Past this many apps to read one by one (a big deployment), one full read is cheaper. */
+const appReadsAtMost = (apps: number) => Math.max(50, apps / 20);
+
 /** How many differing services a divergence report names before "and N more". */
 const namedServices = 10;
 
@@ -56,8 +59,13 @@ export class RenderSource {
         return await this.readAll(trigger.full ? trigger.events : undefined);
       const model = this.model;
       const outcome = model.apply(trigger.events);
-      if (outcome.fetchAll !== undefined) {
-        log.info(`reading every app: ${outcome.fetchAll}`);
+      const why =
+        outcome.fetchAll ??
+        (outcome.fetchApps.size > appReadsAtMost(model.size)
+          ? `${outcome.fetchApps.size} apps to read one by one`
+          : undefined);
+      if (why !== undefined) {
+        log.info(`reading every app: ${why}`);
         return await this.readAll();
       }
       for (const [id, why] of outcome.fetchApps) {

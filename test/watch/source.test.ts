@@ -58,4 +58,13 @@ describe("watch mode's render source", () => {
     });
     expect(s.reads).toMatchObject({ all: 2, apps: 0 });
   });
+
+  it("more apps to read than 50 or 5 % of all apps (a big deployment) reads everything instead", async () => {
+    const s = source();
+    await s.rendered.next({ full: true, events: [] });
+    const ids = Array.from({ length: 51 }, (_, i) => `/deployed/app-${i}`);
+    const plan = { steps: [{ actions: ids.map((app) => ({ action: "StartApplication", app })) }] };
+    await s.rendered.next({ full: false, events: wire([{ type: "deployment_success", data: { plan } }]) });
+    expect(s.reads).toMatchObject({ all: 2, apps: 0 });
+  });
 });
