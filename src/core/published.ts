@@ -112,9 +112,9 @@ function flatText(value: unknown): string {
 }
 
 function write(value: unknown, indent: string): string {
-  if (isFlat(value)) return flatText(value);
   const kept = serviceTexts.get(value as PublishedService);
   if (kept?.indent === indent && kept.text !== "") return kept.text;
+  if (isFlat(value)) return flatText(value);
   const text = writeNested(value, indent);
   // Flattened once: the kept text is joined into every later model file.
   if (kept) serviceTexts.set(value as PublishedService, { indent, text: flat(text) });
