@@ -79,7 +79,7 @@ export class IncrementalModel {
    * object of an app it changes; a merged blue/green app is a new object every time) and has the
    * same service ports (IP-per-task apps get theirs from a range shared by all apps).
    */
-  private readonly parts = new Map<string, { app: MarathonApp; ports: string; part: AppPart }>();
+  private readonly parts = new Map<string, { app: MarathonApp; ports: number[]; part: AppPart }>();
   /** Each entry's JSON shape problem, for as long as the entry object lives. */
   private readonly shapes = new WeakMap<object, string | undefined>();
   private readonly checkHost: HostChecks = hostChecks();
@@ -279,11 +279,10 @@ export class IncrementalModel {
     const prepared = prepare(entries, options, (entry) => this.shapeOf(entry));
     const parts = prepared.apps.map((app) => {
       const specs = prepared.specs.get(app) as PortSpec[];
-      const ports = specs.map((spec) => spec.servicePort).join(",");
       const kept = this.parts.get(app.id);
-      if (kept && kept.app === app && kept.ports === ports) return kept.part;
+      if (kept && kept.app === app && samePorts(kept.ports, specs)) return kept.part;
       const part = normaliseApp(app, specs, prepared.deployments.get(app), options, this.checkHost);
-      this.parts.set(app.id, { app, ports, part });
+      this.parts.set(app.id, { app, ports: specs.map((spec) => spec.servicePort), part });
       return part;
     });
     return assemble(prepared, parts, options);
@@ -312,6 +311,12 @@ export class IncrementalModel {
       if (!leaveOut.has(service.appId)) texts.set(service.name, this.serviceTexts.get(service) ?? "");
     return texts;
   }
+}
+
+function samePorts(ports: number[], specs: PortSpec[]): boolean {
+  if (ports.length !== specs.length) return false;
+  for (let i = 0; i < ports.length; i++) if (ports[i] !== specs[i]?.servicePort) return false;
+  return true;
 }
 
 /** The apps a deployment event's plan acts on (light or full plan format). */
