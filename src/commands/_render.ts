@@ -10,7 +10,8 @@ import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { readTextFile } from "../io/files.ts";
 import { log } from "../log.ts";
 
-interface RenderArgValues {
+/** The values of the flags in renderArgs, as any command that spreads them parses them. */
+interface RenderFlagValues {
   head?: string;
   templates?: string;
   "http-port"?: string;
@@ -31,7 +32,7 @@ interface RenderArgValues {
   "max-serv-port-ip-per-task"?: string;
 }
 
-function ipPerTaskPorts(args: RenderArgValues): RenderOptions["ipPerTaskPorts"] {
+function ipPerTaskPorts(args: RenderFlagValues): RenderOptions["ipPerTaskPorts"] {
   const range = (flag: "min-serv-port-ip-per-task" | "max-serv-port-ip-per-task") =>
     numberFlag(
       args[flag] ?? String(defaultRenderOptions.ipPerTaskPorts[flag.startsWith("min") ? "min" : "max"]),
@@ -86,7 +87,7 @@ async function readTemplates(dir: string): Promise<{ templates: Templates; head?
 }
 
 /** The render options from the flags of `renderArgs`, checked once. */
-export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]): Promise<RenderOptions> {
+export async function renderOptionsFrom(args: RenderFlagValues, rawArgs: string[]): Promise<RenderOptions> {
   const groups = repeated(rawArgs, "group").flatMap((g) =>
     g
       .split(",")
@@ -124,6 +125,9 @@ export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]
   };
 }
 
+/** From this many apps a render takes long enough (about a second) to say what it is doing. */
+const bigSnapshotApps = 5000;
+
 /**
  * Normalises and reports warnings on stderr (never stdout). With `previous` (watch mode), warnings
  * the previous run already printed are not repeated on every sync.
@@ -133,6 +137,7 @@ export function normaliseWithWarnings(
   options: RenderOptions,
   previous?: Set<string>,
 ): Model {
+  if (snapshot.apps.length >= bigSnapshotApps) log.progress(`rendering ${snapshot.apps.length} apps`);
   const model = normalise(snapshot, options);
   for (const warning of model.warnings) if (!previous?.has(warning)) log.warn(warning);
   if (previous) {

@@ -2,6 +2,12 @@ import type { ArgsDef } from "citty";
 
 /** Where the Marathon state comes from (spread into every command that reads Marathon). */
 export const marathonArgs = {
+  address: {
+    type: "positional",
+    required: false,
+    valueHint: "MARATHON…",
+    description: "Marathon addresses (host:port or URL), tried in order",
+  },
   marathon: {
     type: "string",
     description: "Marathon address (repeatable; also positional args or MARATHON_URL, comma-separated)",
@@ -113,7 +119,11 @@ export const renderArgs = {
     description: "Highest service port given to IP-per-task apps without one",
     default: "10100",
   },
-  verbose: { type: "boolean", description: "Log more (stack traces, each Marathon attempt)" },
+} as const satisfies ArgsDef;
+
+/** The HAProxy binary (validate, sync's validation, deploy). */
+export const haproxyArgs = {
+  haproxy: { type: "string", description: "HAProxy binary", default: "haproxy", valueHint: "bin" },
 } as const satisfies ArgsDef;
 
 /** Safety gates (sync, and render -o replacing an existing file). */

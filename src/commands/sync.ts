@@ -1,7 +1,7 @@
 import process from "node:process";
 import { type ArgsDef, defineCommand, type ParsedArgs } from "citty";
 import pkg from "../../package.json" with { type: "json" };
-import { gitTimeoutMs, maxDropPercent } from "../args/values.ts";
+import { gitTimeoutMs, maxDropPercent, numberFlag } from "../args/values.ts";
 import type { RenderOptions } from "../core/model.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { log, redact } from "../log.ts";
@@ -10,7 +10,7 @@ import { publish, type SyncRequest, type SyncResult } from "../sync/publish.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
 import { watchCommand } from "../watch/run.ts";
 import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
-import { gateArgs, gitArgs, marathonArgs, renderArgs } from "./_shared.ts";
+import { gateArgs, gitArgs, haproxyArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
 export const syncArgs = {
   ...marathonArgs,
@@ -48,12 +48,7 @@ export const syncArgs = {
     description: "Check the candidate with haproxy -c",
     default: "auto",
   },
-  haproxy: {
-    type: "string",
-    description: "HAProxy binary for validation",
-    default: "haproxy",
-    valueHint: "bin",
-  },
+  ...haproxyArgs,
   "dry-run": { type: "boolean", description: "Print the summary and diff; commit and push nothing" },
   "push-attempts": { type: "string", description: "Attempts when a push loses a race", default: "5" },
   json: {
@@ -69,13 +64,6 @@ function parseIdentity(author: string) {
   const match = /^\s*([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>\s*$/.exec(author);
   if (!match) throw new MhcError(`--author must look like "Name <email>", not "${author}"`, ExitCode.usage);
   return { name: match[1] as string, email: match[2] as string };
-}
-
-function wholeNumber(value: string, flag: string, max: number): number {
-  const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || n > max)
-    throw new MhcError(`--${flag} must be a number from 0 to ${max}, not "${value}"`, ExitCode.usage);
-  return n;
 }
 
 export interface SyncPlan {
@@ -120,7 +108,7 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
       validate: args.validate as "auto" | "always" | "never",
       haproxy: args.haproxy,
       dryRun: args["dry-run"] === true,
-      pushAttempts: Math.max(1, wholeNumber(args["push-attempts"], "push-attempts", 100)),
+      pushAttempts: numberFlag(args["push-attempts"], "push-attempts", { min: 1, max: 100, integer: true }),
       renderOptions: options,
       version: pkg.version,
     },

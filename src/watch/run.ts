@@ -2,7 +2,7 @@ import process from "node:process";
 import { setTimeout } from "node:timers";
 import type { RenderOptions } from "../core/model.ts";
 import { ExitCode, MhcError } from "../errors.ts";
-import { log } from "../log.ts";
+import { log, timestampWhenLogged } from "../log.ts";
 import { fetchApp } from "../marathon/client.ts";
 import { fetchFromConnection, type MarathonArgValues, marathonConnection } from "../marathon/connection.ts";
 import type { WatchSettings } from "./args.ts";
@@ -39,6 +39,7 @@ export async function watchCommand(watch: WatchCommand): Promise<void> {
   ];
   for (const [given, message] of refusals) if (given) throw new MhcError(message, ExitCode.usage);
   const connection = await marathonConnection(args, positionals, rawArgs);
+  timestampWhenLogged();
   const status = new StatusFile(watch.settings.statusFile, {
     command: watch.command,
     target: watch.target,
