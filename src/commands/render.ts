@@ -8,6 +8,7 @@ import { render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { runAfterChange, splitCommandLine } from "../io/command.ts";
 import { readIfExists, writeFileAtomic } from "../io/files.ts";
+import { acquireLock } from "../io/lock.ts";
 import { log } from "../log.ts";
 import { loadSnapshot } from "../marathon/connection.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
@@ -42,22 +43,26 @@ interface Gates {
   maxDropPercent: number;
 }
 
+type ModelFor = (incumbents: ReadonlyMap<string, string>) => Model;
+type Written = { written: boolean; message: string; model: Model };
+
 /**
  * Writes the rendered config to the -o file and runs --exec when it changed. Replacing an existing
  * file passes the same safety gates as sync: an empty or gutted render (Marathon mid leader election)
  * never overwrites a working config, unattended or not. A failed or interrupted --exec runs again on
  * the next call, also of a later mhc, even if the file is unchanged by then, so a reload is never lost.
- * The existing file, read back, also names who owns each bind (the incumbent rule).
+ * The existing file, read back, also names who owns each bind (the incumbent rule). Runs that write
+ * the same FILE take turns (a lock beside it), so each --exec sees the config its own run wrote.
  */
 function fileWriter(output: string, exec: string[] | undefined, options: RenderOptions, gates: Gates) {
   // What this writer wrote last: a watch reads the file back every sync, and while the file still
   // holds that text, the model written is what it says (no need to read 10 MB of config again).
   let last: { config: string; model: Model } | undefined;
-  return async (
-    modelFor: (incumbents: ReadonlyMap<string, string>) => Model,
+  async function writeAndExec(
+    modelFor: ModelFor,
     appsInSnapshot: number,
-    renderConfig = (model: Model) => render(model, options),
-  ): Promise<{ written: boolean; message: string; model: Model }> => {
+    renderConfig: (model: Model) => string,
+  ): Promise<Written> {
     const current = await readIfExists(output);
     const published =
       current === undefined
@@ -89,6 +94,22 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
     if (said === undefined) return { written, message, model };
     if (said) log.debug(`--exec said: ${said}`);
     return { written, message: `${message}; ran ${exec[0]}`, model };
+  }
+
+  return async (
+    modelFor: ModelFor,
+    appsInSnapshot: number,
+    renderConfig = (model: Model) => render(model, options),
+  ): Promise<Written> => {
+    const release = await acquireLock(`${output}.mhc.lock`, {
+      holder: `another mhc writing ${output}`,
+      waitMs: 120_000,
+    });
+    try {
+      return await writeAndExec(modelFor, appsInSnapshot, renderConfig);
+    } finally {
+      await release();
+    }
   };
 }
 

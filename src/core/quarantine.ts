@@ -16,10 +16,10 @@ export interface Blame {
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** HAProxy's closing lines, which repeat what the alerts before them said. */
 /** Frontends that route to many services: a line there is blamed on the service it names. */
 const sharedFrontends = new Set(["http_in", "https_in", "app_id_in"]);
 
+/** HAProxy's closing lines, which repeat what the alerts before them said. */
 const summaryAlert = /Error\(s\) found in configuration file|Fatal errors found in configuration/;
 
 function sectionsByLine(config: string): { section: string; name: string; text: string }[] {

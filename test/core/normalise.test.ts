@@ -111,11 +111,40 @@ describe("network shapes", () => {
     expect(run(snapshotOf(app)).services).toEqual([]);
   });
 
+  it.each([70000, -1, 1e300, 10000.5])(
+    "a service port Marathon never gives (%s) drops that port with the reason, never silently",
+    (port) => {
+      const model = run(snapshotOf(hostApp("/bad", [port, 10001], [task({ ports: [31000, 31001] })])));
+      expect(model.services.map((s) => s.bindPort)).toEqual([10001]);
+      expect(model.dropped).toEqual([
+        { appId: "/bad", portIndex: 0, reason: `service port ${port} is not a port number (1-65535)` },
+      ]);
+    },
+  );
+
   it("the /v2/tasks shape becomes plain TCP services per service port", () => {
     const model = normalise(fixture("tasks.json"), defaultRenderOptions);
     expect(model.services.map((s) => [s.name, s.mode, s.servers.map((x) => `${x.host}:${x.port}`)])).toEqual([
       ["frontend-foosball_10019", "tcp", ["srv4.example.com:31292"]],
       ["tools_docker_registry_5000", "tcp", ["srv2.example.com:31721"]],
+    ]);
+  });
+
+  it("a /v2/tasks entry without a string appId is left out with a warning; the other tasks render", () => {
+    const good = {
+      appId: "/b",
+      host: "10.0.0.1",
+      ports: [31000],
+      servicePorts: [10001],
+      state: "TASK_RUNNING",
+    };
+    const model = run({ tasks: [null, { ...good, appId: 5 }, good] });
+    expect(model.services.map((s) => addresses(model, model.services.indexOf(s)))).toEqual([
+      ["10.0.0.1:31000"],
+    ]);
+    expect(model.dropped).toEqual([
+      { appId: "(no id)", portIndex: null, reason: "wrong JSON type: id is a number, not a string" },
+      { appId: "(no id)", portIndex: null, reason: "wrong JSON type: the entry is null, not an app object" },
     ]);
   });
 

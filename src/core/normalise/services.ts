@@ -221,6 +221,11 @@ export function serviceFor(
     if (options.strictMode) return hidden;
   }
 
+  if (values.PORT === undefined && spec.invalidServicePort !== undefined)
+    return {
+      kind: "dropped",
+      reason: `service port ${spec.invalidServicePort} is not a port number (1-65535)`,
+    };
   const bindPort = values.PORT ?? spec.servicePort;
   if (!bindPort) return hidden; // no service port: nothing to bind, like the original script
   const templates = portTemplates(labels.templates.get(n), n);
