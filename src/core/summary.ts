@@ -120,6 +120,9 @@ function blueGreenState(s: PublishedService | undefined): string | undefined {
 }
 
 const droppedKey = (d: Dropped) => `${d.appId}\u0000${d.portIndex ?? ""}`;
+/** Task ids come from Marathon unchecked: one with a line break or a space is quoted, so it cannot add a line. */
+const shownTaskId = (id: string) => (/^[\x21-\x7e]+$/.test(id) ? id : JSON.stringify(id));
+
 const excludedKey = (e: ExcludedTask) => `${e.appId}\u0000${e.taskId}`;
 
 export function compareModels(before: PublishedModel, after: PublishedModel): Changes {
@@ -416,12 +419,12 @@ export function commitBody({ changes, overridden = [], notes = [], lineLimit = 2
     totals.push(`Tasks not in the config: ${changes.excludedNow}${delta}`);
     totals.push(
       ...bounded(
-        changes.excludedStarted.map((t) => `    + ${t.appId} ${t.taskId}: ${t.reason}`),
+        changes.excludedStarted.map((t) => `    + ${t.appId} ${shownTaskId(t.taskId)}: ${t.reason}`),
         listLimit,
         "tasks left out",
       ),
       ...bounded(
-        changes.excludedEnded.map((t) => `    - ${t.appId} ${t.taskId}: was ${t.reason}`),
+        changes.excludedEnded.map((t) => `    - ${t.appId} ${shownTaskId(t.taskId)}: was ${t.reason}`),
         listLimit,
         "tasks back or gone",
       ),

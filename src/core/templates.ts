@@ -212,6 +212,8 @@ const sectionKeywords = new Set([
   "log-forward",
 ]);
 
+const ownBind = /^\{bindAddr\}:\{servicePort\}(\{[A-Za-z_]+\})*$/;
+
 /**
  * A per-port template from a label: the text rules of every label except that lines may break,
  * the variables of its template, and no new section (only its own fixed header line).
@@ -239,6 +241,13 @@ export function parseTemplateLabel(name: TemplateName, value: unknown): Template
     if (sectionKeywords.has(word))
       return { ok: false, reason: `opens a section ("${word}"), which a label may not` };
     if (word.startsWith("{")) return { ok: false, reason: "has a line starting with a {variable}" };
+    // A bind elsewhere would take another app's port or the shared frontends' from them.
+    const argument = (lines[i] as string).trim().split(/\s+/)[1] ?? "";
+    if (word === "bind" && !ownBind.test(argument))
+      return { ok: false, reason: `binds "${argument}", not its own {bindAddr}:{servicePort}` };
+    // Another app's backend reached from this port would bypass that app's bind address.
+    if ((word === "use_backend" || word === "default_backend") && argument !== "{backend}")
+      return { ok: false, reason: `sends traffic to "${argument}", not its own {backend}` };
   }
   return parseTemplate(text, templateVariables(name));
 }

@@ -99,6 +99,31 @@ describe("templates", () => {
     ],
     ["HAPROXY_0_FRONTEND_HEAD", "  bind *:81\n", 'must start with the line "frontend {backend}"'],
     [
+      "HAPROXY_0_FRONTEND_HEAD",
+      "frontend {backend}\n  bind {bindAddr}:{servicePort}\n  bind *:10001 # evil\n",
+      'binds "*:10001", not its own {bindAddr}:{servicePort}',
+    ],
+    [
+      "HAPROXY_0_FRONTEND_HEAD",
+      "frontend {backend}\n  bind {bindAddr}:{servicePort}{sslCert},*:10001 # evil\n",
+      'binds "{bindAddr}:{servicePort}{sslCert},*:10001", not its own {bindAddr}:{servicePort}',
+    ],
+    [
+      "HAPROXY_0_FRONTEND_BACKEND_GLUE",
+      "  default_backend other_10001 # evil\n",
+      'sends traffic to "other_10001", not its own {backend}',
+    ],
+    [
+      "HAPROXY_0_FRONTEND_HEAD",
+      "frontend {backend}\n  bind {bindAddr}:{servicePort}\n  use_backend other_10001 if TRUE # evil\n",
+      'sends traffic to "other_10001", not its own {backend}',
+    ],
+    [
+      "HAPROXY_0_FRONTEND_HEAD",
+      "frontend {backend}\n  bind {bindAddr}:{servicePort}1 # evil\n",
+      'binds "{bindAddr}:{servicePort}1", not its own {bindAddr}:{servicePort}',
+    ],
+    [
       "HAPROXY_0_BACKEND_SERVER_HTTP_HEALTHCHECK_OPTIONS",
       "check\n  server evil 6.6.6.6:1",
       "contains a line break (it is part of one line)",

@@ -22,7 +22,8 @@ export function taskExclusion(
   const running =
     state === "TASK_RUNNING" ||
     (options.keepUnreachable && (state === "TASK_UNREACHABLE" || state === "TASK_LOST"));
-  if (!running) return `state ${state}`;
+  // The state is Marathon's text: quoted unless a plain word, so it cannot add a line to a commit.
+  if (!running) return `state ${/^[A-Za-z_]+$/.test(state) ? state : JSON.stringify(state)}`;
   // No results (a new task, or any task right after a Marathon leader failover) is not "unhealthy":
   // the server stays and HAProxy's own checks decide, so health data vanishing never empties a backend.
   let results = 0;
