@@ -55,14 +55,26 @@ type Written = { written: boolean; message: string; model: Model };
  * the same FILE take turns (a lock beside it), so each --exec sees the config its own run wrote.
  */
 function fileWriter(output: string, exec: string[] | undefined, options: RenderOptions, gates: Gates) {
-  async function writeAndExec(modelFor: ModelFor, appsInSnapshot: number): Promise<Written> {
+  // What this writer wrote last: a watch reads the file back every sync, and while the file still
+  // holds that text, the model written is what it says (no need to read 10 MB of config again).
+  let last: { config: string; model: Model } | undefined;
+  async function writeAndExec(
+    modelFor: ModelFor,
+    appsInSnapshot: number,
+    renderConfig: (model: Model) => string,
+  ): Promise<Written> {
     const current = await readIfExists(output);
-    const published = current === undefined ? undefined : readConfigText(current);
+    const published =
+      current === undefined
+        ? undefined
+        : current === last?.config
+          ? publishedModelOf(last.model)
+          : readConfigText(current);
     const model = modelFor(published ? incumbentsOf(published) : new Map());
-    const config = render(model, options);
-    if (current !== undefined && current !== config && !gates.force) {
+    const config = renderConfig(model);
+    if (published !== undefined && current !== config && !gates.force) {
       const verdict = checkReplacement(
-        current,
+        published,
         publishedModelOf(model),
         appsInSnapshot,
         gates.maxDropPercent,
@@ -75,6 +87,7 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
       }
     }
     const written = (await writeFileAtomic(output, config, current)) === "written";
+    last = { config, model };
     const message = `${output}: ${written ? "written" : "unchanged"} (${model.services.length} services)`;
     if (!exec) return { written, message, model };
     const said = await runAfterChange(output, written, exec, "--exec");
@@ -83,13 +96,17 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
     return { written, message: `${message}; ran ${exec[0]}`, model };
   }
 
-  return async (modelFor: ModelFor, appsInSnapshot: number): Promise<Written> => {
+  return async (
+    modelFor: ModelFor,
+    appsInSnapshot: number,
+    renderConfig = (model: Model) => render(model, options),
+  ): Promise<Written> => {
     const release = await acquireLock(`${output}.mhc.lock`, {
       holder: `another mhc writing ${output}`,
       waitMs: 120_000,
     });
     try {
-      return await writeAndExec(modelFor, appsInSnapshot);
+      return await writeAndExec(modelFor, appsInSnapshot, renderConfig);
     } finally {
       await release();
     }
@@ -114,21 +131,22 @@ async function watchRender(
   // Without -o the refusal below stops before the writer is used.
   const output = args.output ?? "";
   const write = fileWriter(output, exec, options, gatesFrom(args));
-  const warned = new Set<string>();
   await watchCommand({
     command: "render",
     target: output,
     settings,
+    options,
     marathon: { args, positionals: args._, rawArgs },
     refusals: [
       [!output, "--watch needs -o FILE to keep up to date"],
       [args.json === true, "--watch writes -o FILE; it cannot print --json"],
     ],
-    sync: async (load) => {
-      const { snapshot } = await load();
+    sync: async (next) => {
+      const rendered = await next();
       const { written, message } = await write(
-        (incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }, warned),
-        snapshot.apps.length,
+        rendered.modelFor,
+        rendered.appsInSnapshot,
+        rendered.renderConfig,
       );
       return { ok: true, changed: written, message };
     },

@@ -116,11 +116,10 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
 }
 
 /** One sync: render the snapshot and publish it. The result says how it went; it never exits. */
-async function syncOnce(plan: SyncPlan, loaded: LoadedSnapshot, warned?: Set<string>): Promise<SyncResult> {
+async function syncOnce(plan: SyncPlan, loaded: LoadedSnapshot): Promise<SyncResult> {
   return publish({
     ...plan.settings,
-    candidate: (incumbents) =>
-      normaliseWithWarnings(loaded.snapshot, { ...plan.options, incumbents }, warned),
+    candidate: (incumbents) => normaliseWithWarnings(loaded.snapshot, { ...plan.options, incumbents }),
     appsInSnapshot: loaded.snapshot.apps.length,
     source: loaded.source,
     origin: plan.fromFile ? `snapshot ${loaded.source}` : `Marathon at ${loaded.source}`,
@@ -150,20 +149,29 @@ function jsonResult(plan: SyncPlan, result: SyncResult | { exitCode: number; mes
 
 /** `--watch`: sync at start, on coalesced Marathon events and every --resync, until a signal. */
 async function watchSync(plan: SyncPlan, settings: WatchSettings, args: SyncArgValues, rawArgs: string[]) {
-  const warned = new Set<string>();
   await watchCommand({
     command: "sync",
     target: plan.settings.repo,
     settings,
+    options: plan.options,
     marathon: { args, positionals: args._, rawArgs },
     refusals: [
       [plan.settings.dryRun, "--watch publishes; preview with a one-off mhc sync --dry-run instead"],
     ],
-    sync: async (load, reason) => {
+    sync: async (next, reason) => {
       const at = new Date().toISOString();
       let result: SyncResult;
       try {
-        result = await syncOnce(plan, await load(), warned);
+        const rendered = await next();
+        result = await publish({
+          ...plan.settings,
+          candidate: rendered.modelFor,
+          renderConfig: rendered.renderConfig,
+          appsInSnapshot: rendered.appsInSnapshot,
+          source: rendered.source,
+          origin: `Marathon at ${rendered.source}`,
+          ...(rendered.body !== undefined ? { snapshotBody: rendered.body } : {}),
+        });
       } catch (error) {
         const exitCode = error instanceof MhcError ? error.exitCode : ExitCode.usage;
         if (args.json)

@@ -1,3 +1,4 @@
+import { flat } from "./flat.ts";
 import { defaultHead } from "./head.ts";
 import type { Model, RenderOptions, Service } from "./model.ts";
 import { defaultTemplates, fill, type Template, type TemplateName } from "./templates.ts";
@@ -391,9 +392,14 @@ function serviceSections(service: Service, options: RenderOptions): string {
 /**
  * Each service's text is built by appending (kept as a rope by the engine) and the pieces are
  * joined once, rather than one array of every line: a 10,000-app config has a quarter of a
- * million lines.
+ * million lines. `serviceTexts` keeps each service's text across calls (watch mode): a service
+ * object is never changed once normalised, so its text is rendered once.
  */
-export function render(model: Model, options: RenderOptions): string {
+export function render(
+  model: Model,
+  options: RenderOptions,
+  serviceTexts?: WeakMap<Service, string>,
+): string {
   const head = (options.head ?? defaultHead).replace(/\s*$/, "\n");
   const sections = [
     ...statsSection(options),
@@ -401,7 +407,14 @@ export function render(model: Model, options: RenderOptions): string {
     ...appIdFrontend(model.services, options),
   ];
   const parts = [`${banner}${head}\n`, ...sections.map((line) => `${line}\n`)];
-  for (const service of model.services) parts.push(serviceSections(service, options));
+  for (const service of model.services) {
+    let text = serviceTexts?.get(service);
+    if (text === undefined) {
+      text = serviceSections(service, options);
+      if (serviceTexts) serviceTexts.set(service, flat(text));
+    }
+    parts.push(text);
+  }
   const text = parts.join("");
   // Each section ends with a blank line; the one closing the file is left out.
   return parts.length > 1 ? text.slice(0, -1) : text;

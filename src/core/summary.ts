@@ -136,6 +136,8 @@ export function compareModels(before: PublishedModel, after: PublishedModel): Ch
   for (const name of sorted(new Set([...old.keys(), ...fresh.keys()]))) {
     const a = old.get(name);
     const b = fresh.get(name);
+    // The same object (watch mode keeps unchanged services): nothing to compare.
+    if (a === b) continue;
     const was = new Set(a?.servers.map(serverAddress));
     const is = new Set(b?.servers.map(serverAddress));
     const added = sorted([...is].filter((s) => !was.has(s)));

@@ -58,7 +58,10 @@ export function resolveBindConflicts(
     reserve(options.appIdBindAddress, options.appIdPort, "the app-id frontend");
   }
   const incumbents = options.incumbents;
-  const isIncumbent = (s: Service) => incumbents?.get(bindKey(s.bindAddress, s.bindPort)) === s.appId;
+  // Without incumbents (a first render, a watch's check) no service needs its bind key built.
+  const isIncumbent = incumbents?.size
+    ? (s: Service) => incumbents.get(bindKey(s.bindAddress, s.bindPort)) === s.appId
+    : () => false;
   const order = incumbents?.size
     ? [...services.filter(isIncumbent), ...services.filter((s) => !isIncumbent(s))]
     : services;
