@@ -3,10 +3,11 @@
  * Prints a markdown table (figure, median, target, pass/fail), writes .tmp/bench/results.json, and
  * exits 1 when a target fails so it can gate a release. Network: 127.0.0.1 only.
  *
- *   bun scripts/bench.ts [--runs N] [--only cluster|host]
+ *   bun scripts/bench.ts [--runs N] [--only watch|host]
  *
- * --runs: measured runs per figure (default 5, after 1 warm-up). --only host: just the host figures
- * (runtime change against reload in a 10,000-app HAProxy, propagation end to end).
+ * --runs: measured runs per figure (default 5, after 1 warm-up). --only watch: just the sync --watch
+ * figures; --only host: just the host figures (runtime change against reload in a 10,000-app
+ * HAProxy, propagation end to end).
  */
 import { execFileSync } from "node:child_process";
 import {
@@ -27,6 +28,7 @@ import { measureHostChange } from "./bench/host.ts";
 import { startSnapshotServer } from "./bench/marathon.ts";
 import { gnuTime, median, type Run, type Series, series, summarise, timedRun } from "./bench/measure.ts";
 import { measurePropagation } from "./bench/propagation.ts";
+import { type WatchFigures, watchBench } from "./bench/watch.ts";
 import { compile } from "./compile.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -139,6 +141,25 @@ async function renderFigures(size: Scale): Promise<void> {
     series: fromFile,
     target: rssTarget(fromFile),
   });
+  if (size.apps >= 10_000) {
+    // The same Bun, uncompiled, reading and parsing the file and nothing else: `bun -e`.
+    const script = `JSON.parse(require("node:fs").readFileSync(${JSON.stringify(size.file)}, "utf8"))`;
+    const bunFloor = await series(`bun -e ${size.apps}`, runs, () =>
+      timedRun(bun, ["-e", script], { cwd: work, scratchDir: work }),
+    );
+    rows.push({ figure: `floor: bun -e read + JSON.parse, ${label}`, series: bunFloor });
+    rows.push({
+      figure: `mhc render --from file -o against bun -e, ${label}`,
+      series: fromFile,
+      floor: bunFloor,
+      target: {
+        text: "≤ 3 × bun -e and peak RSS < 400 MB",
+        pass:
+          fromFile.medianMs <= 3 * bunFloor.medianMs &&
+          (fromFile.maxRssBytes ?? Number.POSITIVE_INFINITY) < 400 * MB,
+      },
+    });
+  }
 
   log(`${label}: floor and render from a local Marathon (HTTP on 127.0.0.1)`);
   const server = await startSnapshotServer(readFileSync(size.file));
@@ -270,6 +291,77 @@ async function syncFigures(size: Scale): Promise<void> {
   });
 }
 
+const watchBursts = 5;
+const watchWaitMinMs = 200;
+let watchResults: { incremental: WatchFigures; full: WatchFigures; renderWatch: WatchFigures } | undefined;
+
+/** sync --watch, incremental and --no-incremental side by side, on bursts of task events. */
+async function watchFigures(size: Scale): Promise<void> {
+  const label = `${size.apps.toLocaleString("en")} apps × ${tasksPerApp} tasks`;
+  const options = {
+    mhc,
+    bun,
+    root,
+    work,
+    snapshot: size.file,
+    seed,
+    bursts: watchBursts,
+    appsPerBurst: 50,
+    waitMinMs: watchWaitMinMs,
+  };
+  log(`sync --watch, ${label}: ${watchBursts} bursts of 100 task events, incremental`);
+  const incremental = await watchBench(options, "incremental");
+  log(`sync --watch, ${label}: the same, --no-incremental`);
+  const full = await watchBench(options, "full");
+  log(`render --watch -o, ${label}: the same bursts, incremental`);
+  const renderWatch = await watchBench(options, "incremental", "render");
+  watchResults = { incremental, full, renderWatch };
+  const kb = (bytes: number) => `${(bytes / 1024).toLocaleString("en", { maximumFractionDigits: 0 })} KiB`;
+  const asSeries = (f: WatchFigures) =>
+    summarise([
+      {
+        wallMs: f.latencyBeyondWaitMs,
+        cpuMs: f.cpuMsPerSync,
+        peakRssBytes: f.peakRssBytes,
+        code: 0,
+        stdout: "",
+        stderr: "",
+      },
+    ]);
+  const describe = (f: WatchFigures) =>
+    `${kb(f.bytesPerSync)} read from Marathon per sync (events included), ${f.syncsPerBurst} sync(s) per burst; last event → local commit ${Math.round(f.commitLatencyBeyondWaitMs)} ms beyond --wait ${watchWaitMinMs} ms; git's CPU ${Math.round(f.gitCpuMsPerSync)} ms per sync. Wall = last event → pushed commit beyond --wait, CPU = mhc's own per sync`;
+  rows.push({
+    figure: `sync --watch (incremental), 100 task events over 50 apps, ${label}: ${describe(incremental)}`,
+    series: asSeries(incremental),
+    target: { text: "< 300 ms after --wait", pass: incremental.latencyBeyondWaitMs < 300 },
+  });
+  rows.push({
+    figure: `sync --watch --no-incremental, the same: ${describe(full)}`,
+    series: asSeries(full),
+  });
+  rows.push({
+    figure: `render --watch -o (incremental), the same bursts: ${kb(renderWatch.bytesPerSync)} read per sync; wall = last event → file written beyond --wait ${watchWaitMinMs} ms (no git)`,
+    series: summarise([
+      {
+        wallMs: renderWatch.commitLatencyBeyondWaitMs,
+        cpuMs: renderWatch.cpuMsPerSync,
+        peakRssBytes: renderWatch.peakRssBytes,
+        code: 0,
+        stdout: "",
+        stderr: "",
+      },
+    ]),
+  });
+  const fewerBytes = full.bytesPerSync / Math.max(1, incremental.bytesPerSync);
+  const lessCpu = full.cpuMsPerSync / Math.max(1, incremental.cpuMsPerSync);
+  rows.push({
+    figure: `  incremental against full, per sync: ${fewerBytes.toFixed(0)}× fewer bytes, ${lessCpu.toFixed(1)}× less CPU`,
+    series: summarise([]),
+    measures: "rss",
+    target: { text: "≥ 50× fewer bytes, ≥ 10× less CPU", pass: fewerBytes >= 50 && lessCpu >= 10 },
+  });
+}
+
 async function startupFigure(): Promise<void> {
   log("start-up: mhc --version");
   const startup = await series(
@@ -380,18 +472,19 @@ const host = machine();
 log(`${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB; bun ${host.bun}; ${runs} runs per figure`);
 if ((loadavg()[0] ?? 0) > 0.5)
   log(`load average ${loadavg()[0]?.toFixed(2)}: other work is running, figures will be noisy`);
-const small = only === "host" ? undefined : scale(1_000);
+const small = only ? undefined : scale(1_000);
 if (small) {
   await renderFigures(small);
   await syncFigures(small);
 }
 const large = scale(10_000);
-if (only !== "host") {
+if (!only) {
   await renderFigures(large);
   await diffFigure(large);
-  await startupFigure();
 }
-if (only !== "cluster") {
+if (!only || only === "watch") await watchFigures(large);
+if (!only) await startupFigure();
+if (!only || only === "host") {
   await hostFigures(large);
   await propagationFigure();
 }
@@ -404,6 +497,7 @@ const results = {
   tasksPerApp,
   runs,
   snapshots: { ...(small ? { [small.apps]: small.bytes } : {}), [large.apps]: large.bytes },
+  watch: watchResults,
   figures: rows.map((row) => ({
     figure: row.figure.trim(),
     ...(row.measures === "rss"

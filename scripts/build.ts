@@ -2,10 +2,16 @@
 //   bun scripts/build.ts          dist/mhc for this machine
 //   bun scripts/build.ts --all    dist/release/mhc-<target> for every release target, with SHA256SUMS
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { relative, resolve } from "node:path";
 import process from "node:process";
 import { compile, root } from "./compile.ts";
+
+/** Where the binary went and how big it is: `dist/mhc  61.2 MB`. */
+function built(file: string): void {
+  const megabytes = (statSync(file).size / 1024 / 1024).toFixed(1);
+  process.stdout.write(`${relative(process.cwd(), file) || file}  ${megabytes} MB\n`);
+}
 
 const releaseTargets = ["linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64"];
 
@@ -17,9 +23,12 @@ if (process.argv.includes("--all")) {
     compile("src/cli.ts", file, target);
     // The source map is embedded in the binary; the copy beside it is not a release artifact.
     rmSync(`${file}.map`, { force: true });
+    built(file);
     return `${createHash("sha256").update(readFileSync(file)).digest("hex")}  mhc-${target}`;
   });
   writeFileSync(`${out}/SHA256SUMS`, `${sums.join("\n")}\n`);
 } else {
-  compile("src/cli.ts", resolve(root, "dist/mhc"));
+  const file = resolve(root, "dist/mhc");
+  compile("src/cli.ts", file);
+  built(file);
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { defineCommand } from "citty";
 import pkg from "../package.json" with { type: "json" };
-import { main } from "./run.ts";
+import { completionCommand } from "./completion.ts";
+import { globalArgs, main } from "./run.ts";
+import type { AnyCommand } from "./usage.ts";
 
-const root = defineCommand({
+const root: AnyCommand = defineCommand({
   meta: { name: "mhc", version: pkg.version, description: pkg.description },
   subCommands: {
     render: () => import("./commands/render.ts").then((m) => m.default),
@@ -11,6 +13,7 @@ const root = defineCommand({
     validate: () => import("./commands/validate.ts").then((m) => m.default),
     sync: () => import("./commands/sync.ts").then((m) => m.default),
     deploy: () => import("./commands/deploy.ts").then((m) => m.default),
+    completion: () => completionCommand(() => root, globalArgs),
   },
 });
 

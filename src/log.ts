@@ -6,14 +6,53 @@ import process from "node:process";
  */
 
 const secrets = new Set<string>();
-let verbose = process.env.MHC_DEBUG === "1";
+type Level = "quiet" | "normal" | "verbose";
+let level: Level = process.env.MHC_DEBUG === "1" ? "verbose" : "normal";
+let colorAllowed = true;
+let timestamps = false;
+let progressShown = false;
 
-export function setVerbose(on: boolean): void {
-  verbose = on;
+/** `--verbose` adds debug lines; `--quiet` leaves only errors. */
+export function setLevel(value: Level): void {
+  level = value;
 }
 
 export function isVerbose(): boolean {
-  return verbose;
+  return level === "verbose";
+}
+
+/** `--no-color`: no escape codes on any stream, whatever the terminal says. */
+export function disableColor(): void {
+  colorAllowed = false;
+}
+
+/**
+ * Colour only on a terminal, and never when NO_COLOR (any value), FORCE_COLOR=0 or TERM=dumb says
+ * no. FORCE_COLOR cannot turn it on for a pipe or a file: those never get escape codes.
+ */
+export function colorOn(stream: { isTTY?: boolean }): boolean {
+  const env = process.env;
+  return (
+    colorAllowed &&
+    stream.isTTY === true &&
+    !env.NO_COLOR &&
+    env.FORCE_COLOR !== "0" &&
+    env.FORCE_COLOR !== "false" &&
+    env.TERM !== "dumb"
+  );
+}
+
+/** Wraps `text` in an SGR code when `on`. */
+export function paint(on: boolean, code: number, text: string): string {
+  return on ? `\u001b[${code}m${text}\u001b[0m` : text;
+}
+
+/**
+ * Long-running modes (watch) end up in journald or a log file: there each line starts with the
+ * time. On a terminal the reader sees the time already.
+ */
+export function timestampWhenLogged(): void {
+  timestamps = !process.stderr.isTTY;
 }
 
 /** Register a value that must never be printed (password, token, basic-auth header). */
@@ -32,15 +71,30 @@ export function redact(text: string): string {
   return out;
 }
 
-function write(prefix: string, message: string): void {
-  process.stderr.write(`${prefix}${redact(message)}\n`);
+function write(label: string, color: number | undefined, message: string): void {
+  const on = color !== undefined && colorOn(process.stderr);
+  const time = timestamps ? `${new Date().toISOString()} ` : "";
+  const prefix = label ? `mhc: ${paint(on, color ?? 0, label)}: ` : "mhc: ";
+  process.stderr.write(`${time}${prefix}${redact(message)}\n`);
 }
 
 export const log = {
-  info: (message: string) => write("mhc: ", message),
-  warn: (message: string) => write("mhc: warning: ", message),
-  error: (message: string) => write("mhc: error: ", message),
+  info: (message: string) => {
+    if (level !== "quiet") write("", undefined, message);
+  },
+  warn: (message: string) => {
+    if (level !== "quiet") write("warning", 33, message);
+  },
+  error: (message: string) => write("error", 31, message),
+  /** The line after an error that says where to read more; shown even with --quiet. */
+  hint: (message: string) => write("", undefined, message),
   debug: (message: string) => {
-    if (verbose) write("mhc: debug: ", message);
+    if (level === "verbose") write("debug", 90, message);
+  },
+  /** One line saying what a long step is doing, at most once per run (a watcher renders often). */
+  progress: (message: string) => {
+    if (progressShown || level === "quiet") return;
+    progressShown = true;
+    write("", undefined, message);
   },
 };

@@ -38,7 +38,7 @@ export interface SyntheticSnapshot {
 }
 
 /** mulberry32: small, fast, and good enough to shuffle test data. Returns floats in [0, 1). */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -1,15 +1,27 @@
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { numberFlag, portNumber, repeated } from "../args/values.ts";
+import { parseBindAddress, parseCertPath } from "../core/labels.ts";
 import { defaultRenderOptions, type Model, type RenderOptions } from "../core/model.ts";
 import { normalise } from "../core/normalise.ts";
 import type { Snapshot } from "../core/snapshot.ts";
-import { ExitCode, MhcError } from "../errors.ts";
+import { parseTemplateFiles, type Templates } from "../core/templates.ts";
+import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { readTextFile } from "../io/files.ts";
 import { log } from "../log.ts";
 
-interface RenderArgValues {
+/** The values of the flags in renderArgs, as any command that spreads them parses them. */
+interface RenderFlagValues {
   head?: string;
+  templates?: string;
   "http-port"?: string;
   "http-bind"?: string;
+  "https-port"?: string;
+  "https-bind"?: string;
+  "ssl-certs"?: string;
+  "group-https-by-vhost"?: boolean;
+  "app-id-port"?: string;
+  "app-id-bind"?: string;
   "stats-port"?: string;
   "stats-bind"?: string;
   "keep-unreachable"?: boolean;
@@ -20,7 +32,7 @@ interface RenderArgValues {
   "max-serv-port-ip-per-task"?: string;
 }
 
-function ipPerTaskPorts(args: RenderArgValues): RenderOptions["ipPerTaskPorts"] {
+function ipPerTaskPorts(args: RenderFlagValues): RenderOptions["ipPerTaskPorts"] {
   const range = (flag: "min-serv-port-ip-per-task" | "max-serv-port-ip-per-task") =>
     numberFlag(
       args[flag] ?? String(defaultRenderOptions.ipPerTaskPorts[flag.startsWith("min") ? "min" : "max"]),
@@ -42,22 +54,69 @@ function ipPerTaskPorts(args: RenderArgValues): RenderOptions["ipPerTaskPorts"] 
   return { min, max };
 }
 
+/** A flag value checked by a label parser (the same rules as the label); a usage error otherwise. */
+function checked<T>(
+  value: string,
+  flag: string,
+  parse: (v: unknown) => { ok: true; value: T } | { ok: false; reason: string },
+): T {
+  const result = parse(value);
+  if (!result.ok) throw new MhcError(`--${flag} "${value}" ${result.reason}`, ExitCode.usage);
+  return result.value;
+}
+
+/**
+ * `--templates DIR`: the `HAPROXY_<NAME>` files of a folder (as marathon-lb reads its templates
+ * folder), checked before anything renders: a template mhc does not support or a variable a
+ * template does not have is a usage error naming the file.
+ */
+async function readTemplates(dir: string): Promise<{ templates: Templates; head?: string }> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((name) => name.startsWith("HAPROXY_"));
+  } catch (error) {
+    throw new MhcError(`cannot read --templates folder ${dir}: ${errorMessage(error)}`, ExitCode.io, {
+      cause: error,
+    });
+  }
+  const files = new Map<string, string>();
+  for (const name of names) files.set(name, await readTextFile(join(dir, name), "--templates file"));
+  const parsed = parseTemplateFiles(files);
+  if (!parsed.ok) throw new MhcError(`--templates ${dir}: ${parsed.reason}`, ExitCode.usage);
+  return parsed.value;
+}
+
 /** The render options from the flags of `renderArgs`, checked once. */
-export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]): Promise<RenderOptions> {
+export async function renderOptionsFrom(args: RenderFlagValues, rawArgs: string[]): Promise<RenderOptions> {
   const groups = repeated(rawArgs, "group").flatMap((g) =>
     g
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean),
   );
+  if (args["group-https-by-vhost"] && !args["ssl-certs"]) {
+    throw new MhcError(
+      "--group-https-by-vhost needs --ssl-certs (the certificate of vhosts without SSL_CERT)",
+      ExitCode.usage,
+    );
+  }
+  const folder = args.templates ? await readTemplates(args.templates) : undefined;
   return {
     ...defaultRenderOptions,
     groups,
     httpPort: portNumber(args["http-port"], "http-port"),
     httpBindAddress: args["http-bind"] ?? "*",
+    httpsPort: portNumber(args["https-port"], "https-port"),
+    httpsBindAddress: checked(args["https-bind"] ?? "*", "https-bind", parseBindAddress),
+    ...(args["ssl-certs"] ? { sslCerts: checked(args["ssl-certs"], "ssl-certs", parseCertPath) } : {}),
+    ...(args["group-https-by-vhost"] ? { groupHttpsByVhost: true } : {}),
+    appIdPort: portNumber(args["app-id-port"], "app-id-port"),
+    appIdBindAddress: checked(args["app-id-bind"] ?? "*", "app-id-bind", parseBindAddress),
     statsPort: portNumber(args["stats-port"], "stats-port"),
     statsBindAddress: args["stats-bind"] ?? "127.0.0.1",
     keepUnreachable: args["keep-unreachable"] === true,
+    ...(folder?.head !== undefined ? { head: folder.head } : {}),
+    ...(folder && Object.keys(folder.templates).length > 0 ? { templates: folder.templates } : {}),
     strictMode: args["strict-mode"] === true,
     healthCheck: args["health-check"] === true,
     ignorePathWithoutVhost: args["ignore-path-without-vhost"] === true,
@@ -65,6 +124,9 @@ export async function renderOptionsFrom(args: RenderArgValues, rawArgs: string[]
     ...(args.head ? { head: await readTextFile(args.head, "--head file") } : {}),
   };
 }
+
+/** From this many apps a render takes long enough (about a second) to say what it is doing. */
+const bigSnapshotApps = 5000;
 
 /**
  * Normalises and reports warnings on stderr (never stdout). With `previous` (watch mode), warnings
@@ -75,6 +137,7 @@ export function normaliseWithWarnings(
   options: RenderOptions,
   previous?: Set<string>,
 ): Model {
+  if (snapshot.apps.length >= bigSnapshotApps) log.progress(`rendering ${snapshot.apps.length} apps`);
   const model = normalise(snapshot, options);
   for (const warning of model.warnings) if (!previous?.has(warning)) log.warn(warning);
   if (previous) {

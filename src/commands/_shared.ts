@@ -2,6 +2,12 @@ import type { ArgsDef } from "citty";
 
 /** Where the Marathon state comes from (spread into every command that reads Marathon). */
 export const marathonArgs = {
+  address: {
+    type: "positional",
+    required: false,
+    valueHint: "MARATHON…",
+    description: "Marathon addresses (host:port or URL), tried in order",
+  },
   marathon: {
     type: "string",
     description: "Marathon address (repeatable; also positional args or MARATHON_URL, comma-separated)",
@@ -52,12 +58,39 @@ export const renderArgs = {
     description: "File replacing the built-in global/defaults section",
     valueHint: "file",
   },
+  templates: {
+    type: "string",
+    description: "Folder of marathon-lb style templates (files HAPROXY_<NAME>) replacing mhc's defaults",
+    valueHint: "dir",
+  },
   "http-port": {
     type: "string",
     description: "Port of the shared HTTP frontend that routes by VHOST/PATH",
     default: "80",
   },
   "http-bind": { type: "string", description: "Bind address of the shared HTTP frontend", default: "*" },
+  "https-port": {
+    type: "string",
+    description: "Port of the shared HTTPS frontend (with --ssl-certs; routes VHOSTs by SNI)",
+    default: "443",
+  },
+  "https-bind": { type: "string", description: "Bind address of the shared HTTPS frontend", default: "*" },
+  "ssl-certs": {
+    type: "string",
+    description:
+      "Certificate file or folder on the HAProxy host for the shared HTTPS frontend (default: no HTTPS frontend)",
+    valueHint: "dir",
+  },
+  "group-https-by-vhost": {
+    type: "boolean",
+    description: "With --ssl-certs: one TLS frontend per vhost, with its app's SSL_CERT and BIND_OPTIONS",
+  },
+  "app-id-port": {
+    type: "string",
+    description: "Port of the frontend routing http apps by X-Marathon-App-Id (0: none)",
+    default: "9091",
+  },
+  "app-id-bind": { type: "string", description: "Bind address of the app-id frontend", default: "*" },
   "stats-port": { type: "string", description: "Port of the HAProxy stats page (0: none)", default: "9090" },
   "stats-bind": { type: "string", description: "Bind address of the stats page", default: "127.0.0.1" },
   "keep-unreachable": {
@@ -86,7 +119,11 @@ export const renderArgs = {
     description: "Highest service port given to IP-per-task apps without one",
     default: "10100",
   },
-  verbose: { type: "boolean", description: "Log more (stack traces, each Marathon attempt)" },
+} as const satisfies ArgsDef;
+
+/** The HAProxy binary (validate, sync's validation, deploy). */
+export const haproxyArgs = {
+  haproxy: { type: "string", description: "HAProxy binary", default: "haproxy", valueHint: "bin" },
 } as const satisfies ArgsDef;
 
 /** Safety gates (sync, and render -o replacing an existing file). */

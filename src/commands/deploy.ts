@@ -8,7 +8,7 @@ import { watchDeploy } from "../deploy/watch.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { reloadStrategies } from "../haproxy/reload/registry.ts";
 import type { Reloader } from "../haproxy/reload/strategy.ts";
-import { gitArgs } from "./_shared.ts";
+import { gitArgs, haproxyArgs } from "./_shared.ts";
 
 export default defineCommand({
   meta: {
@@ -30,7 +30,7 @@ export default defineCommand({
     },
     config: { type: "string", description: "Installed HAProxy config (required)", valueHint: "FILE" },
     ...strategyArgs(),
-    haproxy: { type: "string", valueHint: "BIN", description: "HAProxy binary", default: "haproxy" },
+    ...haproxyArgs,
     workdir: {
       type: "string",
       description: "Cache of the fetched repository (default ~/.cache/mhc/deploy/<hash>)",

@@ -1,16 +1,14 @@
-import { existsSync } from "node:fs";
 import process from "node:process";
 import { defineCommand, type ParsedArgs } from "citty";
-import { parseDuration } from "../args/duration.ts";
 import { maxDropPercent } from "../args/values.ts";
 import { checkReplacement } from "../core/gates.ts";
 import { type Model, modelJson, type RenderOptions } from "../core/model.ts";
 import { incumbentsOf, publishedModelOf, readConfigText } from "../core/published.ts";
 import { render } from "../core/render.ts";
-import { applyChangeAtRuntime } from "../deploy/runtime.ts";
 import { ExitCode, MhcError } from "../errors.ts";
-import { pendingCommandPath, runAfterChange, splitCommandLine } from "../io/command.ts";
+import { runAfterChange, splitCommandLine } from "../io/command.ts";
 import { readIfExists, writeFileAtomic } from "../io/files.ts";
+import { acquireLock } from "../io/lock.ts";
 import { log } from "../log.ts";
 import { loadSnapshot } from "../marathon/connection.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
@@ -37,18 +35,6 @@ const renderCommandArgs = {
     description: "With -o: run CMD after each change of FILE, e.g. a reload (split into argv, no shell)",
     valueHint: "cmd",
   },
-  "runtime-socket": {
-    type: "string",
-    description:
-      "With -o and --exec: apply server-only changes over HAProxy's Runtime API on SOCKET (master CLI or admin stats socket) instead of running CMD",
-    valueHint: "socket",
-  },
-  "drain-timeout": {
-    type: "string",
-    description: "With --runtime-socket: how long a removed server may finish its sessions",
-    default: "30s",
-    valueHint: "duration",
-  },
   ...watchArgs,
 } as const;
 
@@ -57,37 +43,38 @@ interface Gates {
   maxDropPercent: number;
 }
 
-/** --runtime-socket and its --drain-timeout. */
-interface RuntimeTarget {
-  socket: string;
-  drainTimeoutMs: number;
-}
+type ModelFor = (incumbents: ReadonlyMap<string, string>) => Model;
+type Written = { written: boolean; message: string; model: Model };
 
 /**
  * Writes the rendered config to the -o file and runs --exec when it changed. Replacing an existing
  * file passes the same safety gates as sync: an empty or gutted render (Marathon mid leader election)
  * never overwrites a working config, unattended or not. A failed or interrupted --exec runs again on
  * the next call, also of a later mhc, even if the file is unchanged by then, so a reload is never lost.
- * The existing file, read back, also names who owns each bind (the incumbent rule).
+ * The existing file, read back, also names who owns each bind (the incumbent rule). Runs that write
+ * the same FILE take turns (a lock beside it), so each --exec sees the config its own run wrote.
  */
-function fileWriter(
-  output: string,
-  exec: string[] | undefined,
-  options: RenderOptions,
-  gates: Gates,
-  runtime?: RuntimeTarget,
-) {
-  return async (
-    modelFor: (incumbents: ReadonlyMap<string, string>) => Model,
+function fileWriter(output: string, exec: string[] | undefined, options: RenderOptions, gates: Gates) {
+  // What this writer wrote last: a watch reads the file back every sync, and while the file still
+  // holds that text, the model written is what it says (no need to read 10 MB of config again).
+  let last: { config: string; model: Model } | undefined;
+  async function writeAndExec(
+    modelFor: ModelFor,
     appsInSnapshot: number,
-  ): Promise<{ written: boolean; message: string; model: Model }> => {
+    renderConfig: (model: Model) => string,
+  ): Promise<Written> {
     const current = await readIfExists(output);
-    const published = current === undefined ? undefined : readConfigText(current);
+    const published =
+      current === undefined
+        ? undefined
+        : current === last?.config
+          ? publishedModelOf(last.model)
+          : readConfigText(current);
     const model = modelFor(published ? incumbentsOf(published) : new Map());
-    const config = render(model, options);
-    if (current !== undefined && current !== config && !gates.force) {
+    const config = renderConfig(model);
+    if (published !== undefined && current !== config && !gates.force) {
       const verdict = checkReplacement(
-        current,
+        published,
         publishedModelOf(model),
         appsInSnapshot,
         gates.maxDropPercent,
@@ -99,32 +86,30 @@ function fileWriter(
         );
       }
     }
-    // Server-only changes go to HAProxy at once; a pending --exec (it failed before) still runs.
-    if (
-      runtime &&
-      exec &&
-      current !== undefined &&
-      current !== config &&
-      !existsSync(pendingCommandPath(output))
-    ) {
-      const outcome = await applyChangeAtRuntime(current, config, runtime.socket, runtime.drainTimeoutMs);
-      if (outcome.applied) {
-        await writeFileAtomic(output, config, current);
-        return {
-          written: true,
-          message: `${output}: written, applied over the Runtime API (${outcome.summary})`,
-          model,
-        };
-      }
-      log.info(`${outcome.reason}; running ${exec[0]}`);
-    }
     const written = (await writeFileAtomic(output, config, current)) === "written";
+    last = { config, model };
     const message = `${output}: ${written ? "written" : "unchanged"} (${model.services.length} services)`;
     if (!exec) return { written, message, model };
     const said = await runAfterChange(output, written, exec, "--exec");
     if (said === undefined) return { written, message, model };
     if (said) log.debug(`--exec said: ${said}`);
     return { written, message: `${message}; ran ${exec[0]}`, model };
+  }
+
+  return async (
+    modelFor: ModelFor,
+    appsInSnapshot: number,
+    renderConfig = (model: Model) => render(model, options),
+  ): Promise<Written> => {
+    const release = await acquireLock(`${output}.mhc.lock`, {
+      holder: `another mhc writing ${output}`,
+      waitMs: 120_000,
+    });
+    try {
+      return await writeAndExec(modelFor, appsInSnapshot, renderConfig);
+    } finally {
+      await release();
+    }
   };
 }
 
@@ -134,19 +119,6 @@ const gatesFrom = (args: RenderArgValues): Gates => ({
   force: args.force === true,
   maxDropPercent: maxDropPercent(args["max-drop"]),
 });
-
-function runtimeFrom(args: RenderArgValues): RuntimeTarget | undefined {
-  if (!args["runtime-socket"]) return undefined;
-  if (args.exec === undefined)
-    throw new MhcError(
-      "--runtime-socket applies what fits and leaves the rest to --exec; give --exec CMD",
-      ExitCode.usage,
-    );
-  return {
-    socket: args["runtime-socket"],
-    drainTimeoutMs: parseDuration(args["drain-timeout"], "drain-timeout"),
-  };
-}
 
 /** `--watch`: keep -o FILE up to date on coalesced Marathon events and every --resync, until a signal. */
 async function watchRender(
@@ -158,22 +130,23 @@ async function watchRender(
 ) {
   // Without -o the refusal below stops before the writer is used.
   const output = args.output ?? "";
-  const write = fileWriter(output, exec, options, gatesFrom(args), runtimeFrom(args));
-  const warned = new Set<string>();
+  const write = fileWriter(output, exec, options, gatesFrom(args));
   await watchCommand({
     command: "render",
     target: output,
     settings,
+    options,
     marathon: { args, positionals: args._, rawArgs },
     refusals: [
       [!output, "--watch needs -o FILE to keep up to date"],
       [args.json === true, "--watch writes -o FILE; it cannot print --json"],
     ],
-    sync: async (load) => {
-      const { snapshot } = await load();
+    sync: async (next) => {
+      const rendered = await next();
       const { written, message } = await write(
-        (incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }, warned),
-        snapshot.apps.length,
+        rendered.modelFor,
+        rendered.appsInSnapshot,
+        rendered.renderConfig,
       );
       return { ok: true, changed: written, message };
     },
@@ -193,7 +166,7 @@ export default defineCommand({
     const { snapshot } = await loadSnapshot(args, args._, rawArgs);
     let model: Model;
     if (args.output) {
-      const write = fileWriter(args.output, exec, options, gatesFrom(args), runtimeFrom(args));
+      const write = fileWriter(args.output, exec, options, gatesFrom(args));
       const written = await write(
         (incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }),
         snapshot.apps.length,

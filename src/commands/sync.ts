@@ -1,7 +1,7 @@
 import process from "node:process";
 import { type ArgsDef, defineCommand, type ParsedArgs } from "citty";
 import pkg from "../../package.json" with { type: "json" };
-import { gitTimeoutMs, maxDropPercent } from "../args/values.ts";
+import { gitTimeoutMs, maxDropPercent, numberFlag } from "../args/values.ts";
 import type { RenderOptions } from "../core/model.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { log, redact } from "../log.ts";
@@ -11,7 +11,7 @@ import { publish, type SyncRequest, type SyncResult } from "../sync/publish.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
 import { watchCommand } from "../watch/run.ts";
 import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
-import { gateArgs, gitArgs, marathonArgs, renderArgs } from "./_shared.ts";
+import { gateArgs, gitArgs, haproxyArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
 export const syncArgs = {
   ...marathonArgs,
@@ -49,12 +49,7 @@ export const syncArgs = {
     description: "Check the candidate with haproxy -c",
     default: "auto",
   },
-  haproxy: {
-    type: "string",
-    description: "HAProxy binary for validation",
-    default: "haproxy",
-    valueHint: "bin",
-  },
+  ...haproxyArgs,
   "dry-run": { type: "boolean", description: "Print the summary and diff; commit and push nothing" },
   "push-attempts": { type: "string", description: "Attempts when a push loses a race", default: "5" },
   json: {
@@ -76,13 +71,6 @@ function parseIdentity(author: string) {
   const match = /^\s*([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>\s*$/.exec(author);
   if (!match) throw new MhcError(`--author must look like "Name <email>", not "${author}"`, ExitCode.usage);
   return { name: match[1] as string, email: match[2] as string };
-}
-
-function wholeNumber(value: string, flag: string, max: number): number {
-  const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || n > max)
-    throw new MhcError(`--${flag} must be a number from 0 to ${max}, not "${value}"`, ExitCode.usage);
-  return n;
 }
 
 export interface SyncPlan {
@@ -129,25 +117,21 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
       validate: args.validate as "auto" | "always" | "never",
       haproxy: args.haproxy,
       dryRun: args["dry-run"] === true,
-      pushAttempts: Math.max(1, wholeNumber(args["push-attempts"], "push-attempts", 100)),
+      pushAttempts: numberFlag(args["push-attempts"], "push-attempts", { min: 1, max: 100, integer: true }),
       renderOptions: options,
       version: pkg.version,
     },
   };
 }
 
-/** One sync: load, render the snapshot and publish it. The result says how it went; it never exits. */
-function syncOnce(
-  plan: SyncPlan,
-  load: () => Promise<LoadedSnapshot>,
-  warned?: Set<string>,
-): Promise<SyncResult> {
+/** One sync: render the snapshot and publish it. The result says how it went; it never exits. */
+function syncOnce(plan: SyncPlan, load: () => Promise<LoadedSnapshot>): Promise<SyncResult> {
   return measuredSync(plan.metricsFile, async (timeRender) => {
     const loaded = await load();
     return publish({
       ...plan.settings,
       candidate: (incumbents) =>
-        timeRender(() => normaliseWithWarnings(loaded.snapshot, { ...plan.options, incumbents }, warned)),
+        timeRender(() => normaliseWithWarnings(loaded.snapshot, { ...plan.options, incumbents })),
       appsInSnapshot: loaded.snapshot.apps.length,
       source: loaded.source,
       origin: plan.fromFile ? `snapshot ${loaded.source}` : `Marathon at ${loaded.source}`,
@@ -178,20 +162,31 @@ function jsonResult(plan: SyncPlan, result: SyncResult | { exitCode: number; mes
 
 /** `--watch`: sync at start, on coalesced Marathon events and every --resync, until a signal. */
 async function watchSync(plan: SyncPlan, settings: WatchSettings, args: SyncArgValues, rawArgs: string[]) {
-  const warned = new Set<string>();
   await watchCommand({
     command: "sync",
     target: plan.settings.repo,
     settings,
+    options: plan.options,
     marathon: { args, positionals: args._, rawArgs },
     refusals: [
       [plan.settings.dryRun, "--watch publishes; preview with a one-off mhc sync --dry-run instead"],
     ],
-    sync: async (load, reason) => {
+    sync: async (next, reason) => {
       const at = new Date().toISOString();
       let result: SyncResult;
       try {
-        result = await syncOnce(plan, load, warned);
+        result = await measuredSync(plan.metricsFile, async (timeRender) => {
+          const rendered = await next();
+          return publish({
+            ...plan.settings,
+            candidate: (incumbents) => timeRender(() => rendered.modelFor(incumbents)),
+            renderConfig: rendered.renderConfig,
+            appsInSnapshot: rendered.appsInSnapshot,
+            source: rendered.source,
+            origin: `Marathon at ${rendered.source}`,
+            ...(rendered.body !== undefined ? { snapshotBody: rendered.body } : {}),
+          });
+        });
       } catch (error) {
         const exitCode = error instanceof MhcError ? error.exitCode : ExitCode.usage;
         if (args.json)

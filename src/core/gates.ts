@@ -83,12 +83,13 @@ export function checkGates({
  * are read with the documented config reader, as no model file sits beside them.
  */
 export function checkReplacement(
-  current: string,
+  current: string | PublishedModel,
   candidate: PublishedModel,
   appsInSnapshot: number,
   maxDropPercent: number,
 ): GateVerdict | undefined {
-  const published = readConfigText(current);
+  // A watch passes the model it wrote itself while the file still holds that text.
+  const published = typeof current === "string" ? readConfigText(current) : current;
   const changes = compareModels(published, candidate);
   return checkGates({ published, candidate, changes, appsInSnapshot, maxDropPercent })[0];
 }

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { canonicalAddress } from "./address.ts";
-import type { Mode } from "./model.ts";
+import type { BasicAuth, Mode } from "./model.ts";
+import { portTemplateNames, type TemplateName } from "./templates.ts";
 
 /**
  * marathon-lb's label vocabulary, validated strictly: a label value becomes HAProxy config text,
@@ -157,6 +158,139 @@ export function parseCheckPath(value: unknown): LabelResult<string> {
   );
 }
 
+/** crypt(3) hashes (`$5$…`, `$6$…`, `$2b$…`, `$y$…`); anything else is a plaintext password. */
+const cryptHash = /^\$(1|5|6|2[aby]|y|gy|7|sha1|md5)\$[A-Za-z0-9./$=,-]+$/;
+
+/**
+ * `realm:user:password` (the password may contain `:`). Reasons never quote the value: it holds a
+ * password, and reasons reach warnings and commit messages.
+ */
+export function parseAuth(value: unknown): LabelResult<BasicAuth> {
+  return parsed(value, (text) => {
+    const first = text.indexOf(":");
+    const second = text.indexOf(":", first + 1);
+    if (first < 0 || second < 0) return fail("is not realm:user:password");
+    const realm = text.slice(0, first);
+    const user = text.slice(first + 1, second);
+    const password = text.slice(second + 1);
+    if (!/^[A-Za-z0-9 ._-]{1,64}$/.test(realm))
+      return fail("has a realm other than letters, digits, spaces, . _ -");
+    if (!/^[A-Za-z0-9._@-]{1,64}$/.test(user))
+      return fail("has a user name other than letters, digits, . _ @ -");
+    if (!/^[!-~]{1,256}$/.test(password) || /["'#\\]/.test(password))
+      return fail("has a password with spaces, quotes, # or \\ (or an empty one)");
+    return ok({ realm, user, password, hashed: cryptHash.test(password) });
+  });
+}
+
+/** A certificate path on the HAProxy host (a PEM file, or a folder of them). */
+export function parseCertPath(value: unknown): LabelResult<string> {
+  return parsed(value, (text) =>
+    /^\/[A-Za-z0-9._/-]*$/.test(text) && !text.split("/").includes("..")
+      ? ok(text)
+      : fail("is not an absolute path of letters, digits, . _ / -"),
+  );
+}
+
+/** HAProxy 2.6 bind options a label may set, with how many arguments each takes. */
+const bindKeywords: Record<string, number> = {
+  ssl: 0,
+  crt: 1,
+  "crt-list": 1,
+  "ca-file": 1,
+  "crl-file": 1,
+  "ca-verify-file": 1,
+  "ca-ignore-err": 1,
+  "crt-ignore-err": 1,
+  sigalgs: 1,
+  "client-sigalgs": 1,
+  verify: 1,
+  alpn: 1,
+  npn: 1,
+  ciphers: 1,
+  ciphersuites: 1,
+  curves: 1,
+  ecdhe: 1,
+  "ssl-min-ver": 1,
+  "ssl-max-ver": 1,
+  "no-sslv3": 0,
+  "no-tlsv10": 0,
+  "no-tlsv11": 0,
+  "no-tlsv12": 0,
+  "no-tlsv13": 0,
+  "no-tls-tickets": 0,
+  "prefer-client-ciphers": 0,
+  "strict-sni": 0,
+  "allow-0rtt": 0,
+  "accept-proxy": 0,
+  "defer-accept": 0,
+  tfo: 0,
+  transparent: 0,
+  v4v6: 0,
+  v6only: 0,
+  maxconn: 1,
+  backlog: 1,
+  mss: 1,
+  "tcp-ut": 1,
+  name: 1,
+};
+
+const bindArgument = /^[A-Za-z0-9._/:,=@+-]+$/;
+const verifyValues = new Set(["none", "optional", "required"]);
+
+/** Extra words after a bind: known keywords only (an unknown one would make HAProxy refuse the whole config). */
+export function parseBindOptions(value: unknown): LabelResult<string> {
+  return parsed(value, (text) => {
+    const words = text.split(/\s+/).filter(Boolean);
+    if (words.length === 0) return fail("is empty");
+    for (let i = 0; i < words.length; i++) {
+      const word = words[i] as string;
+      const arity = bindKeywords[word];
+      if (arity === undefined) return fail(`has "${word}", which is not a bind option mhc knows`);
+      if (arity === 0) continue;
+      const argument = words[++i];
+      if (argument === undefined || !bindArgument.test(argument))
+        return fail(`has no valid value after "${word}"`);
+      if (word === "verify" && !verifyValues.has(argument))
+        return fail("has verify other than none, optional, required");
+      if (
+        ["ca-file", "ca-verify-file", "crl-file", "crt", "crt-list"].includes(word) &&
+        !parseCertPath(argument).ok
+      )
+        return fail(`has a ${word} that is not an absolute path`);
+    }
+    return ok(words.join(" "));
+  });
+}
+
+/** Space-separated IPv4/IPv6 addresses or CIDR networks (HAProxy's `src` ACL). */
+export function parseNetworks(value: unknown): LabelResult<string[]> {
+  return parsed(value, (text) => {
+    const networks = text.split(/\s+/).filter(Boolean);
+    if (networks.length === 0) return fail("is empty");
+    // One ACL line; HAProxy 2.6 reads at most 64 words per line.
+    if (networks.length > 50) return fail("has more than 50 entries");
+    for (const network of networks) {
+      const [address = "", prefix, ...rest] = network.split("/");
+      const family = isIP(address);
+      const bits = prefix === undefined ? 0 : /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1;
+      if (family === 0 || rest.length > 0 || bits < 0 || bits > (family === 4 ? 32 : 128))
+        return fail(`has "${network}", which is not an IP address or network`);
+    }
+    return ok(networks);
+  });
+}
+
+/** A URL path used in a rewrite or a redirect: plain characters only, so it is also a literal regex. */
+export function parsePlainPath(value: unknown): LabelResult<string> {
+  return parsed(value, (text) =>
+    /^\/[A-Za-z0-9._~/-]*$/.test(text) ? ok(text) : fail("is not a path of letters, digits, . _ ~ / -"),
+  );
+}
+
+export function parsePortIndex(value: unknown): LabelResult<number> {
+  return parsed(value, (text) => (/^\d{1,3}$/.test(text) ? ok(Number(text)) : fail("is not a port index")));
+}
 /** A deployment group names the merged app: Marathon id segments, the leading `/` optional. */
 export function parseDeploymentGroup(value: unknown): LabelResult<string> {
   return parsed(value, (text) => {
@@ -265,6 +399,51 @@ export const portLabels = {
     parse: parseWeight,
     doc: "Integer; routes on the shared frontend are tried by descending weight (a PATH route of weight 0 counts as 1, so it outranks a plain vhost route), then app id. Path-only routes always come after every VHOST route.",
   },
+  AUTH: {
+    parse: parseAuth,
+    secret: true,
+    doc: "HTTP basic auth, `realm:user:password`, checked in the backend, so every way in (shared frontends, service port, app-id port) asks for it. Use a crypt(3) hash (`mkpasswd -m sha-512`, `openssl passwd -6`): the config is committed to git; a plaintext password works but is warned about. The value never appears in warnings, commits or `--json`. Needs http mode.",
+  },
+  REDIRECT_TO_HTTPS: {
+    parse: parseBool,
+    doc: "`true`: every plain-HTTP request to the app gets a 301 to the same URL over https (with or without PATH: the redirect applies to exactly the requests routed to the app). Needs http mode.",
+  },
+  USE_HSTS: {
+    parse: parseBool,
+    doc: "`true`: responses carry `Strict-Transport-Security: max-age=15768000`. Needs http mode.",
+  },
+  STICKY: {
+    parse: parseBool,
+    doc: "`true`: cookie `mesosphere_server_id` keeps a client on one server (the cookie value is a hash of the server name, not its address). Needs http mode.",
+  },
+  BACKEND_NETWORK_ALLOWED_ACL: {
+    parse: parseNetworks,
+    doc: "Space-separated IPs or CIDR networks allowed to reach the app; anyone else gets 403 (http) or a closed connection (tcp).",
+  },
+  HTTP_BACKEND_PROXYPASS_PATH: {
+    parse: parsePlainPath,
+    doc: "Strip this path prefix before the request reaches the app (`/api/x` → `/x`) and, with a VHOST, set `Host` to the first vhost. Needs http mode.",
+  },
+  HTTP_BACKEND_REVPROXY_PATH: {
+    parse: parsePlainPath,
+    doc: "Prefix `Location` headers the app sends (relative, or absolute on its first vhost) with this path (`/x` → `/api/x`). Needs http mode.",
+  },
+  HTTP_BACKEND_REDIR: {
+    parse: parsePlainPath,
+    doc: "A request for `/` gets a 301 to this path. Needs http mode.",
+  },
+  BACKEND_HEALTHCHECK_PORT_INDEX: {
+    parse: parsePortIndex,
+    doc: "Check each server on the task's port of another port index (and use that port's health check when this one has none). An index the app does not have is warned about and ignored.",
+  },
+  SSL_CERT: {
+    parse: parseCertPath,
+    doc: "Terminate TLS on the port's own bind with this certificate (a PEM path or folder on the HAProxy host): `bind … ssl crt PATH`.",
+  },
+  BIND_OPTIONS: {
+    parse: parseBindOptions,
+    doc: "Extra options on the port's bind, from HAProxy 2.6's bind keywords mhc knows (`ssl`, `crt`, `ca-file`, `verify`, `alpn`, `ciphers`, `ssl-min-ver`, `accept-proxy`, `maxconn`, …); anything else drops the port, since one unknown keyword would make HAProxy refuse the whole config.",
+  },
 } as const;
 
 export type PortLabelName = keyof typeof portLabels;
@@ -287,8 +466,8 @@ export interface LabelEntry {
   doc: string;
 }
 
-/** marathon-lb's per-port template overrides: raw HAProxy text that may carry access rules. */
-const templateNames = [
+/** marathon-lb's per-port template names (`HAPROXY_{n}_<NAME>` labels). */
+const marathonLbTemplateNames = [
   "FRONTEND_HEAD",
   "BACKEND_HEAD",
   "FRONTEND_BACKEND_GLUE",
@@ -333,6 +512,19 @@ const templateNames = [
   "USERLIST_HEAD",
 ];
 
+/**
+ * The templates a label may override: mhc's port templates, except `HTTP_BACKEND_REDIR`, whose
+ * label name is already the redirect path's (as in marathon-lb, where the two collide).
+ */
+export const labelTemplateNames: readonly TemplateName[] = portTemplateNames.filter(
+  (n) => n !== "HTTP_BACKEND_REDIR",
+);
+
+/** The shared frontends' routing templates: mhc builds that routing itself. */
+const routingTemplateNames = marathonLbTemplateNames.filter(
+  (n) => !(labelTemplateNames as string[]).includes(n),
+);
+
 const entry = (level: LabelEntry["level"], name: string, support: LabelSupport, doc: string): LabelEntry => ({
   title: level === "app" ? `HAPROXY_${name}` : `HAPROXY_{n}_${name}`,
   level,
@@ -341,27 +533,26 @@ const entry = (level: LabelEntry["level"], name: string, support: LabelSupport, 
   doc,
 });
 
+/** `HAPROXY_{n}_<TEMPLATE>`: a per-port override of one of mhc's templates (see templates.ts). */
+export const templateEntry: LabelEntry = {
+  title: "HAPROXY_{n}_<TEMPLATE>",
+  level: "port",
+  support: "implemented",
+  names: labelTemplateNames,
+  doc: `Replaces one of mhc's templates for port n (${labelTemplateNames.length} names: ${labelTemplateNames.map((n) => `\`${n}\``).join(", ")}); see Templates. A template using a variable it does not have, opening a section, or with a line break in a one-line template drops the port.`,
+};
+
 /** Every label mhc knows, declared once. Anything else starting with `HAPROXY_` is reported as unknown. */
 export const labelTable: readonly LabelEntry[] = [
   ...Object.entries(appLabels).map(([name, { doc }]) => entry("app", name, "implemented", doc)),
   ...Object.entries(portLabels).map(([name, { doc }]) => entry("port", name, "implemented", doc)),
-  entry("port", "STICKY", "ignored", "Sticky sessions by cookie."),
-  entry("port", "HTTP_BACKEND_PROXYPASS_PATH", "ignored", "Strip a path prefix before the backend."),
-  entry("port", "HTTP_BACKEND_REVPROXY_PATH", "ignored", "Rewrite `Location` headers from the backend."),
-  entry("port", "HTTP_BACKEND_REDIR", "ignored", "Redirect the bare `/` of the vhost to a path."),
-  entry("port", "BACKEND_HEALTHCHECK_PORT_INDEX", "ignored", "Check servers on another port index's port."),
-  entry("port", "AUTH", "refused", "Basic auth (`realm:user:password`)."),
-  entry("port", "REDIRECT_TO_HTTPS", "refused", "Redirect plain HTTP to HTTPS."),
-  entry("port", "USE_HSTS", "refused", "Strict-Transport-Security response header."),
-  entry("port", "BACKEND_NETWORK_ALLOWED_ACL", "refused", "Source addresses allowed; others denied."),
-  entry("port", "SSL_CERT", "refused", "TLS certificate on the port's bind."),
-  entry("port", "BIND_OPTIONS", "refused", "Extra bind options (TLS, client certificates)."),
+  templateEntry,
   {
-    title: "HAPROXY_{n}_<TEMPLATE>",
+    title: "HAPROXY_{n}_<ROUTING TEMPLATE>",
     level: "port",
     support: "refused",
-    names: templateNames,
-    doc: `marathon-lb's per-port template overrides (${templateNames.length} names: \`FRONTEND_HEAD\`, \`BACKEND_HEAD\`, …): raw HAProxy text that may carry access rules.`,
+    names: routingTemplateNames,
+    doc: `marathon-lb's templates of the shared frontends' routing (${routingTemplateNames.length} names: \`HTTP_FRONTEND_ACL\`, \`HTTPS_FRONTEND_ACL_WITH_AUTH\`, \`MAP_HTTP_FRONTEND_ACL\`, \`HTTP_FRONTEND_APPID_ACL\`, …). mhc builds that routing itself (route order, wildcards, long lists, auth in the backend), and one app's text there could take other apps' traffic, so an app carrying one is left out.`,
   },
 ];
 
@@ -420,6 +611,30 @@ const differences: Record<string, string> = {
   "HAPROXY_{n}_BIND_ADDR": "As `PORT`.",
   "HAPROXY_{n}_BALANCE": "Checked against HAProxy 2.6's grammar before it reaches the config.",
   "HAPROXY_{n}_BACKEND_WEIGHT": "Path-only routes come after every vhost route.",
+  "HAPROXY_{n}_AUTH":
+    "Checked in the backend, so the service port and :9091 ask too (marathon-lb: only the :80/:443 vhost routes); a plaintext password works (`insecure-password`, warned about) where marathon-lb wrote it as a hash that never matches; a tcp port with AUTH is left out.",
+  "HAPROXY_{n}_REDIRECT_TO_HTTPS":
+    "In the backend: every plain-HTTP request routed to the app is redirected, also on its service port and :9091 (marathon-lb: the :80 vhost route only); a tcp port with it is left out.",
+  "HAPROXY_{n}_USE_HSTS":
+    "`http-response set-header` (marathon-lb's `rspadd` is gone from HAProxy 2.x); a tcp port with it is left out.",
+  "HAPROXY_{n}_STICKY":
+    "The cookie value is a hash of the server name, as marathon-lb's; in tcp mode it is warned about and left out (marathon-lb writes a cookie HAProxy cannot use).",
+  "HAPROXY_{n}_BACKEND_NETWORK_ALLOWED_ACL":
+    "Addresses and networks are checked (IPv4/IPv6, prefix length); at most 50.",
+  "HAPROXY_{n}_HTTP_BACKEND_PROXYPASS_PATH":
+    "`http-request replace-path` (marathon-lb's `reqirep` is gone); `/api` strips `/api` and `/api/…`, not `/apix`.",
+  "HAPROXY_{n}_HTTP_BACKEND_REVPROXY_PATH":
+    "Relative and own-vhost `Location` headers get the path prepended (marathon-lb's `rspirep` replaced the whole path with it).",
+  "HAPROXY_{n}_HTTP_BACKEND_REDIR": "Any `/` routed to the app (marathon-lb: only on its first vhost).",
+  "HAPROXY_{n}_BACKEND_HEALTHCHECK_PORT_INDEX":
+    "The same task's port of that index (marathon-lb pairs servers of the two ports by sorted position); an index the app lacks is warned about.",
+  "HAPROXY_{n}_SSL_CERT": "A path of plain characters only.",
+  "HAPROXY_{n}_BIND_OPTIONS":
+    "Only HAProxy 2.6 bind keywords mhc knows, with their arguments checked: one unknown keyword would make HAProxy refuse the whole config.",
+  "HAPROXY_{n}_<TEMPLATE>":
+    "mhc's own default texts, so marathon-lb's templates need adapting; a label may not open a section or change its section's header; `HTTP_BACKEND_REDIR` only from `--templates`.",
+  "HAPROXY_{n}_<ROUTING TEMPLATE>":
+    "Not supported: one app's text in a shared frontend could take other apps' traffic.",
 };
 
 /** The README's migration table: every label, whether mhc supports it, and how it differs from marathon-lb. */

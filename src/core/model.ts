@@ -1,3 +1,5 @@
+import type { Templates } from "./templates.ts";
+
 /** The normalised model: what mhc knows after reading Marathon, before writing any HAProxy text. */
 
 export type Mode = "tcp" | "http";
@@ -20,8 +22,18 @@ export interface Server {
   host: string;
   port: number;
   taskId: string;
+  /** The task's port of `Service.healthCheckPortIndex`, where HAProxy checks this server. */
+  checkPort?: number;
   /** An old blue/green colour's task: in maintenance, so it takes no new connections. */
   draining: boolean;
+}
+
+/** Basic auth of one service; `password` is a crypt(3) hash when `hashed`. Never printed outside the config. */
+export interface BasicAuth {
+  realm: string;
+  user: string;
+  password: string;
+  hashed: boolean;
 }
 
 /** A blue/green deployment group rendered as one service. */
@@ -49,6 +61,22 @@ export interface Service {
   pathsIgnoreCase: boolean;
   backendWeight: number;
   healthCheck?: HealthCheck;
+  /** Servers are checked on the task's port of this port index (BACKEND_HEALTHCHECK_PORT_INDEX). */
+  healthCheckPortIndex?: number;
+  /** Access and HTTP behaviour from labels (absent: not set). */
+  auth?: BasicAuth;
+  redirectToHttps?: boolean;
+  hsts?: boolean;
+  sticky?: boolean;
+  allowedSources?: string[];
+  proxyPassPath?: string;
+  revProxyPath?: string;
+  rootRedirect?: string;
+  /** TLS on the service's own bind. */
+  sslCert?: string;
+  bindOptions?: string;
+  /** Per-port template overrides from `HAPROXY_{n}_<TEMPLATE>` labels, checked. */
+  templates?: Templates;
   blueGreen?: BlueGreen;
   servers: Server[];
 }
@@ -81,6 +109,18 @@ export interface RenderOptions {
   httpBindAddress: string;
   statsPort: number;
   statsBindAddress: string;
+  /** The frontend routing http-mode apps by `X-Marathon-App-Id` (0: none). */
+  appIdPort: number;
+  appIdBindAddress: string;
+  /** The shared HTTPS frontend, emitted when `sslCerts` is set and some service is routed. */
+  httpsPort: number;
+  httpsBindAddress: string;
+  /** Certificate file or folder on the HAProxy host for the shared HTTPS frontend (`crt`). */
+  sslCerts?: string;
+  /** The HTTPS port routes by SNI to one TLS frontend per vhost (its own certificate and bind options). */
+  groupHttpsByVhost?: boolean;
+  /** Templates from `--templates DIR`, checked; each replaces mhc's default for every app. */
+  templates?: Templates;
   /** Keep TASK_UNREACHABLE and TASK_LOST tasks as servers (HAProxy's checks decide) instead of excluding them. */
   keepUnreachable: boolean;
   /**
@@ -109,6 +149,10 @@ export const defaultRenderOptions: RenderOptions = {
   httpBindAddress: "*",
   statsPort: 9090,
   statsBindAddress: "127.0.0.1",
+  appIdPort: 9091,
+  appIdBindAddress: "*",
+  httpsPort: 443,
+  httpsBindAddress: "*",
   keepUnreachable: false,
   healthCheck: false,
   ignorePathWithoutVhost: false,
@@ -138,7 +182,18 @@ export function modelJson(model: Model) {
       backendWeight: s.backendWeight,
       healthCheck: s.healthCheck ? { ...s.healthCheck, port: s.healthCheck.port ?? null } : null,
       blueGreen: s.blueGreen ? { newColour: null, ...s.blueGreen } : null,
-      servers: s.servers,
+      // The realm and user only: the password stays in the config.
+      auth: s.auth ? { realm: s.auth.realm, user: s.auth.user } : null,
+      redirectToHttps: s.redirectToHttps ?? false,
+      hsts: s.hsts ?? false,
+      sticky: s.sticky ?? false,
+      allowedSources: s.allowedSources ?? null,
+      proxyPassPath: s.proxyPassPath ?? null,
+      revProxyPath: s.revProxyPath ?? null,
+      rootRedirect: s.rootRedirect ?? null,
+      sslCert: s.sslCert ?? null,
+      bindOptions: s.bindOptions ?? null,
+      servers: s.servers.map((server) => ({ ...server, checkPort: server.checkPort ?? null })),
     })),
     excluded: model.excluded,
     dropped: model.dropped,

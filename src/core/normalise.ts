@@ -1,6 +1,6 @@
 import type { Dropped, ExcludedTask, Model, RenderOptions, Service } from "./model.ts";
 import { resolveBindConflicts } from "./normalise/conflicts.ts";
-import { mergeDeploymentGroups } from "./normalise/deployments.ts";
+import { type Deployment, mergeDeploymentGroups } from "./normalise/deployments.ts";
 import {
   assignServicePorts,
   networkMode,
@@ -8,7 +8,7 @@ import {
   type PortSpec,
   portSpecs,
 } from "./normalise/ports.ts";
-import { hostChecks, serversFor, taskExclusion } from "./normalise/servers.ts";
+import { type HostChecks, hostChecks, serversFor, taskExclusion } from "./normalise/servers.ts";
 import { type AppLabels, readLabels, sanitiseName, serviceFor } from "./normalise/services.ts";
 import { shapeProblem, taskShapeProblem } from "./normalise/shape.ts";
 import type { MarathonApp, Snapshot } from "./snapshot.ts";
@@ -108,48 +108,60 @@ function specsOf(apps: MarathonApp[], options: RenderOptions) {
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
-export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
-  const warnings: string[] = [];
-  const warn = (message: string) => warnings.push(message);
-  const dropped: Dropped[] = [];
-  const drop = (appId: string, portIndex: number | null, reason: string) => {
-    dropped.push({ appId, portIndex, reason });
-    warn(`app ${appId}${portIndex === null ? "" : ` port index ${portIndex}`} skipped: ${reason}`);
-  };
-  const excluded = new Map<string, ExcludedTask>();
-  const ignored = new Map<string, number>();
-  const unknown = new Map<string, number>();
-  const count = (counts: Map<string, number>, names: string[]) => {
-    if (names.length === 0) return;
-    for (const name of new Set(names)) counts.set(name, (counts.get(name) ?? 0) + 1);
-  };
-  const groupsSeen = new Set<string>();
-  let groupMatched = false;
-  const markGroupMatched = () => {
-    groupMatched = true;
-  };
-  const candidates: Service[] = [];
-  const seenIds = new Set<string>();
-  const checkHost = hostChecks();
+/** What the passes across apps leave for the pass of each app. */
+export interface Prepared {
+  /** The apps to normalise, sorted by id: readable, each id once, deployment groups merged. */
+  apps: MarathonApp[];
+  specs: Map<MarathonApp, PortSpec[]>;
+  deployments: Map<MarathonApp, Deployment>;
+  dropped: Dropped[];
+  warnings: string[];
+  groupMatched: boolean;
+}
 
+/**
+ * The passes across apps: each entry's JSON shape (`shapeOf`, which watch mode remembers per
+ * entry), ids (invalid, twice), blue/green deployment groups joined into one app, and IP-per-task
+ * apps given service ports.
+ */
+export function prepare(
+  entries: readonly MarathonApp[],
+  options: RenderOptions,
+  shapeOf: (entry: unknown) => string | undefined = shapeProblem,
+): Prepared {
+  const prepared: Prepared = {
+    apps: [],
+    specs: new Map(),
+    deployments: new Map(),
+    dropped: [],
+    warnings: [],
+    groupMatched: false,
+  };
+  const drop = (appId: string, portIndex: number | null, reason: string) => {
+    prepared.dropped.push({ appId, portIndex, reason });
+    prepared.warnings.push(
+      `app ${appId}${portIndex === null ? "" : ` port index ${portIndex}`} skipped: ${reason}`,
+    );
+  };
   const apps: MarathonApp[] = [];
-  for (const app of snapshot.apps) {
-    const problem = shapeProblem(app);
+  for (const app of entries) {
+    const problem = shapeOf(app);
     if (problem === undefined) apps.push(app);
     else if (mayBeSelected(app, options.groups)) {
-      markGroupMatched();
+      prepared.groupMatched = true;
       const id = (app as { id?: unknown } | null)?.id;
       const shownId = typeof id !== "string" ? "(no id)" : validAppId.test(id) ? id : JSON.stringify(id);
       drop(shownId, null, `wrong JSON type: ${problem}`);
     }
   }
   apps.sort((a, b) => compare(a.id, b.id));
+  const seenIds = new Set<string>();
   const readable: MarathonApp[] = [];
   for (const app of apps) {
     if (!validAppId.test(app.id)) {
       drop(JSON.stringify(app.id), null, "not a valid Marathon app id");
     } else if (seenIds.has(app.id)) {
-      warn(`app ${app.id} appears twice in the snapshot; the second copy is ignored`);
+      prepared.warnings.push(`app ${app.id} appears twice in the snapshot; the second copy is ignored`);
     } else {
       seenIds.add(app.id);
       readable.push(app);
@@ -157,8 +169,8 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
   }
   const merged = mergeDeploymentGroups(readable);
   for (const { appId, reason } of merged.problems) drop(appId, null, reason);
-  for (const warning of merged.warnings) warn(warning);
-  const { specs: allSpecs, exhausted } = specsOf(merged.apps, options);
+  prepared.warnings.push(...merged.warnings);
+  const { specs, exhausted } = specsOf(merged.apps, options);
   const { min, max } = options.ipPerTaskPorts;
   for (const [appId, index] of exhausted) {
     drop(
@@ -167,102 +179,209 @@ export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
       `no free service port for an IP-per-task app in ${min}-${max} (--min/max-serv-port-ip-per-task)`,
     );
   }
-  for (const app of merged.apps) {
-    const labels = readLabels(app);
-    count(ignored, labels.ignored);
-    count(unknown, labels.unknown);
-    if (!labels.groups.ok) {
-      drop(app.id, null, labels.groups.reason);
-      continue;
-    }
-    const appGroups = labels.groups.value ?? [];
-    if (!groupMatched && options.groups.length > 0) noteGroups(groupsSeen, appGroups, labels);
-    const services: Service[] = [];
-    const portDrops: [number, string][] = [];
-    const specs = allSpecs.get(app) as PortSpec[];
-    for (const spec of specs) {
-      const outcome = serviceFor(app, spec, labels, appGroups, options, markGroupMatched);
-      if (outcome.kind === "dropped") portDrops.push([spec.index, outcome.reason]);
-      if (outcome.kind !== "service") continue;
-      if (outcome.warning) warn(outcome.warning);
-      services.push(outcome.service);
-    }
-    if (services.length === 0 && portDrops.length === 0) continue;
-    // Fail closed: a label that restricts who may reach the app, or how, is not implemented yet,
-    // so the app is not served at all rather than served without the restriction.
-    const refused = labels.refused[0];
-    if (refused !== undefined) {
-      const more = labels.refused.length > 1 ? ` (and ${labels.refused.slice(1).join(", ")})` : "";
-      drop(
-        app.id,
-        null,
-        `${refused}${more} is not implemented by mhc; the app is left out rather than served without it`,
+  prepared.apps = merged.apps;
+  prepared.specs = specs;
+  prepared.deployments = merged.deployments;
+  return prepared;
+}
+
+/**
+ * What one app contributes to the model before conflicts across apps are resolved. It depends only
+ * on the app, its port specs and its deployment, so watch mode keeps one per app and recomputes
+ * only the apps an event changed; `assemble` turns the parts into the model either way.
+ */
+export interface AppPart {
+  services: readonly Service[];
+  dropped: readonly Dropped[];
+  warnings: readonly string[];
+  excluded: readonly ExcludedTask[];
+  ignoredLabels: readonly string[];
+  unknownLabels: readonly string[];
+  /** Group names the app carries, kept only while --group is given (for "matched no app"). */
+  groupsSeen: readonly string[];
+  groupMatched: boolean;
+}
+
+/** Shared by every part with nothing in a list: 10,000 apps need not allocate 70,000 empty arrays. */
+const none: readonly never[] = Object.freeze([]);
+
+/** The part of one prepared app; `checkHost` may be shared by many calls (it only caches). */
+export function normaliseApp(
+  app: MarathonApp,
+  specs: PortSpec[],
+  deployment: Deployment | undefined,
+  options: RenderOptions,
+  checkHost: HostChecks,
+): AppPart {
+  const dropped: Dropped[] = [];
+  const warnings: string[] = [];
+  const part: AppPart = {
+    services: none,
+    dropped,
+    warnings,
+    excluded: none,
+    ignoredLabels: none,
+    unknownLabels: none,
+    groupsSeen: none,
+    groupMatched: false,
+  };
+  const drop = (portIndex: number | null, reason: string) => {
+    dropped.push({ appId: app.id, portIndex, reason });
+    warnings.push(`app ${app.id}${portIndex === null ? "" : ` port index ${portIndex}`} skipped: ${reason}`);
+  };
+  const labels = readLabels(app);
+  if (labels.ignored.length > 0) part.ignoredLabels = [...new Set(labels.ignored)];
+  if (labels.unknown.length > 0) part.unknownLabels = [...new Set(labels.unknown)];
+  if (!labels.groups.ok) {
+    drop(null, labels.groups.reason);
+    return part;
+  }
+  const appGroups = labels.groups.value ?? [];
+  if (options.groups.length > 0) {
+    const seen = new Set<string>();
+    noteGroups(seen, appGroups, labels);
+    part.groupsSeen = [...seen];
+  }
+  const markGroupMatched = () => {
+    part.groupMatched = true;
+  };
+  const services: Service[] = [];
+  const portDrops: [number, string][] = [];
+  for (const spec of specs) {
+    const outcome = serviceFor(app, spec, labels, appGroups, options, markGroupMatched);
+    if (outcome.kind === "dropped") portDrops.push([spec.index, outcome.reason]);
+    if (outcome.kind !== "service") continue;
+    if (outcome.warnings) for (const warning of outcome.warnings) warnings.push(warning);
+    services.push(outcome.service);
+  }
+  if (services.length === 0 && portDrops.length === 0) return part;
+  // Fail closed: a label that restricts who may reach the app, or how, is not implemented yet,
+  // so the app is not served at all rather than served without the restriction.
+  const refused = labels.refused[0];
+  if (refused !== undefined) {
+    const more = labels.refused.length > 1 ? ` (and ${labels.refused.slice(1).join(", ")})` : "";
+    drop(
+      null,
+      `${refused}${more} is not implemented by mhc; the app is left out rather than served without it`,
+    );
+    return part;
+  }
+  const tasks = readTasks(app, options);
+  if (typeof tasks === "string") {
+    drop(null, `wrong JSON type: ${tasks}`);
+    return part;
+  }
+  const excluded = new Map<string, ExcludedTask>();
+  for (const service of services) {
+    const spec = specs[service.portIndex] as PortSpec;
+    const checkIndex = service.healthCheckPortIndex;
+    const checkSpec = checkIndex === undefined ? undefined : specs[checkIndex];
+    if (checkIndex !== undefined && !checkSpec) {
+      warnings.push(
+        `app ${app.id}: HAPROXY_${service.portIndex}_BACKEND_HEALTHCHECK_PORT_INDEX ignored: the app has no port index ${checkIndex}`,
       );
-      continue;
+      delete service.healthCheckPortIndex;
     }
-    const tasks = readTasks(app, options);
-    if (typeof tasks === "string") {
-      drop(app.id, null, `wrong JSON type: ${tasks}`);
-      continue;
+    service.servers = serversFor(app, spec, tasks, checkHost, excluded, checkSpec, deployment?.draining);
+    if (deployment) {
+      // The group's port (zdd's HAPROXY_0_PORT) names it, as marathon-lb does: the colours' own
+      // service ports alternate, the backend stays the same one through every deployment.
+      service.servicePort = service.bindPort;
+      service.name = sanitiseName(`${app.id.slice(1).replace(/\//g, "_")}_${service.bindPort}`);
+      service.blueGreen = {
+        newApp: deployment.newApp,
+        ...(deployment.newColour ? { newColour: deployment.newColour } : {}),
+        oldApps: deployment.oldApps,
+        newServers: service.servers.filter((s) => deployment.newTasks.has(s.taskId)).length,
+      };
     }
-    const deployment = merged.deployments.get(app);
-    for (const service of services) {
-      const spec = specs[service.portIndex] as PortSpec;
-      service.servers = serversFor(app, spec, tasks, checkHost, excluded, deployment?.draining);
-      if (deployment) {
-        // The group's port (zdd's HAPROXY_0_PORT) names it, as marathon-lb does: the colours' own
-        // service ports alternate, the backend stays the same one through every deployment.
-        service.servicePort = service.bindPort;
-        service.name = sanitiseName(`${app.id.slice(1).replace(/\//g, "_")}_${service.bindPort}`);
-        service.blueGreen = {
-          newApp: deployment.newApp,
-          ...(deployment.newColour ? { newColour: deployment.newColour } : {}),
-          oldApps: deployment.oldApps,
-          newServers: service.servers.filter((s) => deployment.newTasks.has(s.taskId)).length,
-        };
-      }
+  }
+  for (const [index, reason] of portDrops) drop(index, reason);
+  for (const [index, ofPort] of [...labels.ports, ...labels.templates]) {
+    if (index >= specs.length) {
+      const names = [...ofPort.keys()].map((name) => `HAPROXY_${index}_${name}`).join(", ");
+      warnings.push(`app ${app.id}: ${names} ignored: the app has no port index ${index}`);
     }
-    for (const [index, reason] of portDrops) drop(app.id, index, reason);
-    for (const [index, ofPort] of labels.ports) {
-      if (index >= specs.length) {
-        const names = [...ofPort.keys()].map((name) => `HAPROXY_${index}_${name}`).join(", ");
-        warn(`app ${app.id}: ${names} ignored: the app has no port index ${index}`);
-      }
-    }
-    candidates.push(...services);
-    // Tasks left out whatever the port are reported once, for apps that are rendered at all.
-    if (services.length > 0) {
-      tasks.forEach((reason, i) => {
-        if (reason === undefined) return;
-        const taskId = app.tasks?.[i]?.id ?? "(no id)";
-        excluded.set(`${app.id}\u0000${taskId}\u0000${reason}`, { appId: app.id, taskId, reason });
-      });
-    }
+  }
+  part.services = services;
+  // Tasks left out whatever the port are reported once, for apps that are rendered at all.
+  if (services.length > 0) {
+    tasks.forEach((reason, i) => {
+      if (reason === undefined) return;
+      const taskId = app.tasks?.[i]?.id ?? "(no id)";
+      excluded.set(`${app.id}\u0000${taskId}\u0000${reason}`, { appId: app.id, taskId, reason });
+    });
+  }
+  if (excluded.size > 0) part.excluded = [...excluded.values()];
+  return part;
+}
+
+/**
+ * The model from the passes across apps and the part of each prepared app (in `prepared.apps`
+ * order): label counts, the --group warning, bind conflicts, and the order of the lists.
+ */
+export function assemble(prepared: Prepared, parts: readonly AppPart[], options: RenderOptions): Model {
+  const warnings = [...prepared.warnings];
+  const dropped = [...prepared.dropped];
+  const excluded: ExcludedTask[] = [];
+  const ignored = new Map<string, number>();
+  const unknown = new Map<string, number>();
+  const count = (counts: Map<string, number>, names: readonly string[]) => {
+    for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
+  };
+  const groupsSeen = new Set<string>();
+  let groupMatched = prepared.groupMatched;
+  const candidates: Service[] = [];
+  for (const part of parts) {
+    for (const warning of part.warnings) warnings.push(warning);
+    for (const drop of part.dropped) dropped.push(drop);
+    for (const task of part.excluded) excluded.push(task);
+    count(ignored, part.ignoredLabels);
+    count(unknown, part.unknownLabels);
+    for (const group of part.groupsSeen) groupsSeen.add(group);
+    groupMatched ||= part.groupMatched;
+    for (const service of part.services) candidates.push(service);
   }
   for (const [name, apps] of [...ignored].sort(([a], [b]) => compare(a, b))) {
-    warn(`label ${name} is not supported by mhc and was ignored (${plural(apps, "app")})`);
+    warnings.push(`label ${name} is not supported by mhc and was ignored (${plural(apps, "app")})`);
   }
   for (const [name, apps] of [...unknown].sort(([a], [b]) => compare(a, b))) {
-    warn(`label ${name} is not known to mhc and was ignored (${plural(apps, "app")})`);
+    warnings.push(`label ${name} is not known to mhc and was ignored (${plural(apps, "app")})`);
   }
   const wanted = options.groups;
   if (wanted.length > 0 && !wanted.includes("*") && !groupMatched) {
     const seen = [...groupsSeen].sort(compare);
     const listed =
       seen.length > 20 ? `${seen.slice(0, 20).join(", ")} and ${seen.length - 20} more` : seen.join(", ");
-    warn(
+    warnings.push(
       `--group ${wanted.join(",")} matched no app; ${seen.length > 0 ? `groups in Marathon: ${listed}` : "no app has a HAPROXY_GROUP label"}`,
     );
   }
-  const services = resolveBindConflicts(candidates, options, (service, reason) =>
-    drop(service.appId, service.portIndex, reason),
-  );
-  const excludedList = [...excluded.values()].sort(
+  const services = resolveBindConflicts(candidates, options, (service, reason) => {
+    dropped.push({ appId: service.appId, portIndex: service.portIndex, reason });
+    warnings.push(`app ${service.appId} port index ${service.portIndex} skipped: ${reason}`);
+  });
+  excluded.sort(
     (a, b) => compare(a.appId, b.appId) || compare(a.taskId, b.taskId) || compare(a.reason, b.reason),
   );
   dropped.sort(
     (a, b) =>
       compare(a.appId, b.appId) || (a.portIndex ?? -1) - (b.portIndex ?? -1) || compare(a.reason, b.reason),
   );
-  return { services, excluded: excludedList, dropped, warnings };
+  return { services, excluded, dropped, warnings };
+}
+
+export function normalise(snapshot: Snapshot, options: RenderOptions): Model {
+  const prepared = prepare(snapshot.apps, options);
+  const checkHost = hostChecks();
+  const parts = prepared.apps.map((app) =>
+    normaliseApp(
+      app,
+      prepared.specs.get(app) as PortSpec[],
+      prepared.deployments.get(app),
+      options,
+      checkHost,
+    ),
+  );
+  return assemble(prepared, parts, options);
 }

@@ -1,4 +1,5 @@
 import { bindKey } from "./address.ts";
+import { flat } from "./flat.ts";
 import type { Dropped, ExcludedTask, HealthCheck, Model, Server, Service } from "./model.ts";
 
 /**
@@ -33,16 +34,37 @@ export const modelPath = (configPath: string) => `${configPath}.mhc.json`;
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-export function publishedModelOf(model: Model): PublishedModel {
-  const services = model.services
-    .map(({ servers, pathsIgnoreCase, ...service }) => ({
-      ...service,
+/**
+ * Each service's published form and its text in the model file, kept for as long as the service
+ * object lives: a normalised service is never changed, and watch mode keeps the services of
+ * unchanged apps from sync to sync, so only changed services are converted and written again.
+ */
+const publishedServices = new WeakMap<Service, PublishedService>();
+const serviceTexts = new WeakMap<PublishedService, { indent: string; text: string }>();
+
+function publishedServiceOf(service: Service): PublishedService {
+  let published = publishedServices.get(service);
+  if (!published) {
+    const { servers, pathsIgnoreCase, ...settings } = service;
+    published = {
+      ...settings,
       ...(pathsIgnoreCase ? { pathsIgnoreCase } : {}),
-      servers: servers.map(({ name, host, port, draining }) =>
-        draining ? { name, host, port, draining } : { name, host, port },
-      ),
-    }))
-    .sort((a, b) => compare(a.name, b.name));
+      servers: servers.map(({ name, host, port, draining, checkPort }) => ({
+        name,
+        host,
+        port,
+        ...(draining ? { draining } : {}),
+        ...(checkPort === undefined ? {} : { checkPort }),
+      })),
+    };
+    publishedServices.set(service, published);
+    serviceTexts.set(published, { indent: "", text: "" });
+  }
+  return published;
+}
+
+export function publishedModelOf(model: Model): PublishedModel {
+  const services = model.services.map(publishedServiceOf).sort((a, b) => compare(a.name, b.name));
   return { schema: modelSchema, services, dropped: model.dropped, excluded: model.excluded };
 }
 
@@ -90,7 +112,16 @@ function flatText(value: unknown): string {
 }
 
 function write(value: unknown, indent: string): string {
+  const kept = serviceTexts.get(value as PublishedService);
+  if (kept?.indent === indent && kept.text !== "") return kept.text;
   if (isFlat(value)) return flatText(value);
+  const text = writeNested(value, indent);
+  // Flattened once: the kept text is joined into every later model file.
+  if (kept) serviceTexts.set(value as PublishedService, { indent, text: flat(text) });
+  return text;
+}
+
+function writeNested(value: unknown, indent: string): string {
   const inner = `${indent}  `;
   if (Array.isArray(value)) {
     if (value.length === 0) return "[]";

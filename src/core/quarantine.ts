@@ -16,6 +16,9 @@ export interface Blame {
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Frontends that route to many services: a line there is blamed on the service it names. */
+const sharedFrontends = new Set(["http_in", "https_in", "app_id_in"]);
+
 /** HAProxy's closing lines, which repeat what the alerts before them said. */
 const summaryAlert = /Error\(s\) found in configuration file|Fatal errors found in configuration/;
 
@@ -62,9 +65,9 @@ export function blameServices(
     const at = /\[[^\]]*?:(\d+)\]/.exec(line);
     if (at) {
       const where = lines[Number(at[1]) - 1];
-      if (where?.section === "frontend" && where.name === "http_in") {
+      if (where?.section === "frontend" && sharedFrontends.has(where.name)) {
         accuse(
-          /^\s*(?:acl (?:host|path)_(\S+)|use_backend (\S+))/.exec(where.text)?.slice(1).find(Boolean),
+          /^\s*(?:acl (?:host|path|app)_(\S+)|use_backend (\S+))/.exec(where.text)?.slice(1).find(Boolean),
           said,
         );
       } else if (where?.section === "frontend" || where?.section === "backend") accuse(where.name, said);

@@ -131,13 +131,21 @@ function checkedApps(apps: unknown[], origin: string): MarathonApp[] {
 
 /** The /v2/tasks shape carries no app definitions: each task's service ports become plain TCP listeners. */
 function appsFromTasks(tasks: unknown[], origin: string): MarathonApp[] {
+  const hasAppId = (task: unknown): task is MarathonTask & { appId: string } =>
+    isObject(task) && typeof task.appId === "string" && task.appId !== "";
+  if (tasks.length > 0 && !tasks.some(hasAppId)) {
+    throw new MhcError(
+      `${origin}: no entry of "tasks" has a string "appId"; not Marathon's shape`,
+      ExitCode.marathonData,
+    );
+  }
   const byApp = new Map<string, { servicePorts: number[]; tasks: MarathonTask[] }>();
+  // An entry that names no app is passed on as an app without an id, which normalise leaves out with a warning.
+  const unreadable: unknown[] = [];
   for (const task of tasks) {
-    if (!isObject(task) || typeof task.appId !== "string" || task.appId === "") {
-      throw new MhcError(
-        `${origin}: an entry of "tasks" has no string "appId"; not Marathon's shape`,
-        ExitCode.marathonData,
-      );
+    if (!hasAppId(task)) {
+      unreadable.push(isObject(task) ? { id: task.appId } : task);
+      continue;
     }
     const entry = byApp.get(task.appId) ?? { servicePorts: [], tasks: [] };
     const servicePorts = Array.isArray(task.servicePorts) ? task.servicePorts : [];
@@ -145,9 +153,10 @@ function appsFromTasks(tasks: unknown[], origin: string): MarathonApp[] {
     entry.tasks.push(task as MarathonTask);
     byApp.set(task.appId, entry);
   }
-  return [...byApp].map(([id, entry]) => ({
+  const apps: unknown[] = [...byApp].map(([id, entry]) => ({
     id,
     portDefinitions: entry.servicePorts.map((port) => ({ port })),
     tasks: entry.tasks,
   }));
+  return [...apps, ...unreadable] as MarathonApp[];
 }

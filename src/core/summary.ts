@@ -75,6 +75,20 @@ function settingWords(s: PublishedService): Record<string, string> {
     "routing weight": String(s.backendWeight),
     "path match": s.pathsIgnoreCase ? "case-insensitive" : "case-sensitive",
     ...checkWords(s),
+    ...accessWords(s),
+  };
+}
+
+/** Who may reach a service and how: a reviewer must see these change. Never the password. */
+function accessWords(s: PublishedService): Record<string, string> {
+  return {
+    auth: s.auth ? `user ${s.auth.user} realm "${s.auth.realm}"` : "none",
+    "allowed sources": s.allowedSources?.join(" ") ?? "any",
+    "redirect to https": s.redirectToHttps ? "on" : "off",
+    hsts: s.hsts ? "on" : "off",
+    "tls certificate": s.sslCert ?? "none",
+    "bind options": s.bindOptions ?? "none",
+    sticky: s.sticky ? "on" : "off",
   };
 }
 
@@ -86,6 +100,8 @@ function settingChanges(old: PublishedService, fresh: PublishedService): Setting
     if (key in before && before[key] !== after[key])
       lines.push({ key, text: `${key} ${before[key]} → ${after[key]}` });
   }
+  if (before.auth === after.auth && old.auth && fresh.auth && old.auth.password !== fresh.auth.password)
+    lines.push({ key: "auth", text: `auth password of user ${fresh.auth.user} changed` });
   for (const [word, a, b] of [
     ["vhost", old.vhosts, fresh.vhosts],
     ["path", old.paths, fresh.paths],
@@ -106,6 +122,9 @@ function blueGreenState(s: PublishedService | undefined): string | undefined {
 }
 
 const droppedKey = (d: Dropped) => `${d.appId}\u0000${d.portIndex ?? ""}`;
+/** Task ids come from Marathon unchecked: one with a line break or a space is quoted, so it cannot add a line. */
+const shownTaskId = (id: string) => (/^[\x21-\x7e]+$/.test(id) ? id : JSON.stringify(id));
+
 const excludedKey = (e: ExcludedTask) => `${e.appId}\u0000${e.taskId}`;
 
 export function compareModels(before: PublishedModel, after: PublishedModel): Changes {
@@ -117,6 +136,8 @@ export function compareModels(before: PublishedModel, after: PublishedModel): Ch
   for (const name of sorted(new Set([...old.keys(), ...fresh.keys()]))) {
     const a = old.get(name);
     const b = fresh.get(name);
+    // The same object (watch mode keeps unchanged services): nothing to compare.
+    if (a === b) continue;
     const was = new Set(a?.servers.map(serverAddress));
     const is = new Set(b?.servers.map(serverAddress));
     const added = sorted([...is].filter((s) => !was.has(s)));
@@ -400,12 +421,12 @@ export function commitBody({ changes, overridden = [], notes = [], lineLimit = 2
     totals.push(`Tasks not in the config: ${changes.excludedNow}${delta}`);
     totals.push(
       ...bounded(
-        changes.excludedStarted.map((t) => `    + ${t.appId} ${t.taskId}: ${t.reason}`),
+        changes.excludedStarted.map((t) => `    + ${t.appId} ${shownTaskId(t.taskId)}: ${t.reason}`),
         listLimit,
         "tasks left out",
       ),
       ...bounded(
-        changes.excludedEnded.map((t) => `    - ${t.appId} ${t.taskId}: was ${t.reason}`),
+        changes.excludedEnded.map((t) => `    - ${t.appId} ${shownTaskId(t.taskId)}: was ${t.reason}`),
         listLimit,
         "tasks back or gone",
       ),

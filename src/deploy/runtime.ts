@@ -7,12 +7,7 @@ import {
   removeDrained,
   runtimeMismatch,
 } from "../haproxy/runtime-api.ts";
-import {
-  configServers,
-  planServerChanges,
-  type ServerLine,
-  type ServerPlan,
-} from "../haproxy/server-changes.ts";
+import { configServers, type ServerLine, type ServerPlan } from "../haproxy/server-changes.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { log } from "../log.ts";
 
@@ -71,21 +66,6 @@ export async function applyAtRuntime(
     return { applied: false, reason: `the Runtime API refused a change: ${errorMessage(error)}` };
   }
   return { applied: true, summary: summarise(plan) };
-}
-
-/**
- * For `render -o FILE --runtime-socket`: applies the change from `installed` to `candidate` over
- * the Runtime API when it fits (servers only), else says why it needs the reload command.
- */
-export async function applyChangeAtRuntime(
-  installed: string,
-  candidate: string,
-  socket: string,
-  drainTimeoutMs: number,
-): Promise<RuntimeOutcome> {
-  const plan = planServerChanges(installed, candidate);
-  if (!plan.runtime) return { applied: false, reason: plan.reason };
-  return applyAtRuntime(socket, plan, drainTimeoutMs);
 }
 
 function summarise(plan: Extract<ServerPlan, { runtime: true }>): string {

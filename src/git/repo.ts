@@ -168,7 +168,9 @@ async function refreshWorkdir(
   const fetched = await fetchBranch(git, target.url, branch);
   if (fetched.ok) return checkout;
   // A fetch fails because of the remote (keep the clone) or because the clone is damaged (start again).
-  if ((await git.run(["fsck", "--connectivity-only", "--no-progress"])).ok)
+  // A git lock file here is stale (this run holds the work dir's lock): a git killed mid-operation.
+  const staleGitLock = /Unable to create '[^']*\.lock': File exists/.test(fetched.stderr);
+  if (!staleGitLock && (await git.run(["fsck", "--connectivity-only", "--no-progress"])).ok)
     throw gitFailure("fetch", fetched.stderr);
   log.warn(`work dir ${workdir} is damaged (${fetched.stderr.trim().split("\n")[0]}); recreating it`);
   await resetWorkdir(git, branch);

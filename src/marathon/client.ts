@@ -1,4 +1,4 @@
-import { parseSnapshot, type Snapshot } from "../core/snapshot.ts";
+import { type MarathonApp, parseSnapshot, type Snapshot } from "../core/snapshot.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { MarathonEndpoint } from "./address.ts";
@@ -27,9 +27,13 @@ export interface FetchedSnapshot {
 
 const appsPath = "/v2/apps?embed=apps.tasks";
 
-/** One GET of the snapshot from one address, read within the timeout and the size bound, then parsed. */
-async function attempt(endpoint: MarathonEndpoint, options: ClientOptions): Promise<FetchedSnapshot> {
-  const response = await get(endpoint, appsPath, {
+/** One GET of `path` (a snapshot) from one address, read within the timeout and the size bound, then parsed. */
+async function attempt(
+  endpoint: MarathonEndpoint,
+  options: ClientOptions,
+  path = appsPath,
+): Promise<FetchedSnapshot> {
+  const response = await get(endpoint, path, {
     accept: "application/json",
     timeoutMs: options.timeoutMs,
     ...(options.ca ? { ca: options.ca } : {}),
@@ -104,6 +108,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function fetchSnapshot(
   endpoints: MarathonEndpoint[],
   options: ClientOptions,
+  path = appsPath,
 ): Promise<FetchedSnapshot> {
   const failures = new Map<string, HttpFailure>();
   const skip = new Set<string>();
@@ -119,11 +124,12 @@ export async function fetchSnapshot(
       const last = failures.get(endpoint.url);
       if (last) log.info(`${waiting} (last: ${last.message})`);
       try {
-        return await reportingSlowness(attempt(endpoint, options), options.slowMs ?? 2_000, () => {
+        return await reportingSlowness(attempt(endpoint, options, path), options.slowMs ?? 2_000, () => {
           if (!last) log.info(waiting);
         });
       } catch (error) {
         if (!(error instanceof HttpFailure)) throw error;
+        if (error.status === 404 && path !== appsPath) throw error;
         if (error.exitCode === ExitCode.marathonAuth) {
           throw new MhcError(`Marathon at ${endpoint.url} ${error.message}`, ExitCode.marathonAuth);
         }
@@ -139,4 +145,26 @@ export async function fetchSnapshot(
   if ([...failures.values()].some((f) => f.exitCode === ExitCode.marathonData))
     throw new MhcError(`no usable answer from Marathon: ${detail}`, ExitCode.marathonData);
   throw new MhcError(`Marathon unreachable: ${detail}`, ExitCode.marathonUnreachable);
+}
+
+/**
+ * GET /v2/apps/<id>?embed=app.tasks, as fetchSnapshot reads the whole list (same retries and
+ * bounds): one app and its tasks, or undefined when Marathon no longer has it (404).
+ */
+export async function fetchApp(
+  endpoints: MarathonEndpoint[],
+  options: ClientOptions,
+  id: string,
+): Promise<MarathonApp | undefined> {
+  const path = `/v2/apps/${id.split("/").filter(Boolean).map(encodeURIComponent).join("/")}?embed=app.tasks`;
+  try {
+    const { snapshot } = await fetchSnapshot(endpoints, options, path);
+    const app = snapshot.apps[0];
+    if (snapshot.shape !== "apps" || snapshot.apps.length !== 1 || app?.id !== id)
+      throw new MhcError(`Marathon answered ${path} with another app`, ExitCode.marathonData);
+    return app;
+  } catch (error) {
+    if (error instanceof HttpFailure && error.status === 404) return undefined;
+    throw error;
+  }
 }

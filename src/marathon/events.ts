@@ -67,7 +67,8 @@ export interface EventStreamOptions {
   maxEventChars?: number;
   /** Ends the subscription. */
   signal: AbortSignal;
-  onEvent(type: string): void;
+  /** A watched event: its type and its JSON text (Marathon's own fields, applied in watch mode). */
+  onEvent(type: string, data: string): void;
   onConnected(source: string): void;
   onDisconnected(reason: string, retryInMs: number): void;
 }
@@ -173,7 +174,7 @@ function readEvents(response: HttpResponse, options: EventStreamOptions): Promis
         if (parser.lines > linesBefore) lastLineAt = Date.now();
         for (const event of events) {
           const type = eventTypeOf(event);
-          if (watched.has(type)) options.onEvent(type);
+          if (watched.has(type)) options.onEvent(type, event.data);
         }
       })
       .then(

@@ -19,6 +19,8 @@ export class HttpFailure extends Error {
     message: string,
     readonly retryable: boolean,
     readonly exitCode: ExitCodeValue = ExitCode.marathonUnreachable,
+    /** The HTTP status, when the failure is one. */
+    readonly status?: number,
   ) {
     super(message);
   }
@@ -179,7 +181,7 @@ function statusFailure(status: number, headers: IncomingHttpHeaders, body: strin
       true,
     );
   }
-  return new HttpFailure(`HTTP ${status}; is this a Marathon address?`, false);
+  return new HttpFailure(`HTTP ${status}; is this a Marathon address?`, false, undefined, status);
 }
 
 /**

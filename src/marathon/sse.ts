@@ -13,9 +13,10 @@ export class SseEventTooLarge extends Error {}
 /**
  * Incremental text/event-stream parser (the WHATWG rules mhc needs): lines end in \n, \r\n or \r,
  * even when split across chunks; `:` starts a comment (keep-alive); a blank line ends an event;
- * `id:` and `retry:` are ignored because every event only means "re-read Marathon". Memory is
- * bounded: an event (its unfinished line included) longer than `maxEventChars` throws
- * SseEventTooLarge, and each chunk is scanned once, so an endless line costs linear time.
+ * `id:` and `retry:` are ignored: Marathon cannot replay events, and what a reconnect misses the
+ * full read after it catches. Memory is bounded: an event (its unfinished line included) longer
+ * than `maxEventChars` throws SseEventTooLarge, and each chunk is scanned once, so an endless line
+ * costs linear time.
  */
 export class SseParser {
   /** Complete lines seen so far (keep-alives and blank lines included): the stream's sign of life. */

@@ -17,8 +17,9 @@ import {
   serialiseModel,
 } from "../core/published.ts";
 import { appPort, blameServices, quarantine } from "../core/quarantine.ts";
-import { render } from "../core/render.ts";
+import { hidePasswords, render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
+import type { Git } from "../git/git.ts";
 import {
   type Checkout,
   commitFiles,
@@ -58,7 +59,10 @@ export interface SyncRequest {
   source: string;
   /** The same, in words for the diff's new side: `Marathon at URL` or `snapshot FILE`. */
   origin: string;
-  snapshotBody: string;
+  /** The Marathon JSON, when it was read in full (watch mode's incremental syncs have none). */
+  snapshotBody?: string;
+  /** Renders a candidate model; watch mode passes one that reuses each unchanged service's text. */
+  renderConfig?: (model: Model) => string;
   version: string;
 }
 
@@ -86,6 +90,42 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const saidFallback = new Set<string>();
 
 /**
+ * The model file this process wrote last and the model it wrote: a watch reads the published model
+ * back every sync, and when the text is the same, so is the model (its services the very objects
+ * the next candidate shares, which makes comparing them cheap).
+ */
+let lastModelFile: { text: string; model: PublishedModel } | undefined;
+
+/**
+ * What this process last committed to the branch. A watch reads the published files back every
+ * sync; while HEAD is still that commit they are these, and reading 10+ MB out of git is skipped.
+ */
+let lastCommitted: { key: string; commit: string; config: string; modelText: string } | undefined;
+
+const branchKey = (request: SyncRequest) => `${request.repo}\u0000${request.branch}\u0000${request.path}`;
+
+async function publishedFiles(
+  git: Git,
+  request: SyncRequest,
+): Promise<{ config: string | undefined; modelText: string | undefined }> {
+  if (lastCommitted?.key === branchKey(request)) {
+    const head = await git.run(["rev-parse", "--verify", "--quiet", "HEAD"]);
+    if (head.ok && head.stdout.trim() === lastCommitted.commit)
+      return { config: lastCommitted.config, modelText: lastCommitted.modelText };
+  }
+  return {
+    config: await committedFile(git, request.path),
+    modelText: await committedFile(git, modelPath(request.path)),
+  };
+}
+
+function modelFile(model: PublishedModel): string {
+  const text = serialiseModel(model);
+  lastModelFile = { text, model };
+  return text;
+}
+
+/**
  * The published model: the model file beside the config, or (published by an older mhc, or the
  * file unreadable) the config read back by the documented reader.
  */
@@ -94,6 +134,7 @@ function publishedModel(
   modelText: string | undefined,
   path: string,
 ): PublishedModel {
+  if (modelText !== undefined && modelText === lastModelFile?.text) return lastModelFile.model;
   const model = modelText === undefined ? undefined : parseModelFile(modelText);
   if (model) return model;
   if (config === undefined) return emptyModel;
@@ -193,21 +234,25 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
     create: !request.dryRun,
     git: { env: identityEnv(request.identity), timeoutMs: request.gitTimeoutMs },
   });
-  const digest = createHash("sha256").update(request.snapshotBody).digest("hex");
+  const body = request.snapshotBody;
   const trailers = [
     `Marathon: ${request.source}`,
     `Mhc-Version: ${request.version}`,
-    `Snapshot-Digest: sha256:${digest}`,
+    body === undefined
+      ? "Snapshot: events applied to the last full read"
+      : `Snapshot-Digest: sha256:${createHash("sha256").update(body).digest("hex")}`,
   ];
+  const renderConfig = request.renderConfig ?? ((model: Model) => render(model, request.renderOptions));
   let validate: boolean | undefined;
   try {
     for (let attempt = 1; attempt <= request.pushAttempts; attempt++) {
       const checkout = await workspace.checkout();
-      const publishedConfig = checkout ? await committedFile(checkout.git, request.path) : undefined;
-      const modelText = checkout ? await committedFile(checkout.git, modelPath(request.path)) : undefined;
+      const { config: publishedConfig, modelText } = checkout
+        ? await publishedFiles(checkout.git, request)
+        : { config: undefined, modelText: undefined };
       const published = publishedModel(publishedConfig, modelText, request.path);
       let model = request.candidate(incumbentsOf(published));
-      let config = render(model, request.renderOptions);
+      let config = renderConfig(model);
       let quarantined: Dropped[] = [];
       if (config !== publishedConfig) {
         validate ??= await validating(request);
@@ -229,17 +274,18 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
         canPush: checkout?.pushUrl !== undefined || request.dryRun,
         trailers,
       });
+      const candidateText = modelFile(candidate);
       const outcome = await carryOut(decision, {
         request,
         checkout,
         files: [
           { path: request.path, content: config },
-          { path: modelPath(request.path), content: serialiseModel(candidate) },
+          { path: modelPath(request.path), content: candidateText },
         ],
         diff: () =>
           unifiedDiff(
-            publishedConfig ?? "",
-            config,
+            hidePasswords(publishedConfig ?? ""),
+            hidePasswords(config),
             `a/${request.path}\t(published)`,
             `b/${request.path}\t(${request.origin})`,
             3,
@@ -259,6 +305,8 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
           exitCode: ExitCode.ok,
         },
       });
+      if (outcome !== "race lost" && decision.kind === "commit" && outcome.commit)
+        lastCommitted = { key: branchKey(request), commit: outcome.commit, config, modelText: candidateText };
       if (outcome !== "race lost") return outcome;
       log.info(
         `push lost a race (attempt ${attempt} of ${request.pushAttempts}); starting over from the new remote head`,

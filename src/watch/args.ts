@@ -27,6 +27,12 @@ export const watchArgs = {
     default: "60s",
     valueHint: "duration",
   },
+  incremental: {
+    type: "boolean",
+    description:
+      "With --watch: apply events to the apps kept in memory and re-render only what changed (--no-incremental: read and render everything on every sync)",
+    default: true,
+  },
   "status-file": {
     type: "string",
     description: "With --watch: keep a JSON status (last success, commit, error) in FILE for monitoring",
@@ -38,6 +44,7 @@ export interface WatchSettings {
   wait: Wait;
   resyncMs: number;
   idleTimeoutMs: number;
+  incremental: boolean;
   statusFile?: string;
 }
 
@@ -46,15 +53,16 @@ interface WatchArgValues {
   wait?: string;
   resync?: string;
   "idle-timeout"?: string;
+  incremental?: boolean;
   "status-file"?: string;
 }
 
 /** Parses the watch flags; refuses them without --watch, where they would silently do nothing. */
 export function watchSettingsFrom(args: WatchArgValues, rawArgs: string[]): WatchSettings | undefined {
   if (!args.watch) {
-    const given = Object.keys(watchArgs).find(
-      (name) => name !== "watch" && repeated(rawArgs, name).length > 0,
-    );
+    const given =
+      Object.keys(watchArgs).find((name) => name !== "watch" && repeated(rawArgs, name).length > 0) ??
+      ["no-incremental", "incremental"].find((name) => rawArgs.includes(`--${name}`));
     if (given) throw new MhcError(`--${given} only applies with --watch`, ExitCode.usage);
     return undefined;
   }
@@ -62,6 +70,7 @@ export function watchSettingsFrom(args: WatchArgValues, rawArgs: string[]): Watc
     wait: parseWait(args.wait ?? "2s:10s"),
     resyncMs: parsePositiveDuration(args.resync ?? "5m", "resync"),
     idleTimeoutMs: parsePositiveDuration(args["idle-timeout"] ?? "60s", "idle-timeout"),
+    incremental: args.incremental !== false,
     ...(args["status-file"] ? { statusFile: args["status-file"] } : {}),
   };
 }

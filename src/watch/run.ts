@@ -1,15 +1,13 @@
 import process from "node:process";
 import { setTimeout } from "node:timers";
+import type { RenderOptions } from "../core/model.ts";
 import { ExitCode, MhcError } from "../errors.ts";
-import { log } from "../log.ts";
-import {
-  fetchFromConnection,
-  type LoadedSnapshot,
-  type MarathonArgValues,
-  marathonConnection,
-} from "../marathon/connection.ts";
+import { log, timestampWhenLogged } from "../log.ts";
+import { fetchApp } from "../marathon/client.ts";
+import { fetchFromConnection, type MarathonArgValues, marathonConnection } from "../marathon/connection.ts";
 import type { WatchSettings } from "./args.ts";
 import { stopOnSignals } from "./signals.ts";
+import { type Rendered, RenderSource } from "./source.ts";
 import { StatusFile, type WatchStatus } from "./status.ts";
 import { defaultStopGraceMs, runWatch, type SyncOutcome } from "./watcher.ts";
 
@@ -22,8 +20,10 @@ export interface WatchCommand {
   marathon: { args: MarathonArgValues; positionals: string[]; rawArgs: string[] };
   /** Flag combinations --watch cannot honour, checked in order: the first one given refuses. */
   refusals: [given: boolean, message: string][];
-  /** One sync; `load` fetches a fresh snapshot from Marathon, `reason` says what triggered it. */
-  sync(load: () => Promise<LoadedSnapshot>, reason: string): Promise<SyncOutcome>;
+  /** How the command renders. */
+  options: RenderOptions;
+  /** One sync; `next` gives the config of Marathon's current state, `reason` says what triggered it. */
+  sync(next: () => Promise<Rendered>, reason: string): Promise<SyncOutcome>;
 }
 
 /**
@@ -39,8 +39,20 @@ export async function watchCommand(watch: WatchCommand): Promise<void> {
   ];
   for (const [given, message] of refusals) if (given) throw new MhcError(message, ExitCode.usage);
   const connection = await marathonConnection(args, positionals, rawArgs);
-  const status = new StatusFile(watch.settings.statusFile, { command: watch.command, target: watch.target });
+  timestampWhenLogged();
+  const status = new StatusFile(watch.settings.statusFile, {
+    command: watch.command,
+    target: watch.target,
+    incremental: watch.settings.incremental,
+  });
   await status.update({}, true);
+  const source = new RenderSource({
+    options: watch.options,
+    incremental: watch.settings.incremental,
+    loadAll: () => fetchFromConnection(connection),
+    loadApp: (id) => fetchApp(connection.endpoints, connection.options, id),
+    status,
+  });
   const signals = stopOnSignals();
   try {
     const outcome = await runWatch({
@@ -53,7 +65,7 @@ export async function watchCommand(watch: WatchCommand): Promise<void> {
       stop: signals.signal,
       stopGraceMs: defaultStopGraceMs,
       status,
-      runSync: (reason) => watch.sync(() => fetchFromConnection(connection), reason),
+      runSync: (reason, trigger) => watch.sync(() => source.next(trigger), reason),
     });
     log.info(outcome === "stopped" ? "stopped" : "stopped, abandoning the running sync");
   } finally {

@@ -31,6 +31,15 @@ export interface WatchStatus {
   consecutiveFailures: number;
   syncs: number;
   failures: number;
+  /** Whether syncs apply events to a model in memory (false with --no-incremental). */
+  incremental: boolean;
+  /** Full reads (start, reconnect, resync, or an event mhc could not apply). */
+  fullReads: number;
+  /** Full reads that found the model kept from events different from Marathon. */
+  divergences: number;
+  lastDivergenceAt: string | null;
+  /** The services that differed at the last divergence (at most 100 names). */
+  lastDivergence: string[] | null;
   updatedAt: string;
 }
 
@@ -41,7 +50,7 @@ export class StatusFile {
 
   constructor(
     private readonly path: string | undefined,
-    initial: Pick<WatchStatus, "command" | "target">,
+    initial: Pick<WatchStatus, "command" | "target"> & Partial<Pick<WatchStatus, "incremental">>,
   ) {
     const now = new Date().toISOString();
     this.status = {
@@ -63,6 +72,11 @@ export class StatusFile {
       consecutiveFailures: 0,
       syncs: 0,
       failures: 0,
+      incremental: initial.incremental ?? false,
+      fullReads: 0,
+      divergences: 0,
+      lastDivergenceAt: null,
+      lastDivergence: null,
       updatedAt: now,
     };
   }

@@ -1,4 +1,5 @@
 import { formatDuration, type Wait } from "../args/duration.ts";
+import type { MarathonEvent } from "../core/incremental.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import type { MarathonEndpoint } from "../marathon/address.ts";
@@ -15,6 +16,15 @@ export interface SyncOutcome {
   commit?: string;
 }
 
+/** What a sync is asked to do: read everything (`full`), or apply the events since the last sync. */
+export interface SyncTrigger {
+  full: boolean;
+  events: MarathonEvent[];
+}
+
+/** Events kept for the next sync at most; past that, the next sync reads everything instead. */
+const maxPendingEvents = 100_000;
+
 export interface WatchOptions {
   wait: Wait;
   resyncMs: number;
@@ -25,7 +35,9 @@ export interface WatchOptions {
   /** How long a running sync may take to finish after `stop`. */
   stopGraceMs: number;
   status: StatusFile;
-  runSync(reason: string): Promise<SyncOutcome>;
+  /** Keep the events for the syncs to apply, and read everything only at start, reconnect and resync. */
+  incremental?: boolean;
+  runSync(reason: string, trigger: SyncTrigger): Promise<SyncOutcome>;
 }
 
 /** Default bound for finishing a running sync after SIGINT/SIGTERM. */
@@ -52,6 +64,8 @@ export async function runWatch(options: WatchOptions): Promise<"stopped" | "aban
       resolve();
     };
   });
+  let events: MarathonEvent[] = [];
+  let eventsOverflowed = false;
   const onStop = () => wake.notify();
   stop.addEventListener("abort", onStop);
 
@@ -59,8 +73,12 @@ export async function runWatch(options: WatchOptions): Promise<"stopped" | "aban
     ...options.stream,
     idleTimeoutMs: options.idleTimeoutMs,
     signal: streamStop.signal,
-    onEvent: (type) => {
+    onEvent: (type, data) => {
       log.debug(`event ${type}`);
+      if (options.incremental) {
+        if (events.length < maxPendingEvents) events.push({ type, data });
+        else eventsOverflowed = true;
+      }
       status.note({ lastEventAt: new Date().toISOString() });
       schedule.signal(Date.now());
       wake.notify();
@@ -86,9 +104,20 @@ export async function runWatch(options: WatchOptions): Promise<"stopped" | "aban
     // Subscribe before the first sync, so no change falls between its fetch and the subscription.
     await Promise.race([firstAttempt, aborted(stop)]);
     for (let first = true; !stop.aborted; first = false) {
-      const pending = schedule.syncStarted(Date.now());
+      const now = Date.now();
+      const full = !options.incremental || first || eventsOverflowed || schedule.fullDue(now);
+      const pending = schedule.syncStarted(now, full);
       const reason = first ? "start" : pending;
-      const finished = await finishWithinGrace(syncAndRecord(options, reason), stop, options.stopGraceMs);
+      // A full read covers every event so far (they serve to check the kept model against it);
+      // events that arrive while a sync runs go to the next one.
+      const trigger: SyncTrigger = { full, events };
+      events = [];
+      eventsOverflowed = false;
+      const finished = await finishWithinGrace(
+        syncAndRecord(options, reason, trigger),
+        stop,
+        options.stopGraceMs,
+      );
       if (!finished) {
         log.error(
           `the running sync did not finish within ${formatDuration(options.stopGraceMs)} of the stop signal; exiting anyway`,
@@ -107,12 +136,12 @@ export async function runWatch(options: WatchOptions): Promise<"stopped" | "aban
   return result;
 }
 
-async function syncAndRecord(options: WatchOptions, reason: string): Promise<void> {
+async function syncAndRecord(options: WatchOptions, reason: string, trigger: SyncTrigger): Promise<void> {
   const { status } = options;
   const startedAt = new Date().toISOString();
   let outcome: SyncOutcome;
   try {
-    outcome = await options.runSync(reason);
+    outcome = await options.runSync(reason, trigger);
   } catch (error) {
     outcome = { ok: false, changed: false, message: errorMessage(error) };
   }

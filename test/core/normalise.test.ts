@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { labelTable } from "../../src/core/labels.ts";
 import { defaultRenderOptions, type RenderOptions } from "../../src/core/model.ts";
 import { normalise } from "../../src/core/normalise.ts";
 import { parseSnapshot, snapshotFromJson } from "../../src/core/snapshot.ts";
@@ -110,11 +111,40 @@ describe("network shapes", () => {
     expect(run(snapshotOf(app)).services).toEqual([]);
   });
 
+  it.each([70000, -1, 1e300, 10000.5])(
+    "a service port Marathon never gives (%s) drops that port with the reason, never silently",
+    (port) => {
+      const model = run(snapshotOf(hostApp("/bad", [port, 10001], [task({ ports: [31000, 31001] })])));
+      expect(model.services.map((s) => s.bindPort)).toEqual([10001]);
+      expect(model.dropped).toEqual([
+        { appId: "/bad", portIndex: 0, reason: `service port ${port} is not a port number (1-65535)` },
+      ]);
+    },
+  );
+
   it("the /v2/tasks shape becomes plain TCP services per service port", () => {
     const model = normalise(fixture("tasks.json"), defaultRenderOptions);
     expect(model.services.map((s) => [s.name, s.mode, s.servers.map((x) => `${x.host}:${x.port}`)])).toEqual([
       ["frontend-foosball_10019", "tcp", ["srv4.example.com:31292"]],
       ["tools_docker_registry_5000", "tcp", ["srv2.example.com:31721"]],
+    ]);
+  });
+
+  it("a /v2/tasks entry without a string appId is left out with a warning; the other tasks render", () => {
+    const good = {
+      appId: "/b",
+      host: "10.0.0.1",
+      ports: [31000],
+      servicePorts: [10001],
+      state: "TASK_RUNNING",
+    };
+    const model = run({ tasks: [null, { ...good, appId: 5 }, good] });
+    expect(model.services.map((s) => addresses(model, model.services.indexOf(s)))).toEqual([
+      ["10.0.0.1:31000"],
+    ]);
+    expect(model.dropped).toEqual([
+      { appId: "(no id)", portIndex: null, reason: "wrong JSON type: id is a number, not a string" },
+      { appId: "(no id)", portIndex: null, reason: "wrong JSON type: the entry is null, not an app object" },
     ]);
   });
 
@@ -419,14 +449,8 @@ describe("groups and labels", () => {
     );
   });
 
-  it("marathon-lb labels mhc does not implement are reported once each", () => {
-    const json = snapshotOf(
-      app("/a", { HAPROXY_0_STICKY: "true" }),
-      app("/b", { HAPROXY_1_STICKY: "true" }, 11000),
-    );
-    expect(run(json).warnings).toEqual([
-      "label HAPROXY_{n}_STICKY is not supported by mhc and was ignored (2 apps)",
-    ]);
+  it("every marathon-lb label is implemented or refused: none is only reported", () => {
+    expect(labelTable.filter((e) => e.support === "ignored")).toEqual([]);
   });
 });
 
@@ -496,13 +520,8 @@ describe("fail closed and nothing ignored silently", () => {
     hostApp(id, [port, port + 1], [task({ ports: [30000, 30001] })], { labels });
 
   it.each([
-    ["HAPROXY_0_AUTH", "realm:user:password"],
-    ["HAPROXY_1_REDIRECT_TO_HTTPS", "true"],
-    ["HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL", "10.0.0.0/8"],
-    ["HAPROXY_0_USE_HSTS", "true"],
-    ["HAPROXY_0_SSL_CERT", "/etc/ssl/x.pem"],
-    ["HAPROXY_0_BIND_OPTIONS", "ssl crt /x verify required"],
-    ["HAPROXY_0_HTTP_BACKEND_NETWORK_ALLOWED_ACL", "  http-request deny"],
+    ["HAPROXY_0_HTTP_FRONTEND_ACL", "  acl host_x hdr(host) -i x"],
+    ["HAPROXY_0_MAP_HTTP_FRONTEND_ACL", "  use_backend x"],
   ])("an app labelled %s is left out entirely, with the reason", (name, value) => {
     const model = run(snapshotOf(app("/guarded", { [name]: value }), app("/open", {}, 11000)));
     expect(model.services.map((s) => s.appId)).toEqual(["/open", "/open"]);
@@ -513,10 +532,59 @@ describe("fail closed and nothing ignored silently", () => {
     expect(model.warnings.join("\n")).not.toContain(value);
   });
 
-  it("an app with a refusing label that --group leaves out is not reported", () => {
-    const model = run(snapshotOf(app("/guarded", { HAPROXY_GROUP: "internal", HAPROXY_0_AUTH: "r:u:p" })), {
-      groups: ["external"],
+  it.each([
+    ["HAPROXY_0_AUTH", "realm:user:password"],
+    ["HAPROXY_1_REDIRECT_TO_HTTPS", "true"],
+    ["HAPROXY_0_USE_HSTS", "true"],
+  ])("a port labelled %s in tcp mode is left out, with the reason (it cannot apply there)", (name, value) => {
+    const model = run(snapshotOf(app("/guarded", { [name]: value }), app("/open", {}, 11000)));
+    const index = Number(name.split("_")[1]);
+    expect(model.services.map((s) => `${s.appId} ${s.portIndex}`)).toEqual([
+      `/guarded ${1 - index}`,
+      "/open 0",
+      "/open 1",
+    ]);
+    const reason = `${name} needs http mode (set HAPROXY_${index}_MODE=http or a VHOST); the port is left out rather than served without it`;
+    expect(model.dropped).toEqual([{ appId: "/guarded", portIndex: index, reason }]);
+    expect(model.warnings.join("\n")).not.toContain("password");
+  });
+
+  it("an invalid AUTH value is reported without quoting it (it holds a password)", () => {
+    const model = run(
+      snapshotOf(app("/guarded", { HAPROXY_0_AUTH: "realm:us er:hunter2 x", HAPROXY_0_MODE: "http" })),
+    );
+    expect(model.dropped).toEqual([
+      {
+        appId: "/guarded",
+        portIndex: 0,
+        reason: "HAPROXY_0_AUTH has a user name other than letters, digits, . _ @ -",
+      },
+    ]);
+    expect(model.warnings.join("\n")).not.toContain("hunter2");
+  });
+
+  it("a plaintext AUTH password is warned about, without quoting it", () => {
+    const model = run(
+      snapshotOf(app("/guarded", { HAPROXY_0_AUTH: "realm:user:hunter2", HAPROXY_0_MODE: "http" })),
+    );
+    expect(model.services[0]?.auth).toEqual({
+      realm: "realm",
+      user: "user",
+      password: "hunter2",
+      hashed: false,
     });
+    expect(model.warnings).toEqual([
+      "app /guarded port index 0: HAPROXY_0_AUTH has a plaintext password, which is committed to git with the config; use a crypt(3) hash (mkpasswd -m sha-512)",
+    ]);
+  });
+
+  it("an app with a refusing label that --group leaves out is not reported", () => {
+    const model = run(
+      snapshotOf(app("/guarded", { HAPROXY_GROUP: "internal", HAPROXY_0_HTTP_FRONTEND_ACL: "x" })),
+      {
+        groups: ["external"],
+      },
+    );
     expect(model.dropped).toEqual([]);
   });
 

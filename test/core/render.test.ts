@@ -127,7 +127,7 @@ describe("render", () => {
       labels: { HAPROXY_0_VHOST: "same.example", HAPROXY_0_PATH: "/p" },
     });
     const text = renderJson(snapshotOf(...apps, pathApp));
-    const order = [...text.matchAll(/use_backend (\S+) if/g)].map((m) => m[1]);
+    const order = [...text.matchAll(/use_backend (\S+) if (host|path)_/g)].map((m) => m[1]);
     // Equal weights keep app-id order; a path route (weight 0 counts as 1) outranks a plain vhost route of weight 0.
     expect(order).toEqual(["w3_10003", "w2_10002", "p_10010", "w1_10001", "w0_10000"]);
   });

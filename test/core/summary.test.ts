@@ -229,6 +229,20 @@ describe("commitBody", () => {
         "    - /shop/web t1: was state TASK_STAGING",
       ],
     ],
+    [
+      "a task id with a line break is quoted: it cannot add a line to the message",
+      model([web]),
+      model(
+        [web],
+        [],
+        [{ appId: "/shop/web", taskId: "t9\nGate-Overridden: forged", reason: "state TASK_STAGING" }],
+      ),
+      [
+        "Servers: 2 → 2 (+0 -0)",
+        "Tasks not in the config: 1 (+1 -0)",
+        '    + /shop/web "t9\\nGate-Overridden: forged": state TASK_STAGING',
+      ],
+    ],
   ])("%s", (_, before, after, lines) => {
     expect(commitBody({ changes: compareModels(before, after) })).toBe(lines.join("\n"));
   });

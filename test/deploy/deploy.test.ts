@@ -165,7 +165,7 @@ describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, 
     expect(missingRef.code).toBe(9);
   });
 
-  it("refuses bad usage with exit 2 and one line", async () => {
+  it("refuses bad usage with exit 2: one line, then where the help is", async () => {
     fixture = newFixture();
     for (const args of [
       [],
@@ -175,7 +175,9 @@ describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, 
     ]) {
       const result = await fixture.deploy(args);
       expect(result.code, args.join(" ")).toBe(2);
-      expect(result.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
+      const lines = result.stderr.trim().split("\n");
+      expect(lines, args.join(" ")).toHaveLength(2);
+      expect(lines[1]).toBe('mhc: see "mhc deploy --help"');
     }
   });
 

@@ -182,7 +182,10 @@ describe("errors: one line, a documented exit code, no partial output", () => {
     const result = await runMhc([...args, "-o", out], { env });
     expect(result.code).toBe(code);
     expect(result.stderr).toContain(message);
-    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    // One line; a usage error adds one more that points to the command's help.
+    const lines = result.stderr.trim().split("\n");
+    expect(lines).toHaveLength(code === 2 ? 2 : 1);
+    if (code === 2) expect(lines[1]).toBe('mhc: see "mhc render --help"');
     expect(result.stdout).toBe("");
     expect(readFileSync(out, "utf8")).toBe(keep);
     return result;
@@ -342,6 +345,25 @@ describe.skipIf(!haproxyAvailable())("validate", () => {
     expect(result.code).toBe(6);
     expect(result.stderr).toContain("is not a valid HAProxy config");
     expect(result.stderr).toContain("no-such-keyword");
+  });
+
+  it("HAProxy's messages are passed through once each, without its version preamble", async () => {
+    const file = join(dir, "invalid-twice.cfg");
+    writeFileSync(file, "global\n  no-such-keyword 1\n");
+    const result = await runMhc(["validate", file]);
+    expect(result.code).toBe(6);
+    expect(result.stderr.match(/no-such-keyword/g)).toHaveLength(1);
+    expect(result.stderr).not.toContain("haproxy version is");
+    expect(result.stderr.trim().split("\n").at(-1)).toBe(
+      `mhc: error: ${file} is not a valid HAProxy config (HAProxy's reasons above)`,
+    );
+  });
+
+  it("a file that cannot be read is exit 8 (cannot read), not 6", async () => {
+    const result = await runMhc(["validate", join(dir, "nope.cfg")]);
+    expect(result.code).toBe(8);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/^mhc: error: cannot read \S+nope\.cfg: .*no such file/i);
   });
 
   it("exit 7 with a clear message when HAProxy is missing", async () => {

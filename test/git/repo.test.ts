@@ -92,6 +92,19 @@ describe("a remote outage keeps the sync cache", () => {
     expect(commits(bare)).toHaveLength(2);
   });
 
+  it("a git lock left in the work dir by a git killed mid-operation is not fatal on every later run", async () => {
+    const remote = bareRepo();
+    const workdir = join(tempDir(), "cache");
+    expect((await sync(snapshotFile(["10.0.0.1"]), remote, "--workdir", workdir)).code).toBe(0);
+    // What git leaves behind when it is killed (--git-timeout, systemd stop, power loss).
+    writeFileSync(join(workdir, ".git", "index.lock"), "");
+    writeFileSync(join(workdir, ".git", "HEAD.lock"), "");
+    const next = await sync(snapshotFile(["10.0.0.1", "10.0.0.2"]), remote, "--workdir", workdir);
+    expect(next.code, next.stderr).toBe(0);
+    expect(commits(remote)).toHaveLength(2);
+    expect(fileAt(remote, "main", path)).toContain("10.0.0.2:31001");
+  });
+
   it("a long first clone says what it is doing, once", async () => {
     const remote = remoteWith({ README: "hello\n" });
     const workdir = join(tempDir(), "cache");

@@ -9,7 +9,7 @@ export interface EventRequest {
 
 /**
  * A real HTTP server on 127.0.0.1 standing in for a Marathon leader: /v2/apps?embed=apps.tasks
- * serves `apps` (JSON, changeable at any time) and /v2/events a real text/event-stream that the
+ * serves `apps` (JSON, changeable at any time), /v2/apps/<id>?embed=app.tasks one of them, and /v2/events a real text/event-stream that the
  * test pushes events into, keeps alive, silences or cuts.
  */
 export interface EventMarathon {
@@ -62,6 +62,18 @@ export async function startEventMarathon(apps: unknown): Promise<EventMarathon> 
     state.requests.push({ path: req.url ?? "", headers: req.headers, at: Date.now() });
     if (state.authorization !== undefined && req.headers.authorization !== state.authorization) {
       res.writeHead(401, { "www-authenticate": 'Basic realm="Mesosphere"' }).end();
+      return;
+    }
+    const one = /^\/v2\/apps(\/[^?]+)\?embed=app\.tasks$/.exec(req.url ?? "");
+    if (one) {
+      // GET /v2/apps/<id>?embed=app.tasks: one app of `apps`, or 404 as Marathon answers.
+      const id = decodeURIComponent(one[1] as string);
+      const app = ((state.apps as { apps?: { id?: string }[] }).apps ?? []).find((a) => a.id === id);
+      if (app) res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ app }));
+      else
+        res
+          .writeHead(404, { "content-type": "application/json" })
+          .end(`{"message":"App '${id}' does not exist"}`);
       return;
     }
     if (req.url?.startsWith("/v2/apps")) {

@@ -111,3 +111,68 @@ export async function httpGet(
     req.end();
   });
 }
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  /** With `tls`: the CN of the certificate the server presented. */
+  certificateName?: string;
+}
+
+/** One request with full control: headers, source address, and TLS with a chosen SNI name. */
+export async function httpRequest(options: {
+  port: number;
+  path?: string;
+  headers?: Record<string, string>;
+  localAddress?: string;
+  tls?: { servername: string };
+}): Promise<HttpAnswer> {
+  const { request } = options.tls ? await import("node:https") : await import("node:http");
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: options.port,
+        path: options.path ?? "/",
+        headers: { connection: "close", ...options.headers },
+        agent: false,
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+        ...(options.tls ? { servername: options.tls.servername, rejectUnauthorized: false } : {}),
+      },
+      (res) => {
+        let body = "";
+        const socket = res.socket as { getPeerCertificate?: () => { subject?: { CN?: string } } };
+        const certificateName = socket.getPeerCertificate?.().subject?.CN;
+        res.on("data", (c) => {
+          body += c;
+        });
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            ...(certificateName ? { certificateName } : {}),
+          }),
+        );
+      },
+    );
+    req.setTimeout(5_000, () => req.destroy(new Error("http request timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** An HTTP server on 127.0.0.1 that answers every request with a redirect to `location`. */
+export function startRedirectingHttpServer(location: string): Promise<Backend> {
+  return new Promise((resolve) => {
+    const server: Server = createHttpServer((_req, res) => {
+      res.writeHead(302, { location, connection: "close" });
+      res.end();
+    });
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({ port, name: "redirecting", close: () => new Promise<void>((r) => server.close(() => r())) });
+    });
+  });
+}

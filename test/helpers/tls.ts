@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -54,4 +54,40 @@ export function makeCertificates(): { ca: string; key: string; cert: string } {
   );
   const read = (name: string) => readFileSync(join(dir, name), "utf8");
   return { ca: read("ca.pem"), key: read("server.key"), cert: read("server.pem") };
+}
+
+/**
+ * A self-signed certificate for `host` (key appended, as HAProxy's `crt` reads it) written to
+ * `dir/<host>.pem`; returns the PEM certificate.
+ */
+export function writeHostCertificate(dir: string, host: string): string {
+  const file = join(dir, `${host}.pem`);
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      `${file}.key`,
+      "-out",
+      `${file}.crt`,
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${host}`,
+      "-addext",
+      `subjectAltName=DNS:${host}`,
+    ],
+    { stdio: "ignore" },
+  );
+  const cert = readFileSync(`${file}.crt`, "utf8");
+  writeFileSync(file, cert + readFileSync(`${file}.key`, "utf8"));
+  rmSync(`${file}.crt`);
+  rmSync(`${file}.key`);
+  return cert;
 }

@@ -6,6 +6,7 @@ import { runMhc, startMhc } from "../helpers/cli.ts";
 import { startEventMarathon } from "../helpers/events.ts";
 import { commits, fileAt, git, hook, message, bareRepo as newBareRepo, tempDir } from "../helpers/git.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
+import { json, type Reply, startMarathon } from "../helpers/marathon.ts";
 import { freePort } from "../helpers/net.ts";
 import { eventually } from "../helpers/wait.ts";
 
@@ -320,6 +321,51 @@ describe("bad input never reaches the repo", () => {
     expect(result.code).toBe(9);
     expect(result.stderr).toContain("git ls-remote failed");
     expect(`${result.stdout}${result.stderr}`).not.toContain("Sup3rSecretPw");
+  });
+});
+
+describe("nothing already published is lost", () => {
+  it("a sync that fails or is refused leaves the published config and its history exactly as they were", async () => {
+    const remote = bareRepo();
+    const good = snapshotOf(web(["10.0.0.1", "10.0.0.2"]), api(["10.0.1.1"]));
+    const marathon = await startMarathon(() => json(good));
+    try {
+      const fromMarathon = (...extra: string[]) =>
+        runMhc(["sync", "--marathon", marathon.url, "--repo", remote, "--retries", "0", ...extra], { env });
+      expect((await fromMarathon()).code).toBe(0);
+      const head = commits(remote);
+      const config = fileAt(remote, "main", path);
+      const head6 = join(tempDir(), "head.cfg");
+      writeFileSync(head6, "global\n  this-is-not-a-keyword\n");
+      const failures: [string, () => Reply, string[], number][] = [
+        ["Marathon in leader election", () => ({ status: 503, body: "no leader" }), [], 3],
+        ["a truncated answer", () => ({ body: JSON.stringify(good).slice(0, 100) }), [], 5],
+        ["no apps at all", () => json({ apps: [] }), [], 10],
+        ["every app of the wrong JSON type", () => json({ apps: [{ id: "/web", tasks: {} }] }), [], 10],
+        ...(haproxyAvailable()
+          ? ([["a head HAProxy rejects", () => json(good), ["--head", head6], 6]] as [
+              string,
+              () => Reply,
+              string[],
+              number,
+            ][])
+          : []),
+      ];
+      for (const [what, reply, extra, code] of failures) {
+        marathon.reply(reply);
+        const result = await fromMarathon(...extra);
+        expect(result.code, what).toBe(code);
+        expect(commits(remote), what).toEqual(head);
+        expect(fileAt(remote, "main", path), what).toBe(config);
+      }
+      // The next good sync starts from what was published: one commit naming only the new server.
+      marathon.reply(() => json(snapshotOf(web(["10.0.0.1", "10.0.0.2", "10.0.0.3"]), api(["10.0.1.1"]))));
+      expect((await fromMarathon()).code).toBe(0);
+      expect(commits(remote)).toHaveLength(head.length + 1);
+      expect(message(remote).split("\n")[0]).toBe("haproxy: /web +1 server");
+    } finally {
+      await marathon.close();
+    }
   });
 });
 

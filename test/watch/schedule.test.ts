@@ -63,4 +63,18 @@ describe("sync schedule (coalescing with --wait MIN:MAX, --resync)", () => {
     expect(schedule.dueAt()).toBe(4_100 + resyncMs);
     expect(schedule.syncStarted(304_100)).toBe("periodic resync");
   });
+
+  it("incremental: syncs in between apply events; the full read is due --resync after the last full one, or at a reconnect", () => {
+    const schedule = new SyncSchedule(wait, resyncMs, 0);
+    schedule.syncStarted(0, true);
+    schedule.signal(60_000);
+    expect(schedule.fullDue(62_000)).toBe(false);
+    schedule.syncStarted(62_000, false);
+    // An event sync does not postpone the resync: it is still due 300 s after the start.
+    expect(schedule.dueAt()).toBe(resyncMs);
+    expect(schedule.fullDue(resyncMs)).toBe(true);
+    schedule.syncStarted(resyncMs, true);
+    schedule.signal(resyncMs + 1_000, "reconnect");
+    expect(schedule.fullDue(resyncMs + 3_000)).toBe(true);
+  });
 });

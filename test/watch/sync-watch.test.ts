@@ -265,5 +265,10 @@ describe("mhc sync --watch against a local Marathon with an event stream", () =>
     const noWatch = await runMhc(["sync", "127.0.0.1:1", "--repo", remote, "--resync", "1m"], { env });
     expect(noWatch.code).toBe(2);
     expect(noWatch.stderr).toContain("--resync only applies with --watch");
+    const notIncremental = await runMhc(["sync", "127.0.0.1:1", "--repo", remote, "--no-incremental"], {
+      env,
+    });
+    expect(notIncremental.code).toBe(2);
+    expect(notIncremental.stderr).toContain("--no-incremental only applies with --watch");
   });
 });

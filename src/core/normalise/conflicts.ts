@@ -2,8 +2,8 @@ import { bindKey, canonicalAddress } from "../address.ts";
 import type { RenderOptions, Service } from "../model.ts";
 
 /**
- * Pass 4, conflicts: one owner per bind address:port and per frontend name. The stats listener and
- * the shared HTTP frontend bind first; then services that held their bind in the previously
+ * Pass 4, conflicts: one owner per bind address:port and per frontend name. The stats listener, the
+ * shared HTTP(S) frontends and the app-id frontend bind first; then services that held their bind in the previously
  * published config (incumbents), so a newcomer never takes an existing service's port; then the
  * rest in (app id, port index) order. Addresses are compared in canonical form.
  */
@@ -26,7 +26,16 @@ export function resolveBindConflicts(
   services: Service[],
   options: Pick<
     RenderOptions,
-    "statsPort" | "statsBindAddress" | "httpPort" | "httpBindAddress" | "incumbents"
+    | "statsPort"
+    | "statsBindAddress"
+    | "httpPort"
+    | "httpBindAddress"
+    | "httpsPort"
+    | "httpsBindAddress"
+    | "sslCerts"
+    | "appIdPort"
+    | "appIdBindAddress"
+    | "incumbents"
   >,
   drop: DropService,
 ): Service[] {
@@ -41,9 +50,18 @@ export function resolveBindConflicts(
   if (options.statsPort > 0) reserve(options.statsBindAddress, options.statsPort, "the stats listener");
   if (services.some((s) => s.vhosts.length > 0 || s.paths.length > 0)) {
     reserve(options.httpBindAddress, options.httpPort, "the shared HTTP frontend");
+    if (options.sslCerts !== undefined) {
+      reserve(options.httpsBindAddress, options.httpsPort, "the shared HTTPS frontend");
+    }
+  }
+  if (options.appIdPort > 0 && services.some((s) => s.mode === "http")) {
+    reserve(options.appIdBindAddress, options.appIdPort, "the app-id frontend");
   }
   const incumbents = options.incumbents;
-  const isIncumbent = (s: Service) => incumbents?.get(bindKey(s.bindAddress, s.bindPort)) === s.appId;
+  // Without incumbents (a first render, a watch's check) no service needs its bind key built.
+  const isIncumbent = incumbents?.size
+    ? (s: Service) => incumbents.get(bindKey(s.bindAddress, s.bindPort)) === s.appId
+    : () => false;
   const order = incumbents?.size
     ? [...services.filter(isIncumbent), ...services.filter((s) => !isIncumbent(s))]
     : services;

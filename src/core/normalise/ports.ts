@@ -10,6 +10,8 @@ export interface PortSpec {
   index: number;
   /** 0 when the app has none for this index. */
   servicePort: number;
+  /** A number Marathon never gives as a service port (out of range, fractional): the port is dropped. */
+  invalidServicePort?: number;
   /** Index into `task.ports`, when this port is reached on the agent's host. */
   hostPortIndex?: number;
   /** Container port, when this port is reached on the task's own IP (IP-per-task). */
@@ -21,6 +23,14 @@ export type NetworkMode = "host" | "bridge" | "container";
 
 export const isPort = (p: unknown): p is number =>
   typeof p === "number" && Number.isInteger(p) && p >= 1 && p <= 65535;
+
+/** The service port fields of a spec: 0 and absent mean none; another non-port number is invalid. */
+const servicePortOf = (raw: unknown): Pick<PortSpec, "servicePort" | "invalidServicePort"> =>
+  isPort(raw)
+    ? { servicePort: raw }
+    : typeof raw === "number" && raw !== 0
+      ? { servicePort: 0, invalidServicePort: raw }
+      : { servicePort: 0 };
 
 export function networkMode(app: MarathonApp): NetworkMode {
   const modes = (app.networks ?? []).map((n) => n?.mode);
@@ -38,7 +48,7 @@ export function portSpecs(app: MarathonApp, mode: NetworkMode = networkMode(app)
     const definitions = app.portDefinitions?.map((d) => d?.port) ?? app.ports ?? [];
     return definitions.map((port, index) => ({
       index,
-      servicePort: isPort(port) ? port : 0,
+      ...servicePortOf(port),
       hostPortIndex: index,
       requiredPort: app.requirePorts && isPort(port) ? port : undefined,
     }));
@@ -50,7 +60,7 @@ export function portSpecs(app: MarathonApp, mode: NetworkMode = networkMode(app)
       const usesHostPort = mode === "bridge" || typeof mapping?.hostPort === "number";
       const spec: PortSpec = {
         index,
-        servicePort: isPort(mapping?.servicePort) ? mapping.servicePort : 0,
+        ...servicePortOf(mapping?.servicePort),
         ...(usesHostPort
           ? { hostPortIndex: hostPorts }
           : { containerPort: mapping?.containerPort ?? undefined }),
@@ -64,7 +74,7 @@ export function portSpecs(app: MarathonApp, mode: NetworkMode = networkMode(app)
   const servicePorts = app.portDefinitions?.map((d) => d?.port) ?? app.ports ?? [];
   return discovery.map((port, index) => ({
     index,
-    servicePort: isPort(servicePorts[index]) ? (servicePorts[index] as number) : 0,
+    ...servicePortOf(servicePorts[index]),
     containerPort: port?.number ?? undefined,
   }));
 }

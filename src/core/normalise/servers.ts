@@ -22,7 +22,8 @@ export function taskExclusion(
   const running =
     state === "TASK_RUNNING" ||
     (options.keepUnreachable && (state === "TASK_UNREACHABLE" || state === "TASK_LOST"));
-  if (!running) return `state ${state}`;
+  // The state is Marathon's text: quoted unless a plain word, so it cannot add a line to a commit.
+  if (!running) return `state ${/^[A-Za-z_]+$/.test(state) ? state : JSON.stringify(state)}`;
   // No results (a new task, or any task right after a Marathon leader failover) is not "unhealthy":
   // the server stays and HAProxy's own checks decide, so health data vanishing never empties a backend.
   let results = 0;
@@ -91,7 +92,7 @@ function compareServers(a: Server, b: Server): number {
  * without a check: usable hosts are IPv4, IPv6 without a zone id, or host names of letters, digits,
  * dots and dashes, so sanitising (only IPv6's `:` becomes `_`) never maps two hosts to one prefix,
  * and the port after the last `_` is digits only. Tasks without an address for this port are
- * recorded in `excluded`.
+ * recorded in `excluded`. With `checkSpec`, each server is checked on its task's port of that spec.
  */
 export function serversFor(
   app: MarathonApp,
@@ -99,6 +100,7 @@ export function serversFor(
   taskExclusions: readonly (string | undefined)[],
   checkHost: HostChecks,
   excluded: Map<string, ExcludedTask>,
+  checkSpec?: PortSpec,
   draining?: ReadonlySet<MarathonTask>,
 ): Server[] {
   const candidates: Server[] = [];
@@ -112,6 +114,11 @@ export function serversFor(
       const key = `${app.id}\u0000${taskId}\u0000${server}`;
       if (!excluded.has(key)) excluded.set(key, { appId: app.id, taskId, reason: server });
       continue;
+    }
+    if (checkSpec) {
+      // BACKEND_HEALTHCHECK_PORT_INDEX: the same task's port of another index.
+      const checked = taskServer(task, checkSpec, checkHost);
+      if (typeof checked !== "string" && checked.host === server.host) server.checkPort = checked.port;
     }
     if (draining?.has(task)) server.draining = true;
     candidates.push(server);

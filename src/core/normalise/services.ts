@@ -6,9 +6,11 @@ import {
   parseCheckPath,
   parseGroups,
   portLabels,
+  templateEntry,
 } from "../labels.ts";
 import type { HealthCheck, Mode, RenderOptions, Service } from "../model.ts";
 import type { MarathonApp, MarathonHealthCheck } from "../snapshot.ts";
+import { parseTemplateLabel, type TemplateName, type Templates } from "../templates.ts";
 import { isPort, type PortSpec } from "./ports.ts";
 
 /**
@@ -22,6 +24,8 @@ export interface AppLabels {
   groups: LabelResult<string[] | undefined>;
   /** Raw values of implemented per-port labels, by port index. */
   ports: Map<number, Map<PortLabelName, unknown>>;
+  /** Raw per-port template overrides, by port index. */
+  templates: Map<number, Map<TemplateName, unknown>>;
   /** Full names of labels that restrict access and are not implemented: the app must not be served. */
   refused: string[];
   /** Table titles of known labels mhc does not implement (reported, app rendered). */
@@ -47,6 +51,7 @@ export function readLabels(app: MarathonApp): AppLabels {
   const result: AppLabels = {
     groups: { ok: true, value: undefined },
     ports: new Map(),
+    templates: new Map(),
     refused: [],
     ignored: [],
     unknown: [],
@@ -59,7 +64,11 @@ export function readLabels(app: MarathonApp): AppLabels {
     if (!entry) result.unknown.push(label.level === "app" ? key : `HAPROXY_{n}_${label.name}`);
     else if (entry.support === "refused") result.refused.push(key);
     else if (entry.support === "ignored") result.ignored.push(entry.title);
-    else if (label.level === "app") {
+    else if (entry === templateEntry && label.level === "port") {
+      const ofPort = result.templates.get(label.index) ?? new Map<TemplateName, unknown>();
+      ofPort.set(label.name as TemplateName, value);
+      result.templates.set(label.index, ofPort);
+    } else if (label.level === "app") {
       // Deployment labels are read by the deployments pass, before this one.
       if (label.name !== "GROUP") continue;
       const groups = parseGroups(value);
@@ -88,8 +97,14 @@ export function parsePortLabels(
   for (const name of names) {
     if (!raw.has(name)) continue;
     const value = raw.get(name);
-    const parsed = portLabels[name].parse(value);
-    if (!parsed.ok) return { ok: false, reason: labelProblem(`HAPROXY_${n}_${name}`, value, parsed.reason) };
+    const label = portLabels[name];
+    const parsed = label.parse(value);
+    if (!parsed.ok) {
+      // A secret (AUTH's password) is never quoted: reasons reach warnings and commit messages.
+      const key = `HAPROXY_${n}_${name}`;
+      const reason = "secret" in label ? `${key} ${parsed.reason}` : labelProblem(key, value, parsed.reason);
+      return { ok: false, reason };
+    }
     values[name] = parsed.value;
   }
   return { ok: true, value: values as PortLabelValues };
@@ -170,7 +185,7 @@ export function sanitiseName(text: string): string {
 
 /** What one port of an app gives: a service (servers still empty), nothing, or a reason to drop it. */
 export type ServiceOutcome =
-  | { kind: "service"; service: Service; warning?: string }
+  | { kind: "service"; service: Service; warnings?: string[] }
   | { kind: "hidden" }
   | { kind: "dropped"; reason: string };
 
@@ -206,25 +221,47 @@ export function serviceFor(
     if (options.strictMode) return hidden;
   }
 
+  if (values.PORT === undefined && spec.invalidServicePort !== undefined)
+    return {
+      kind: "dropped",
+      reason: `service port ${spec.invalidServicePort} is not a port number (1-65535)`,
+    };
   const bindPort = values.PORT ?? spec.servicePort;
   if (!bindPort) return hidden; // no service port: nothing to bind, like the original script
-  const check = translateHealthCheck(healthCheckFor(app, n));
+  const templates = portTemplates(labels.templates.get(n), n);
+  if (typeof templates === "string") return { kind: "dropped", reason: templates };
+  // BACKEND_HEALTHCHECK_PORT_INDEX: a port without a check of its own uses that port's check.
+  const checkIndex = values.BACKEND_HEALTHCHECK_PORT_INDEX;
+  const check = translateHealthCheck(
+    healthCheckFor(app, n) ?? (checkIndex === undefined ? undefined : healthCheckFor(app, checkIndex)),
+  );
   if (!check.ok) return { kind: "dropped", reason: check.reason };
 
   let vhosts = values.VHOST ?? [];
   let paths = values.PATH?.paths ?? [];
-  let warning: string | undefined;
+  const warnings: string[] = [];
   if (options.ignorePathWithoutVhost && vhosts.length === 0 && paths.length > 0) {
-    warning = `app ${app.id} port index ${n}: PATH ignored because it has no VHOST (--ignore-path-without-vhost)`;
+    warnings.push(
+      `app ${app.id} port index ${n}: PATH ignored because it has no VHOST (--ignore-path-without-vhost)`,
+    );
     paths = [];
   }
   const routed = vhosts.length > 0 || paths.length > 0;
   const checkIsPlainHttp = check.value?.kind === "http" && !check.value.tls;
   const mode: Mode = values.MODE ?? (routed || checkIsPlainHttp ? "http" : "tcp");
   if (routed && mode === "tcp") {
-    warning = `app ${app.id} port index ${n}: VHOST/PATH ignored because MODE is tcp (routing by Host needs http)`;
+    warnings.push(
+      `app ${app.id} port index ${n}: VHOST/PATH ignored because MODE is tcp (routing by Host needs http)`,
+    );
     vhosts = [];
     paths = [];
+  }
+  const http = httpLabels(values, mode, n, app.id, warnings);
+  if (typeof http === "string") return { kind: "dropped", reason: http };
+  if (values.AUTH && !values.AUTH.hashed) {
+    warnings.push(
+      `app ${app.id} port index ${n}: HAPROXY_${n}_AUTH has a plaintext password, which is committed to git with the config; use a crypt(3) hash (mkpasswd -m sha-512)`,
+    );
   }
   const appPath = app.id.replace(/^\/+/, "");
   const service: Service = {
@@ -241,7 +278,73 @@ export function serviceFor(
     pathsIgnoreCase: paths.length > 0 && values.PATH?.ignoreCase === true,
     backendWeight: values.BACKEND_WEIGHT ?? 0,
     ...(check.value ? { healthCheck: check.value } : {}),
+    ...(checkIndex !== undefined && checkIndex !== n ? { healthCheckPortIndex: checkIndex } : {}),
+    ...http,
+    ...(values.BACKEND_NETWORK_ALLOWED_ACL ? { allowedSources: values.BACKEND_NETWORK_ALLOWED_ACL } : {}),
+    ...(values.SSL_CERT ? { sslCert: values.SSL_CERT } : {}),
+    ...(values.BIND_OPTIONS ? { bindOptions: values.BIND_OPTIONS } : {}),
+    ...(templates ? { templates } : {}),
     servers: [],
   };
-  return { kind: "service", service, ...(warning ? { warning } : {}) };
+  return { kind: "service", service, ...(warnings.length > 0 ? { warnings } : {}) };
+}
+
+/** Labels that restrict access or how: without http mode the port is not served at all. */
+const httpRestrictions = ["AUTH", "REDIRECT_TO_HTTPS", "USE_HSTS"] as const;
+const httpOnly = [
+  "STICKY",
+  "HTTP_BACKEND_PROXYPASS_PATH",
+  "HTTP_BACKEND_REVPROXY_PATH",
+  "HTTP_BACKEND_REDIR",
+] as const;
+
+type HttpFields = Pick<
+  Service,
+  "auth" | "redirectToHttps" | "hsts" | "sticky" | "proxyPassPath" | "revProxyPath" | "rootRedirect"
+>;
+
+/** The http-only labels of a port, or the reason to drop it (a restriction that tcp mode cannot apply). */
+function httpLabels(
+  values: PortLabelValues,
+  mode: Mode,
+  n: number,
+  appId: string,
+  warnings: string[],
+): HttpFields | string {
+  if (mode === "tcp") {
+    const restriction = httpRestrictions.find((name) => values[name] !== undefined && values[name] !== false);
+    if (restriction) {
+      return `HAPROXY_${n}_${restriction} needs http mode (set HAPROXY_${n}_MODE=http or a VHOST); the port is left out rather than served without it`;
+    }
+    const ignored = httpOnly.filter((name) => values[name] !== undefined && values[name] !== false);
+    if (ignored.length > 0) {
+      const names = ignored.map((name) => `HAPROXY_${n}_${name}`).join(", ");
+      warnings.push(`app ${appId} port index ${n}: ${names} ignored because MODE is tcp (needs http)`);
+    }
+    return {};
+  }
+  return {
+    ...(values.AUTH ? { auth: values.AUTH } : {}),
+    ...(values.REDIRECT_TO_HTTPS ? { redirectToHttps: true } : {}),
+    ...(values.USE_HSTS ? { hsts: true } : {}),
+    ...(values.STICKY ? { sticky: true } : {}),
+    ...(values.HTTP_BACKEND_PROXYPASS_PATH ? { proxyPassPath: values.HTTP_BACKEND_PROXYPASS_PATH } : {}),
+    ...(values.HTTP_BACKEND_REVPROXY_PATH ? { revProxyPath: values.HTTP_BACKEND_REVPROXY_PATH } : {}),
+    ...(values.HTTP_BACKEND_REDIR ? { rootRedirect: values.HTTP_BACKEND_REDIR } : {}),
+  };
+}
+
+/** A port's template labels, checked in name order (the first bad one is the reason to drop the port). */
+function portTemplates(
+  raw: Map<TemplateName, unknown> | undefined,
+  n: number,
+): Templates | undefined | string {
+  if (!raw) return undefined;
+  const templates: Templates = {};
+  for (const name of [...raw.keys()].sort()) {
+    const parsed = parseTemplateLabel(name, raw.get(name));
+    if (!parsed.ok) return labelProblem(`HAPROXY_${n}_${name}`, raw.get(name), parsed.reason);
+    templates[name] = parsed.value;
+  }
+  return templates;
 }

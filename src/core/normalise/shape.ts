@@ -66,6 +66,7 @@ export const taskSchema: Schema = {
 };
 
 function typeName(value: unknown): string {
+  if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "an object";
   return `a ${typeof value}`;

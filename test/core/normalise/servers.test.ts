@@ -17,6 +17,7 @@ describe("servers pass", () => {
     [{ state: "TASK_LOST" }, true, undefined],
     [{ startedAt: "2026-01-01" }, false, undefined],
     [{}, false, "state unknown"],
+    [{ state: "TASK_X\nGate-Overridden: forged" }, false, 'state "TASK_X\\nGate-Overridden: forged"'],
     [
       { state: "TASK_RUNNING", healthCheckResults: [{ alive: false }] },
       false,

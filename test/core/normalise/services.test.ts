@@ -64,15 +64,18 @@ describe("services pass", () => {
         HAPROXY_0_STICKY: "true",
         HAPROXY_1_AUTH: "r:u:p",
         HAPROXY_0_FRONTEND_HEAD: "x",
+        HAPROXY_0_HTTP_FRONTEND_ACL: "x",
         HAPROXY_0_NOPE: "x",
         HAPROXY_NOPE: "x",
         OTHER: "x",
       },
     });
     expect(labels.groups).toEqual({ ok: true, value: ["ext"] });
-    expect([...(labels.ports.get(0)?.keys() ?? [])]).toEqual(["VHOST"]);
-    expect(labels.ignored).toEqual(["HAPROXY_{n}_STICKY"]);
-    expect(labels.refused).toEqual(["HAPROXY_0_FRONTEND_HEAD", "HAPROXY_1_AUTH"]);
+    expect([...(labels.ports.get(0)?.keys() ?? [])]).toEqual(["VHOST", "STICKY"]);
+    expect([...(labels.ports.get(1)?.keys() ?? [])]).toEqual(["AUTH"]);
+    expect(labels.ignored).toEqual([]);
+    expect(labels.refused).toEqual(["HAPROXY_0_HTTP_FRONTEND_ACL"]);
+    expect([...(labels.templates.get(0)?.keys() ?? [])]).toEqual(["FRONTEND_HEAD"]);
     expect(labels.unknown).toEqual(["HAPROXY_{n}_NOPE", "HAPROXY_NOPE"]);
   });
 });

@@ -158,6 +158,7 @@ describe("wrong JSON types anywhere in an app (one bad app never breaks the rest
     [{ id: "/a", portDefinitions: [{ port: "80" }] }, "portDefinitions[0].port is a string, not a number"],
     [{ id: 5 }, "id is a number, not a string"],
     ["app", "the entry is a string, not an app object"],
+    [null, "the entry is null, not an app object"],
     [{ id: "/a", tasks: [null], healthChecks: null, labels: null }, undefined],
   ])("%j: %s", (app, problem) => {
     expect(shapeProblem(app)).toBe(problem);

@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import { type ClusterEvent, SimulatedCluster } from "../../scripts/bench/cluster.ts";
+import { generateSnapshot, prng } from "../../scripts/bench/generate.ts";
+import { IncrementalModel, type MarathonEvent } from "../../src/core/incremental.ts";
+import { defaultRenderOptions, type RenderOptions } from "../../src/core/model.ts";
+import { normalise } from "../../src/core/normalise.ts";
+import { render } from "../../src/core/render.ts";
+import { type MarathonApp, parseSnapshot, type Snapshot } from "../../src/core/snapshot.ts";
+
+const options: RenderOptions = { ...defaultRenderOptions, groups: [] };
+const wire = (events: ClusterEvent[]): MarathonEvent[] =>
+  events.map((e) => ({ type: e.type, data: JSON.stringify({ eventType: e.type, ...e.data }) }));
+/** A deep copy, as Marathon's JSON would be read: the model never shares objects with the simulator. */
+const read = (cluster: SimulatedCluster): Snapshot =>
+  parseSnapshot(JSON.stringify(cluster.snapshot), "simulated Marathon");
+
+/** Applies events as watch mode does: exactly, else by reading the named apps or everything again. */
+function follow(model: IncrementalModel, cluster: SimulatedCluster, events: MarathonEvent[]) {
+  const outcome = model.apply(events);
+  if (outcome.fetchAll !== undefined)
+    return { model: IncrementalModel.from(read(cluster), options), outcome };
+  for (const id of outcome.fetchApps.keys()) {
+    const answer = cluster.appJson(id);
+    model.setApp(id, answer ? (JSON.parse(JSON.stringify(answer.app)) as MarathonApp) : undefined);
+  }
+  return { model, outcome };
+}
+
+describe("incremental model", () => {
+  it("renders byte-identical to a full render after every step of a long random event sequence", () => {
+    followRandomEvents(new SimulatedCluster(generateSnapshot({ apps: 80, tasksPerApp: 4, seed: 7 }), 7));
+  });
+
+  it("the same with blue/green deployment groups and IP-per-task apps given service ports from the range", () => {
+    const snapshot = generateSnapshot({ apps: 80, tasksPerApp: 4, seed: 8 });
+    const hostApps = snapshot.apps.filter((app) => Array.isArray(app.portDefinitions)).slice(0, 2);
+    hostApps.forEach((app, i) => {
+      const colour = i === 0 ? "green" : "blue";
+      app.labels = {
+        HAPROXY_DEPLOYMENT_GROUP: "shop",
+        HAPROXY_DEPLOYMENT_ALT_PORT: "20001",
+        HAPROXY_0_PORT: "20000",
+        HAPROXY_DEPLOYMENT_COLOUR: colour,
+        HAPROXY_DEPLOYMENT_STARTED_AT: `2026-01-01T1${i}:00:00`,
+        HAPROXY_DEPLOYMENT_TARGET_INSTANCES: "4",
+      };
+    });
+    for (const app of snapshot.apps.filter(
+      (a) => (a.networks as { mode: string }[])[0]?.mode === "container",
+    ))
+      for (const mapping of (app.container as { portMappings?: { servicePort?: number }[] }).portMappings ??
+        [])
+        delete mapping.servicePort;
+    followRandomEvents(new SimulatedCluster(snapshot, 8));
+  });
+});
+
+function followRandomEvents(cluster: SimulatedCluster) {
+  {
+    let model = IncrementalModel.from(read(cluster), options) as IncrementalModel;
+    const random = prng(99);
+    const changes = [
+      (i: number) => cluster.startTask(i),
+      (i: number) => cluster.killTask(i),
+      (i: number) => cluster.startTask(i),
+      (i: number) => cluster.killTask(i),
+      (i: number) => cluster.toggleReachable(i),
+      (i: number) => cluster.toggleHealth(i),
+      (i: number) => cluster.toggleHealth(i),
+      (i: number) => cluster.editApp(i),
+      (i: number) => cluster.addApp(i),
+      (i: number) => cluster.removeApp(i),
+    ];
+    let exact = 0;
+    for (let step = 0; step < 400; step++) {
+      const batch: ClusterEvent[] = [];
+      const size = 1 + Math.floor(random() * 8);
+      for (let i = 0; i < size; i++) {
+        const change = changes[Math.floor(random() * changes.length)] as (i: number) => ClusterEvent[];
+        batch.push(...change(Math.floor(random() * 1_000)));
+      }
+      // Marathon does not promise an order: shuffle a batch now and then (a kill never overtakes
+      // its own task's start here, which Marathon does keep in order).
+      if (random() < 0.3)
+        batch
+          .reverse()
+          .sort(
+            (a, b) => Number(a.type === "status_update_event") - Number(b.type === "status_update_event"),
+          );
+      const followed = follow(model, cluster, wire(batch));
+      model = followed.model as IncrementalModel;
+      if (followed.outcome.fetchAll === undefined && followed.outcome.fetchApps.size === 0) exact++;
+      const full = render(normalise(read(cluster), options), options);
+      expect(model.render(model.model()), `step ${step}`).toBe(full);
+    }
+    // Most steps are applied from the events alone, without reading Marathon.
+    expect(exact).toBeGreaterThan(100);
+  }
+}
+
+describe("incremental model, single events", () => {
+  it("applies task starts, kills and health changes exactly, without reading Marathon", () => {
+    const cluster = new SimulatedCluster(generateSnapshot({ apps: 20, tasksPerApp: 3, seed: 3 }), 3);
+    const model = IncrementalModel.from(read(cluster), options) as IncrementalModel;
+    const events = wire([...cluster.startTask(1), ...cluster.killTask(2), ...cluster.toggleHealth(3)]);
+    const outcome = model.apply(events);
+    expect(outcome.fetchAll).toBeUndefined();
+    expect([...outcome.fetchApps.keys()]).toEqual([]);
+    expect(model.render(model.model())).toBe(render(normalise(read(cluster), options), options));
+  });
+
+  it("reads the app again for a definition change, and everything for a group change, an unknown event or bad JSON", () => {
+    const cluster = new SimulatedCluster(generateSnapshot({ apps: 5, tasksPerApp: 2, seed: 5 }), 5);
+    const model = IncrementalModel.from(read(cluster), options) as IncrementalModel;
+    const id = cluster.app(0).id;
+    expect([...model.apply(wire(cluster.editApp(0))).fetchApps.keys()]).toEqual([id]);
+    expect(model.apply([{ type: "group_change_success", data: '{"groupId":"/"}' }]).fetchAll).toBe(
+      "a group_change_success event",
+    );
+    expect(model.apply([{ type: "pod_created_event", data: "{}" }]).fetchAll).toBeDefined();
+    expect(model.apply([{ type: "status_update_event", data: "{not json" }]).fetchAll).toBe(
+      "a status_update_event event that is not JSON",
+    );
+    expect([
+      ...model
+        .apply([
+          {
+            type: "status_update_event",
+            data: JSON.stringify({ appId: id, taskId: "t", taskStatus: "TASK_LOST" }),
+          },
+        ])
+        .fetchApps.keys(),
+    ]).toEqual([id]);
+  });
+
+  it("re-renders only the services an event changed", () => {
+    const cluster = new SimulatedCluster(generateSnapshot({ apps: 30, tasksPerApp: 3, seed: 11 }), 11);
+    const model = IncrementalModel.from(read(cluster), options) as IncrementalModel;
+    const before = model.model();
+    model.render(before);
+    model.apply(wire(cluster.startTask(4)));
+    const after = model.model();
+    const changed = after.services.filter((s) => !before.services.includes(s)).map((s) => s.appId);
+    expect(new Set(changed)).toEqual(new Set([cluster.app(4).id]));
+  });
+
+  it("refuses a snapshot whose apps cannot be keyed by id (duplicates): such a cluster is read in full", () => {
+    const app = { id: "/a", instances: 1 };
+    expect(IncrementalModel.from({ shape: "apps", apps: [app, app] }, options)).toBeUndefined();
+  });
+});
