@@ -332,7 +332,7 @@ export interface BodyInput {
   overridden?: GateOverride[];
   /** Note at the top (held for review, quarantine). */
   notes?: string[];
-  /** Lines of per-backend detail before the rest is counted (about 200). */
+  /** Lines of the whole body (about 200): backends get what the other lists leave, at least 50. */
   lineLimit?: number;
 }
 
@@ -397,18 +397,20 @@ function backendLines(changes: Changes, limit: number): string[] {
   return lines;
 }
 
-/** The body: per backend what changed (bounded), why apps were left out or came back, then totals. */
+/**
+ * The body: per backend what changed, why apps were left out or came back, then totals. Each list is
+ * bounded and the backends take the room the others leave, so the whole stays about `lineLimit`.
+ */
 export function commitBody({ changes, overridden = [], notes = [], lineLimit = 200 }: BodyInput): string {
-  const sections: string[][] = [];
-  if (notes.length > 0) sections.push(notes);
-  for (const gate of overridden) sections.push([`Gate ${gate.gate} overridden with --force: ${gate.reason}`]);
-  const backends = backendLines(changes, lineLimit);
-  if (backends.length > 0) sections.push(backends);
+  const head: string[][] = [];
+  if (notes.length > 0) head.push(notes);
+  for (const gate of overridden) head.push([`Gate ${gate.gate} overridden with --force: ${gate.reason}`]);
+  const tail: string[][] = [];
   const why = [
     ...changes.dropped.map((d) => `dropped ${appLabel(d)}: ${d.reason}`),
     ...changes.restored.map((d) => `restored ${appLabel(d)}`),
   ];
-  if (why.length > 0) sections.push(bounded(why, listLimit, "dropped or restored"));
+  if (why.length > 0) tail.push(bounded(why, listLimit, "dropped or restored"));
   const totals = [
     `Servers: ${changes.serversBefore} → ${changes.serversAfter} (+${changes.serversAdded} -${changes.serversRemoved})`,
   ];
@@ -432,6 +434,9 @@ export function commitBody({ changes, overridden = [], notes = [], lineLimit = 2
       ),
     );
   }
-  sections.push(totals);
-  return sections.map((s) => s.join("\n")).join("\n\n");
+  tail.push(totals);
+  const others = [...head, ...tail].reduce((n, section) => n + section.length + 1, 0);
+  const backends = backendLines(changes, Math.max(listLimit, lineLimit - others));
+  const sections = backends.length > 0 ? [...head, backends, ...tail] : [...head, ...tail];
+  return sections.map((section) => section.join("\n")).join("\n\n");
 }

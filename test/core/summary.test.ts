@@ -259,13 +259,13 @@ describe("commitBody", () => {
     );
   });
 
-  it("is bounded: about 200 lines of backends, then a count of everything not listed", () => {
+  it("is bounded: about 200 lines in all, then a count of every backend not listed", () => {
     const before = model(apps(400, "team", 2));
     const after = model(apps(400, "team", 3));
     const body = commitBody({ changes: compareModels(before, after) }).split("\n");
     expect(body.length).toBeLessThanOrEqual(205);
-    expect(body).toContain("… and 300 more backends not listed: +300 -0 servers, 0 settings changed");
-    expect(body.filter((l) => l.startsWith("    + ")).length + 300).toBe(400);
+    expect(body).toContain("… and 301 more backends not listed: +301 -0 servers, 0 settings changed");
+    expect(body.filter((l) => l.startsWith("    + ")).length + 301).toBe(400);
     expect(body).toContain("Servers: 800 → 1200 (+400 -0)");
   });
 
@@ -291,10 +291,29 @@ describe("commitBody", () => {
     expect(body).toContain("Dropped: 60 app ports");
   });
 
+  it("stays about 200 lines when backends, drops and exclusions are all long at once", () => {
+    const before = model(
+      apps(400, "team", 2),
+      [],
+      hosts(60).map((h, i) => ({ appId: "/team/svc-0", taskId: `gone${i}`, reason: `unhealthy on ${h}` })),
+    );
+    const after = model(
+      apps(400, "team", 3),
+      Array.from({ length: 60 }, (_, i) => ({ appId: `/d/${i}`, portIndex: null, reason: "bad" })),
+      Array.from({ length: 60 }, (_, i) => ({ appId: "/team/svc-1", taskId: `t${i}`, reason: "unhealthy" })),
+    );
+    const body = commitBody({ changes: compareModels(before, after) }).split("\n");
+    expect(body.length).toBeLessThanOrEqual(215);
+    expect(body.some((l) => /^… and \d+ more backends not listed: /.test(l))).toBe(true);
+    expect(body).toContain("    … and 10 more dropped or restored");
+    expect(body).toContain("    … and 10 more tasks left out");
+    expect(body).toContain("    … and 10 more tasks back or gone");
+  });
+
   it("cuts a huge backend with a count of the lines left out", () => {
     const body = commitBody({ changes: compareModels(emptyModel, model(apps(1, "big", 1000))) }).split("\n");
     expect(body[0]).toBe("+ backend big_svc-0_20000 (app /big/svc-0, 1000 servers)");
-    expect(body).toContain("    … and 802 more lines for big_svc-0_20000");
+    expect(body).toContain("    … and 804 more lines for big_svc-0_20000");
     expect(body.length).toBeLessThanOrEqual(205);
   });
 });
