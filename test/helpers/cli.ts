@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
+import process from "node:process";
 
 export const repoRoot = resolve(import.meta.dirname, "../..");
 
@@ -89,7 +90,10 @@ export function startMhc(args: string[], options: MhcOptions = {}): RunningMhc {
     stdout: () => stdout,
     stderr: () => stderr,
     kill: (signal) => {
-      child.kill(signal);
+      // process.kill, not child.kill: Deno's ChildProcess ignores every signal after its first (a
+      // SIGSTOP would never be followed by its SIGCONT).
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
+        process.kill(child.pid, signal);
     },
     exited,
     stop: async (graceMs = 40_000) => {
