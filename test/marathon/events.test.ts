@@ -198,12 +198,25 @@ describe("Marathon event stream under a broken or hostile server", () => {
       sse(res);
       res.end();
     });
-    const s = subscribe([m.url], 2_000, { backoff: { initialMs: 100, maxMs: 400 } });
+    const delays: number[] = [];
+    const s = subscribe([m.url], 2_000, {
+      backoff: { initialMs: 100, maxMs: 400 },
+      onDisconnected: (_reason, retryInMs) => delays.push(retryInMs),
+    });
     await sleep(2_000);
     await s.stop();
-    // Backing off: about 0.1 + 0.2 + 0.4 + 0.4 … s apart, so at most ~8 in 2 s (without: dozens).
+    // Each retry waits its jittered delay in [base/2, base], base doubling 100 → 200 → 400 (cap):
+    // the gaps between connects respect the delays it announced (without a backoff: hundreds).
     expect(m.connects.length).toBeGreaterThanOrEqual(3);
-    expect(m.connects.length).toBeLessThanOrEqual(9);
+    expect(m.connects.length).toBeLessThanOrEqual(14);
+    for (const [i, delay] of delays.entries()) {
+      expect(delay).toBeGreaterThanOrEqual(Math.min(100 * 2 ** i, 400) / 2);
+      expect(delay).toBeLessThanOrEqual(Math.min(100 * 2 ** i, 400));
+    }
+    for (let i = 1; i < m.connects.length; i++) {
+      const gap = (m.connects[i] as number) - (m.connects[i - 1] as number);
+      expect(gap).toBeGreaterThanOrEqual((delays[i - 1] as number) - 15);
+    }
   });
 
   it("a 200 that is not an event stream says so", async () => {
