@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { lstat, mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -295,24 +294,26 @@ async function refuseCommittedSymlinks(git: Git, commit: string, paths: string[]
   }
 }
 
-/** Git's id of a blob holding `content` (SHA-1, or SHA-256 in a repo whose ids have 64 digits). */
-function blobId(content: Buffer, idLength: number): string {
-  return createHash(idLength === 64 ? "sha256" : "sha1")
-    .update(`blob ${content.length}\0`)
-    .update(content)
-    .digest("hex");
-}
-
-/** Stores `content` as a blob (as is: no filters) and returns its id, checked against our own hash. */
-async function writeBlob(git: Git, path: string, content: string): Promise<string> {
-  const bytes = Buffer.from(content);
-  const id = (await git.git(["hash-object", "-w", "--no-filters", "--stdin"], bytes)).trim();
-  if (id !== blobId(bytes, id.length))
-    throw new MhcError(
-      `git stored something other than the rendered ${path}; nothing committed`,
-      ExitCode.git,
-    );
-  return id;
+/**
+ * Stores each content as a blob (as is: no filters) and returns their ids, checked with git's own
+ * record of each: a blob of exactly as many bytes as were sent (a short read would store less).
+ */
+async function writeBlobs(git: Git, files: { path: string; content: string }[]): Promise<string[]> {
+  const sent = files.map((f) => Buffer.from(f.content));
+  const ids = await Promise.all(
+    sent.map(async (bytes) =>
+      (await git.git(["hash-object", "-w", "--no-filters", "--stdin"], bytes)).trim(),
+    ),
+  );
+  const stored = (await git.git(["cat-file", "--batch-check"], `${ids.join("\n")}\n`)).trim().split("\n");
+  files.forEach((file, i) => {
+    if (stored[i] !== `${ids[i]} blob ${sent[i]?.length}`)
+      throw new MhcError(
+        `git stored something other than the rendered ${file.path}; nothing committed`,
+        ExitCode.git,
+      );
+  });
+  return ids;
 }
 
 /** What `git commit` does to a message it is not asked to edit: trailing blanks and extra empty lines go. */
@@ -354,7 +355,7 @@ export async function commitFiles(
       }
     }
   }
-  const ids = await Promise.all(files.map((f) => writeBlob(git, f.path, f.content)));
+  const ids = await writeBlobs(git, files);
   const entries = files.flatMap((f, i) => ["--cacheinfo", `100644,${ids[i]},${f.path}`]);
   // The tree is built in an index of mhc's own, so a person's staged changes are not committed.
   const index = join((await git.git(["rev-parse", "--absolute-git-dir"])).trim(), "mhc-commit.index");
