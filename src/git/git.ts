@@ -61,14 +61,14 @@ export interface GitResult {
 export interface Git {
   readonly dir: string;
   /** `env` adds to the client's environment for this call (e.g. GIT_INDEX_FILE). */
-  run(args: string[], input?: string | Buffer, env?: Record<string, string>): Promise<GitResult>;
-  git(args: string[], input?: string | Buffer, env?: Record<string, string>): Promise<string>;
+  run(args: string[], input?: string, env?: Record<string, string>): Promise<GitResult>;
+  git(args: string[], input?: string, env?: Record<string, string>): Promise<string>;
 }
 
 export function gitIn(dir: string, options: GitOptions = {}): Git {
   const env = gitEnv(options.env ?? {});
   const timeoutMs = options.timeoutMs ?? defaultGitTimeoutMs;
-  const run = (args: string[], input?: string | Buffer, extra?: Record<string, string>) =>
+  const run = (args: string[], input?: string, extra?: Record<string, string>) =>
     runGit(dir, args, extra ? { ...env, ...extra } : env, timeoutMs, input);
   return {
     dir,
@@ -153,7 +153,7 @@ function runGit(
   args: string[],
   env: Record<string, string>,
   timeoutMs: number,
-  input: string | Buffer | undefined,
+  input: string | undefined,
 ): Promise<GitResult> {
   return new Promise((resolve, reject) => {
     const child = spawn("git", args, {

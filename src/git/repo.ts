@@ -296,18 +296,28 @@ async function refuseCommittedSymlinks(git: Git, commit: string, paths: string[]
 
 /**
  * Stores each content as a blob (as is: no filters) and returns their ids, checked with git's own
- * record of each: a blob of exactly as many bytes as were sent (a short read would store less).
+ * record of each: a blob of exactly as many bytes as the content has. The content goes through a
+ * file in the git dir: writing one costs mhc a fraction of what piping 10+ MB to git does.
  */
-async function writeBlobs(git: Git, files: { path: string; content: string }[]): Promise<string[]> {
-  const sent = files.map((f) => Buffer.from(f.content));
+async function writeBlobs(
+  git: Git,
+  gitDir: string,
+  files: { path: string; content: string }[],
+): Promise<string[]> {
   const ids = await Promise.all(
-    sent.map(async (bytes) =>
-      (await git.git(["hash-object", "-w", "--no-filters", "--stdin"], bytes)).trim(),
-    ),
+    files.map(async ({ content }, i) => {
+      const file = join(gitDir, `mhc-blob-${i}`);
+      try {
+        await writeFile(file, content);
+        return (await git.git(["hash-object", "-w", "--no-filters", "--", file])).trim();
+      } finally {
+        await rm(file, { force: true });
+      }
+    }),
   );
   const stored = (await git.git(["cat-file", "--batch-check"], `${ids.join("\n")}\n`)).trim().split("\n");
   files.forEach((file, i) => {
-    if (stored[i] !== `${ids[i]} blob ${sent[i]?.length}`)
+    if (stored[i] !== `${ids[i]} blob ${Buffer.byteLength(file.content)}`)
       throw new MhcError(
         `git stored something other than the rendered ${file.path}; nothing committed`,
         ExitCode.git,
@@ -328,7 +338,7 @@ function cleanMessage(message: string): string {
 /**
  * Commits `files` (paths relative to the repo) onto HEAD as one commit holding HEAD's tree with
  * just those files changed; anything else staged in a person's working repo stays out, as with
- * `git commit --only`. The blobs go to git through stdin (no file is written and read back unless
+ * `git commit --only`. The blobs go to git directly (nothing is checked out or read back unless
  * `worktree`: a person's working repo gets the files and its index is updated for them), and the
  * branch moves only if nothing moved it meanwhile. Returns the new commit, after checking it holds
  * exactly these contents.
@@ -355,10 +365,11 @@ export async function commitFiles(
       }
     }
   }
-  const ids = await writeBlobs(git, files);
+  const gitDir = (await git.git(["rev-parse", "--absolute-git-dir"])).trim();
+  const ids = await writeBlobs(git, gitDir, files);
   const entries = files.flatMap((f, i) => ["--cacheinfo", `100644,${ids[i]},${f.path}`]);
   // The tree is built in an index of mhc's own, so a person's staged changes are not committed.
-  const index = join((await git.git(["rev-parse", "--absolute-git-dir"])).trim(), "mhc-commit.index");
+  const index = join(gitDir, "mhc-commit.index");
   const own = { GIT_INDEX_FILE: index };
   let tree: string;
   try {
