@@ -1,12 +1,20 @@
 import process from "node:process";
 import { defineCommand } from "citty";
 import { configSection, unifiedDiff } from "../core/diff.ts";
-import { render } from "../core/render.ts";
+import { hidePasswords, render } from "../core/render.ts";
 import { ExitCode } from "../errors.ts";
 import { readTextFile } from "../io/files.ts";
 import { loadSnapshot } from "../marathon/connection.ts";
 import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
 import { marathonArgs, renderArgs } from "./_shared.ts";
+
+/**
+ * The patch with every userlist password `(hidden)`, line by line after the diff marker: a diff
+ * reaches terminals and CI logs, and a changed password still shows as a changed line.
+ */
+function withoutPasswords(patch: string): string {
+  return patch.replace(/^([-+ ])(.*)$/gm, (_, marker: string, line: string) => marker + hidePasswords(line));
+}
 
 export default defineCommand({
   meta: {
@@ -38,7 +46,7 @@ export default defineCommand({
       3,
       configSection,
     );
-    process.stdout.write(patch);
+    process.stdout.write(withoutPasswords(patch));
     process.exitCode = patch === "" ? ExitCode.ok : ExitCode.changed;
   },
 });
