@@ -1,6 +1,7 @@
 import process from "node:process";
 import { type ArgsDef, defineCommand, type ParsedArgs } from "citty";
 import pkg from "../../package.json" with { type: "json" };
+import { branchFlag } from "../args/branch.ts";
 import { gitTimeoutMs, maxDropPercent, numberFlag } from "../args/values.ts";
 import type { RenderOptions } from "../core/model.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
@@ -85,6 +86,8 @@ export interface SyncPlan {
 /** Checks every sync flag once, before Marathon or git is touched. */
 async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPlan> {
   const identity = parseIdentity(args.author);
+  branchFlag(args.branch, "branch");
+  if (args["review-branch"] !== undefined) branchFlag(args["review-branch"], "review-branch");
   const options = await renderOptionsFrom(args, rawArgs);
   const path = args.path.replace(/^\/+/, "");
   const parts = path.split("/");
