@@ -5,7 +5,7 @@ import { hidePasswords, render } from "../core/render.ts";
 import { ExitCode } from "../errors.ts";
 import { readTextFile } from "../io/files.ts";
 import { loadSnapshot } from "../marathon/connection.ts";
-import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
+import { checkSnapshotSource, normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
 import { marathonArgs, renderArgs } from "./_shared.ts";
 
 /**
@@ -32,6 +32,7 @@ export default defineCommand({
     ...renderArgs,
   },
   async run({ args, rawArgs }) {
+    checkSnapshotSource(args.from, args._.slice(1), rawArgs);
     const current = await readTextFile(args.file, "config");
     const options = await renderOptionsFrom(args, rawArgs);
     const { snapshot, source } = await loadSnapshot(args, args._.slice(1), rawArgs);

@@ -13,7 +13,7 @@ import { log } from "../log.ts";
 import { loadSnapshot } from "../marathon/connection.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
 import { watchCommand } from "../watch/run.ts";
-import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
+import { checkSnapshotSource, normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
 import { gateArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
 const renderCommandArgs = {
@@ -157,6 +157,7 @@ export default defineCommand({
   meta: { name: "render", description: "Render haproxy.cfg from Marathon (stdout, or -o FILE)" },
   args: renderCommandArgs,
   async run({ args, rawArgs }) {
+    checkSnapshotSource(args.from, args._, rawArgs);
     const options = await renderOptionsFrom(args, rawArgs);
     if (args.exec !== undefined && !args.output)
       throw new MhcError("--exec runs after -o FILE changes; give -o FILE", ExitCode.usage);

@@ -11,7 +11,7 @@ import { measuredSync } from "../sync/metrics.ts";
 import { publish, type SyncRequest, type SyncResult } from "../sync/publish.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
 import { watchCommand } from "../watch/run.ts";
-import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
+import { checkSnapshotSource, normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
 import { gateArgs, gitArgs, haproxyArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
 export const syncArgs = {
@@ -85,6 +85,7 @@ export interface SyncPlan {
 
 /** Checks every sync flag once, before Marathon or git is touched. */
 async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPlan> {
+  checkSnapshotSource(args.from, args._, rawArgs);
   const identity = parseIdentity(args.author);
   branchFlag(args.branch, "branch");
   if (args["review-branch"] !== undefined) branchFlag(args["review-branch"], "review-branch");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { numberFlag, repeated, sizeFlag } from "../../src/args/values.ts";
+import { givenFlags, numberFlag, repeated, sizeFlag } from "../../src/args/values.ts";
 import { ExitCode, MhcError } from "../../src/errors.ts";
 
 const usageError = (run: () => unknown) => {
@@ -16,6 +16,15 @@ const usageError = (run: () => unknown) => {
 describe("flag values", () => {
   it("repeated flags keep every value in order, in both spellings, up to --", () => {
     expect(repeated(["--group", "a", "--group=b", "--", "--group", "c"], "group")).toEqual(["a", "b"]);
+  });
+
+  it("given flags are found in both spellings, up to --, not by prefix", () => {
+    const names = ["auth", "timeout", "retries", "ca-file"];
+    expect(givenFlags(["--timeout=5", "x", "--auth", "u:p", "--", "--retries"], names)).toEqual([
+      "auth",
+      "timeout",
+    ]);
+    expect(givenFlags(["--authx", "--ca-files", "f", "-t"], names)).toEqual([]);
   });
 
   it("numbers are checked against their bounds and integer-ness", () => {
