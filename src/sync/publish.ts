@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { configSection, unifiedDiff } from "../core/diff.ts";
 import type { GateVerdict } from "../core/gates.ts";
@@ -32,6 +31,7 @@ import {
   resolveTarget,
 } from "../git/repo.ts";
 import { checkConfig, firstAlert, haproxyVersion } from "../haproxy/binary.ts";
+import { ownedTempDir } from "../io/temp.ts";
 import { log } from "../log.ts";
 
 export interface SyncRequest {
@@ -161,7 +161,7 @@ async function validating(request: SyncRequest): Promise<boolean> {
 }
 
 async function haproxyCheck(config: string, bin: string) {
-  const dir = await mkdtemp(join(tmpdir(), "mhc-validate-"));
+  const dir = await ownedTempDir("mhc-validate");
   try {
     const file = join(dir, "haproxy.cfg");
     await writeFile(file, config);

@@ -1,9 +1,11 @@
-import { writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import process from "node:process";
 import { describe, expect, it } from "vitest";
 import { webWithHosts } from "../helpers/apps.ts";
-import { runMhc } from "../helpers/cli.ts";
+import { runMhc, startMhc } from "../helpers/cli.ts";
 import { bareRepo, git, tempDir } from "../helpers/git.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const env = { XDG_CACHE_HOME: tempDir("mhc-cache-") };
 
@@ -35,4 +37,40 @@ describe("mhc sync checks its flags before it renders or touches git", () => {
       expect(git(remote, "for-each-ref")).toBe("");
     },
   );
+});
+
+describe("a sync killed during haproxy -c", () => {
+  it("leaves its validation folder behind, and the next sync removes it", async () => {
+    const tmp = tempDir("mhc-tmpdir-");
+    const bin = tempDir("mhc-bin-");
+    const slowHaproxy = join(bin, "haproxy");
+    const checkPid = join(bin, "check.pid");
+    // The real HAProxy, a few seconds late for -c: time to kill mhc while the check runs.
+    writeFileSync(
+      slowHaproxy,
+      `#!/bin/sh\nif [ "$1" = "-c" ]; then echo $$ > ${checkPid}; sleep 5; fi\nexec haproxy "$@"\n`,
+    );
+    chmodSync(slowHaproxy, 0o755);
+    const remote = bareRepo();
+    const validating = () => readdirSync(tmp).filter((name) => name.startsWith("mhc-validate-"));
+    const args = ["sync", "--from", snapshotFile(), "--repo", remote, "--validate", "always"];
+    const killed = startMhc([...args, "--haproxy", slowHaproxy], { env: { ...env, TMPDIR: tmp } });
+    try {
+      await eventually(
+        () => validating().length === 1 && readFileSync(checkPid, "utf8"),
+        "haproxy -c to start",
+      );
+      killed.kill("SIGKILL");
+      await killed.exited;
+    } finally {
+      // The check itself outlives mhc (a SIGKILLed process cannot take its children with it).
+      const check = existsSync(checkPid) ? Number(readFileSync(checkPid, "utf8")) : 0;
+      if (check > 0) process.kill(check, "SIGKILL");
+    }
+    expect(validating()).toHaveLength(1);
+
+    const next = await runMhc(args, { env: { ...env, TMPDIR: tmp } });
+    expect(next.code, next.stderr).toBe(0);
+    expect(validating()).toEqual([]);
+  });
 });
