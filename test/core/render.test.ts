@@ -7,7 +7,7 @@ import { defaultRenderOptions, type RenderOptions } from "../../src/core/model.t
 import { normalise } from "../../src/core/normalise.ts";
 import { render } from "../../src/core/render.ts";
 import { parseSnapshot, snapshotFromJson } from "../../src/core/snapshot.ts";
-import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+import { hostApp, httpHealthCheck, snapshotOf, task } from "../helpers/apps.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 
 const renderJson = (json: unknown, options: Partial<RenderOptions> = {}) => {
@@ -23,16 +23,7 @@ const kitchenSink = snapshotOf(
     [task({ host: "10.0.0.2", ports: [31002] }), task({ host: "10.0.0.1", ports: [31001] })],
     {
       labels: { HAPROXY_GROUP: "external", HAPROXY_0_VHOST: "shop.example.com,*.shop.example.com" },
-      healthChecks: [
-        {
-          protocol: "HTTP",
-          path: "/health",
-          portIndex: 0,
-          intervalSeconds: 10,
-          timeoutSeconds: 5,
-          maxConsecutiveFailures: 3,
-        },
-      ],
+      healthChecks: [httpHealthCheck()],
     },
   ),
   hostApp("/shop/api", [10001], [task({ host: "10.0.0.3", ports: [31003] })], {
