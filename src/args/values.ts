@@ -37,7 +37,7 @@ export function numberFlag(
     !Number.isFinite(n) ||
     n < min ||
     n > max ||
-    (integer && !Number.isInteger(n))
+    (integer && !/^\s*[+-]?\d+\s*$/.test(value))
   ) {
     throw new MhcError(
       `--${flag} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, not "${value}"`,

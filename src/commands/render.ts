@@ -1,6 +1,6 @@
 import process from "node:process";
 import { defineCommand, type ParsedArgs } from "citty";
-import { maxDropPercent } from "../args/values.ts";
+import { givenFlags, maxDropPercent } from "../args/values.ts";
 import { checkReplacement } from "../core/gates.ts";
 import { type Model, modelJson, type RenderOptions } from "../core/model.ts";
 import { incumbentsOf, publishedModelOf, readConfigText } from "../core/published.ts";
@@ -161,13 +161,19 @@ export default defineCommand({
     const options = await renderOptionsFrom(args, rawArgs);
     if (args.exec !== undefined && !args.output)
       throw new MhcError("--exec runs after -o FILE changes; give -o FILE", ExitCode.usage);
+    const gates = gatesFrom(args);
+    if (!args.output && givenFlags(rawArgs, ["force", "max-drop"]).length > 0)
+      throw new MhcError(
+        "--force and --max-drop guard the -o FILE they would replace; give -o FILE",
+        ExitCode.usage,
+      );
     const exec = args.exec !== undefined ? splitCommandLine(args.exec, "--exec") : undefined;
     const watch = watchSettingsFrom(args, rawArgs);
     if (watch) return watchRender(args, rawArgs, watch, options, exec);
     const { snapshot } = await loadSnapshot(args, args._, rawArgs);
     let model: Model;
     if (args.output) {
-      const write = fileWriter(args.output, exec, options, gatesFrom(args));
+      const write = fileWriter(args.output, exec, options, gates);
       const written = await write(
         (incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }),
         snapshot.apps.length,

@@ -33,6 +33,11 @@ describe("flag values", () => {
       '--retries must be an integer from 0 to 20, not "2.5"',
     );
     usageError(() => numberFlag("", "retries", { min: 0, max: 20, integer: true }));
+    for (const odd of ["1e1", "0x10", "10.0", "+ 5"])
+      expect(usageError(() => numberFlag(odd, "retries", { min: 0, max: 20, integer: true }))).toBe(
+        `--retries must be an integer from 0 to 20, not "${odd}"`,
+      );
+    expect(numberFlag(" 7 ", "retries", { min: 0, max: 20, integer: true })).toBe(7);
   });
 
   it("sizes take k, m, g (binary), an optional b/ib, or bare bytes", () => {

@@ -47,3 +47,30 @@ describe("mhc render -o FILE --exec CMD", () => {
     }
   });
 });
+
+describe("mhc render checks every flag it is given", () => {
+  const snapshot = join(tempDir("mhc-render-"), "apps.json");
+  writeFileSync(snapshot, JSON.stringify(webWithHosts(2)));
+  const firstLine = (stderr: string) => stderr.split("\n")[0];
+
+  it.each([
+    [["--http-bind", "0.0.0.0 ssl crt /x"], '--http-bind "0.0.0.0 ssl crt /x" is not an IP address or *'],
+    [["--stats-bind", "127.0.0.1\n  server x"], '--stats-bind "127.0.0.1\n  server x" contains a line break'],
+    [["--stats-bind", "localhost"], '--stats-bind "localhost" is not an IP address or *'],
+    [["--http-port", "8e1"], '--http-port must be an integer from 0 to 65535, not "8e1"'],
+    [["--max-drop", "101"], '--max-drop must be a number from 0 to 100, not "101"'],
+    [["--force"], "--force and --max-drop guard the -o FILE they would replace; give -o FILE"],
+    [["--max-drop", "10"], "--force and --max-drop guard the -o FILE they would replace; give -o FILE"],
+  ])("%j is a usage error, nothing rendered", async (flags, error) => {
+    const result = await runMhc(["render", "--from", snapshot, ...flags]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(firstLine(result.stderr)).toBe(`mhc: error: ${error.split("\n")[0]}`);
+  });
+
+  it("bind addresses are written in canonical form", async () => {
+    const result = await runMhc(["render", "--from", snapshot, "--stats-bind", "0:0:0:0:0:0:0:1"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("  bind [::1]:9090\n");
+  });
+});
