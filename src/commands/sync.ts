@@ -90,9 +90,15 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
   branchFlag(args.branch, "branch");
   if (args["review-branch"] !== undefined) branchFlag(args["review-branch"], "review-branch");
   const options = await renderOptionsFrom(args, rawArgs);
-  const path = args.path.replace(/^\/+/, "");
-  const parts = path.split("/");
-  if (path === "" || parts.includes("..") || parts.some((p) => p.toLowerCase() === ".git"))
+  // Written as git stores it: no leading, doubled or trailing slash, no "." parts.
+  const parts = args.path.split("/").filter((part) => part !== "" && part !== ".");
+  const path = parts.join("/");
+  if (
+    path === "" ||
+    args.path.endsWith("/") ||
+    parts.includes("..") ||
+    parts.some((p) => p.toLowerCase() === ".git")
+  )
     throw new MhcError(
       `--path must be a file path inside the repo (not in .git), not "${args.path}"`,
       ExitCode.usage,

@@ -39,6 +39,39 @@ describe("mhc sync checks its flags before it renders or touches git", () => {
   );
 });
 
+describe("--path is a file inside the repo", () => {
+  it.each([
+    ["a//b.cfg", "a/b.cfg"],
+    ["./lb/haproxy.cfg", "lb/haproxy.cfg"],
+    ["/lb/./haproxy.cfg", "lb/haproxy.cfg"],
+  ])("%j is written as %j", async (given, stored) => {
+    const remote = bareRepo();
+    const result = await runMhc(["sync", "--from", snapshotFile(), "--repo", remote, "--path", given], {
+      env,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(git(remote, "ls-tree", "-r", "--name-only", "main").split("\n").filter(Boolean)).toEqual([
+      stored,
+      `${stored}.mhc.json`,
+    ]);
+  });
+
+  it.each(["haproxy/", "lb/..", ".git/x.cfg", "a/../../x.cfg", "."])(
+    "%j is a usage error before anything is rendered",
+    async (given) => {
+      const remote = bareRepo();
+      const result = await runMhc(["sync", "--from", snapshotFile(), "--repo", remote, "--path", given], {
+        env,
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr.split("\n")[0]).toBe(
+        `mhc: error: --path must be a file path inside the repo (not in .git), not "${given}"`,
+      );
+      expect(git(remote, "for-each-ref")).toBe("");
+    },
+  );
+});
+
 describe("a sync killed during haproxy -c", () => {
   it("leaves its validation folder behind, and the next sync removes it", async () => {
     const tmp = tempDir("mhc-tmpdir-");
@@ -57,7 +90,7 @@ describe("a sync killed during haproxy -c", () => {
     const killed = startMhc([...args, "--haproxy", slowHaproxy], { env: { ...env, TMPDIR: tmp } });
     try {
       await eventually(
-        () => validating().length === 1 && readFileSync(checkPid, "utf8"),
+        () => validating().length === 1 && existsSync(checkPid) && readFileSync(checkPid, "utf8").trim(),
         "haproxy -c to start",
       );
       killed.kill("SIGKILL");
