@@ -1,3 +1,5 @@
+import { stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import process from "node:process";
 import { defineCommand, type ParsedArgs } from "citty";
 import { givenFlags, maxDropPercent } from "../args/values.ts";
@@ -115,6 +117,18 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
 
 type RenderArgValues = ParsedArgs<typeof renderCommandArgs>;
 
+/** -o FILE's folder must exist: said before Marathon is read, not as a failed lock or temp file. */
+async function checkOutputFolder(output: string): Promise<void> {
+  const folder = dirname(output);
+  if (
+    !(await stat(folder).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    throw new MhcError(`cannot write -o ${output}: ${folder} is not a folder`, ExitCode.io);
+}
+
 const gatesFrom = (args: RenderArgValues): Gates => ({
   force: args.force === true,
   maxDropPercent: maxDropPercent(args["max-drop"]),
@@ -162,6 +176,7 @@ export default defineCommand({
     if (args.exec !== undefined && !args.output)
       throw new MhcError("--exec runs after -o FILE changes; give -o FILE", ExitCode.usage);
     const gates = gatesFrom(args);
+    if (args.output) await checkOutputFolder(args.output);
     if (!args.output && givenFlags(rawArgs, ["force", "max-drop"]).length > 0)
       throw new MhcError(
         "--force and --max-drop guard the -o FILE they would replace; give -o FILE",

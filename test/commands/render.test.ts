@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { webWithHosts } from "../helpers/apps.ts";
 import { runMhc } from "../helpers/cli.ts";
@@ -72,5 +72,16 @@ describe("mhc render checks every flag it is given", () => {
     const result = await runMhc(["render", "--from", snapshot, "--stats-bind", "0:0:0:0:0:0:0:1"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("  bind [::1]:9090\n");
+  });
+});
+
+describe("mhc render -o FILE in a folder that does not exist", () => {
+  it("says so up front, naming -o and the folder, exit 8", async () => {
+    const snapshot = join(tempDir("mhc-render-"), "apps.json");
+    writeFileSync(snapshot, JSON.stringify(webWithHosts(1)));
+    const output = join(tempDir("mhc-render-"), "missing", "haproxy.cfg");
+    const result = await runMhc(["render", "--from", snapshot, "-o", output]);
+    expect(result.code).toBe(8);
+    expect(result.stderr).toBe(`mhc: error: cannot write -o ${output}: ${dirname(output)} is not a folder\n`);
   });
 });
