@@ -1,20 +1,12 @@
 import process from "node:process";
 import { defineCommand } from "citty";
 import { configSection, unifiedDiff } from "../core/diff.ts";
-import { hidePasswords, render } from "../core/render.ts";
+import { hidePatchPasswords, render } from "../core/render.ts";
 import { ExitCode } from "../errors.ts";
 import { readTextFile } from "../io/files.ts";
 import { loadSnapshot } from "../marathon/connection.ts";
 import { checkSnapshotSource, normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
 import { marathonArgs, renderArgs } from "./_shared.ts";
-
-/**
- * The patch with every userlist password `(hidden)`, line by line after the diff marker: a diff
- * reaches terminals and CI logs, and a changed password still shows as a changed line.
- */
-function withoutPasswords(patch: string): string {
-  return patch.replace(/^([-+ ])(.*)$/gm, (_, marker: string, line: string) => marker + hidePasswords(line));
-}
 
 export default defineCommand({
   meta: {
@@ -47,7 +39,7 @@ export default defineCommand({
       3,
       configSection,
     );
-    process.stdout.write(withoutPasswords(patch));
+    process.stdout.write(hidePatchPasswords(patch));
     process.exitCode = patch === "" ? ExitCode.ok : ExitCode.changed;
   },
 });

@@ -427,3 +427,11 @@ export function render(
 export function hidePasswords(config: string): string {
   return config.replace(/^(\s*user\s+\S+\s+(?:insecure-)?password\s+)\S+/gm, "$1(hidden)");
 }
+
+/**
+ * A unified diff with every userlist password hidden, line by line after the diff marker: diffing
+ * the real texts first, a changed password still shows as a changed (hidden) line.
+ */
+export function hidePatchPasswords(patch: string): string {
+  return patch.replace(/^([-+ ])(.*)$/gm, (_, marker: string, line: string) => marker + hidePasswords(line));
+}

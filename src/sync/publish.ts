@@ -16,7 +16,7 @@ import {
   serialiseModel,
 } from "../core/published.ts";
 import { appPort, blameServices, quarantine } from "../core/quarantine.ts";
-import { hidePasswords, render } from "../core/render.ts";
+import { hidePatchPasswords, render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import type { Git } from "../git/git.ts";
 import {
@@ -283,13 +283,15 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
           { path: modelPath(request.path), content: candidateText },
         ],
         diff: () =>
-          unifiedDiff(
-            hidePasswords(publishedConfig ?? ""),
-            hidePasswords(config),
-            `a/${request.path}\t(published)`,
-            `b/${request.path}\t(${request.origin})`,
-            3,
-            configSection,
+          hidePatchPasswords(
+            unifiedDiff(
+              publishedConfig ?? "",
+              config,
+              `a/${request.path}\t(published)`,
+              `b/${request.path}\t(${request.origin})`,
+              3,
+              configSection,
+            ),
           ),
         base: {
           changed: decision.kind !== "unchanged",

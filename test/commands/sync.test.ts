@@ -107,3 +107,29 @@ describe("a sync killed during haproxy -c", () => {
     expect(validating()).toEqual([]);
   });
 });
+
+describe("sync --dry-run never prints a password", () => {
+  it("a rotated AUTH password shows as a (hidden) -/+ pair, as in mhc diff", async () => {
+    const remote = bareRepo();
+    const guarded = (password: string) => {
+      const file = join(tempDir("mhc-snap-"), "apps.json");
+      const app = {
+        ...webWithHosts(1).apps[0],
+        labels: { HAPROXY_0_MODE: "http", HAPROXY_0_AUTH: `S:alice:${password}` },
+      };
+      writeFileSync(file, JSON.stringify({ apps: [app] }));
+      return file;
+    };
+    expect((await runMhc(["sync", "--from", guarded("pl41n-s3cret"), "--repo", remote], { env })).code).toBe(
+      0,
+    );
+    const preview = await runMhc(["sync", "--from", guarded("n3w-s3cret"), "--repo", remote, "--dry-run"], {
+      env,
+    });
+    expect(preview.code).toBe(0);
+    expect(preview.stdout).toContain(
+      "-  user alice insecure-password (hidden)\n+  user alice insecure-password (hidden)\n",
+    );
+    expect(`${preview.stdout}${preview.stderr}`).not.toMatch(/pl41n-s3cret|n3w-s3cret/);
+  });
+});

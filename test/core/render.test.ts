@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultRenderOptions, type RenderOptions } from "../../src/core/model.ts";
 import { normalise } from "../../src/core/normalise.ts";
-import { render } from "../../src/core/render.ts";
+import { hidePasswords, hidePatchPasswords, render } from "../../src/core/render.ts";
 import { parseSnapshot, snapshotFromJson } from "../../src/core/snapshot.ts";
 import { hostApp, httpHealthCheck, snapshotOf, task } from "../helpers/apps.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
@@ -247,3 +247,27 @@ describe.skipIf(!haproxyAvailable())(
     });
   },
 );
+
+describe("userlist passwords hidden for output that reaches logs", () => {
+  it("a config: every user's hash or plaintext password", () => {
+    const config = "userlist u\n  user alice insecure-password s3cret\n  user bob password $6$salt$hash\n";
+    expect(hidePasswords(config)).toBe(
+      "userlist u\n  user alice insecure-password (hidden)\n  user bob password (hidden)\n",
+    );
+  });
+
+  it("a patch: after each diff marker, so a changed password stays a changed line", () => {
+    const patch = [
+      "--- a/haproxy.cfg\t(published)",
+      "+++ b/haproxy.cfg\t(snapshot x)",
+      "@@ -1,2 +1,2 @@ userlist u",
+      " userlist u",
+      "-  user alice insecure-password old",
+      "+  user alice insecure-password new",
+      "",
+    ].join("\n");
+    expect(hidePatchPasswords(patch)).toBe(
+      patch.replace("password old", "password (hidden)").replace("password new", "password (hidden)"),
+    );
+  });
+});
