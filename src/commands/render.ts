@@ -171,7 +171,6 @@ export default defineCommand({
   meta: { name: "render", description: "Render haproxy.cfg from Marathon (stdout, or -o FILE)" },
   args: renderCommandArgs,
   async run({ args, rawArgs }) {
-    checkSnapshotSource(args.from, args._, rawArgs);
     const options = await renderOptionsFrom(args, rawArgs);
     if (args.exec !== undefined && !args.output)
       throw new MhcError("--exec runs after -o FILE changes; give -o FILE", ExitCode.usage);
@@ -184,7 +183,9 @@ export default defineCommand({
       );
     const exec = args.exec !== undefined ? splitCommandLine(args.exec, "--exec") : undefined;
     const watch = watchSettingsFrom(args, rawArgs);
+    // --watch refuses --from itself, whatever comes with it.
     if (watch) return watchRender(args, rawArgs, watch, options, exec);
+    checkSnapshotSource(args.from, args._, rawArgs);
     const { snapshot } = await loadSnapshot(args, args._, rawArgs);
     let model: Model;
     if (args.output) {

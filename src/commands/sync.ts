@@ -85,7 +85,6 @@ export interface SyncPlan {
 
 /** Checks every sync flag once, before Marathon or git is touched. */
 async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPlan> {
-  checkSnapshotSource(args.from, args._, rawArgs);
   const identity = parseIdentity(args.author);
   branchFlag(args.branch, "branch");
   if (args["review-branch"] !== undefined) branchFlag(args["review-branch"], "review-branch");
@@ -228,7 +227,9 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const plan = await planSync(args, rawArgs);
     const watch = watchSettingsFrom(args, rawArgs);
+    // --watch refuses --from itself, whatever comes with it.
     if (watch) return watchSync(plan, watch, args, rawArgs);
+    checkSnapshotSource(args.from, args._, rawArgs);
     const result = await syncOnce(plan, () => loadSnapshot(args, args._, rawArgs));
     if (args.json) {
       process.stdout.write(`${JSON.stringify(jsonResult(plan, result), null, 2)}\n`);
