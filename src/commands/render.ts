@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import process from "node:process";
 import { defineCommand, type ParsedArgs } from "citty";
@@ -117,16 +117,29 @@ function fileWriter(output: string, exec: string[] | undefined, options: RenderO
 
 type RenderArgValues = ParsedArgs<typeof renderCommandArgs>;
 
-/** -o FILE's folder must exist: said before Marathon is read, not as a failed lock or temp file. */
-async function checkOutputFolder(output: string): Promise<void> {
+/**
+ * -o FILE is checked before Marathon is read: its folder must exist (said as such, not as a failed
+ * lock or temp file), and it must not be a file the render reads, which writing would destroy.
+ */
+async function checkOutput(
+  output: string,
+  inputs: [flag: string, path: string | undefined][],
+): Promise<void> {
   const folder = dirname(output);
-  if (
-    !(await stat(folder).then(
-      (s) => s.isDirectory(),
-      () => false,
-    ))
-  )
-    throw new MhcError(`cannot write -o ${output}: ${folder} is not a folder`, ExitCode.io);
+  const isFolder = await stat(folder).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isFolder) throw new MhcError(`cannot write -o ${output}: ${folder} is not a folder`, ExitCode.io);
+  const target = await realpath(output).catch(() => undefined);
+  if (target === undefined) return;
+  for (const [flag, path] of inputs) {
+    if (path !== undefined && path !== "-" && (await realpath(path).catch(() => undefined)) === target)
+      throw new MhcError(
+        `-o ${output} is the ${flag} file; write the config to another file`,
+        ExitCode.usage,
+      );
+  }
 }
 
 const gatesFrom = (args: RenderArgValues): Gates => ({
@@ -175,7 +188,11 @@ export default defineCommand({
     if (args.exec !== undefined && !args.output)
       throw new MhcError("--exec runs after -o FILE changes; give -o FILE", ExitCode.usage);
     const gates = gatesFrom(args);
-    if (args.output) await checkOutputFolder(args.output);
+    if (args.output)
+      await checkOutput(args.output, [
+        ["--from", args.from],
+        ["--head", args.head],
+      ]);
     if (!args.output && givenFlags(rawArgs, ["force", "max-drop"]).length > 0)
       throw new MhcError(
         "--force and --max-drop guard the -o FILE they would replace; give -o FILE",

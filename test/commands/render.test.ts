@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { webWithHosts } from "../helpers/apps.ts";
 import { runMhc } from "../helpers/cli.ts";
@@ -84,4 +84,29 @@ describe("mhc render -o FILE in a folder that does not exist", () => {
     expect(result.code).toBe(8);
     expect(result.stderr).toBe(`mhc: error: cannot write -o ${output}: ${dirname(output)} is not a folder\n`);
   });
+});
+
+describe("mhc render -o never overwrites its own input", () => {
+  it.each([
+    ["--from", (file: string) => ["--from", file]],
+    ["--head", (file: string) => ["--from", join(dirname(file), "apps.json"), "--head", file]],
+  ])(
+    "-o naming the %s file (by another spelling or a symlink) is a usage error; the file is kept",
+    async (flag, args) => {
+      const dir = tempDir("mhc-render-");
+      writeFileSync(join(dir, "apps.json"), JSON.stringify(webWithHosts(1)));
+      const input = join(dir, flag === "--from" ? "apps.json" : "head.cfg");
+      if (flag === "--head") writeFileSync(input, "global\n  maxconn 100\n");
+      const before = readFileSync(input, "utf8");
+      symlinkSync(input, join(dir, "link"));
+      for (const output of [input, `${dir}/./${basename(input)}`, join(dir, "link")]) {
+        const result = await runMhc(["render", ...args(input), "-o", output]);
+        expect(result.code).toBe(2);
+        expect(result.stderr.split("\n")[0]).toBe(
+          `mhc: error: -o ${output} is the ${flag} file; write the config to another file`,
+        );
+        expect(readFileSync(input, "utf8")).toBe(before);
+      }
+    },
+  );
 });
