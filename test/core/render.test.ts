@@ -256,6 +256,12 @@ describe("userlist passwords hidden for output that reaches logs", () => {
     );
   });
 
+  it("a head's stats page password (stats auth USER:PASS)", () => {
+    expect(hidePasswords("listen stats\n  stats auth admin:s3cret\n  stats  auth  ops:x:y\n")).toBe(
+      "listen stats\n  stats auth admin:(hidden)\n  stats  auth  ops:(hidden)\n",
+    );
+  });
+
   it("a patch: after each diff marker, so a changed password stays a changed line", () => {
     const patch = [
       "--- a/haproxy.cfg\t(published)",
