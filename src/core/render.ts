@@ -432,8 +432,8 @@ export function hidePasswords(config: string): string {
 }
 
 /**
- * A unified diff with every userlist password hidden, line by line after the diff marker: diffing
- * the real texts first, a changed password still shows as a changed (hidden) line.
+ * A unified diff with every password hidden as `hidePasswords` does, line by line after the diff
+ * marker: diffing the real texts first, a changed password still shows as a changed (hidden) line.
  */
 export function hidePatchPasswords(patch: string): string {
   return patch.replace(/^([-+ ])(.*)$/gm, (_, marker: string, line: string) => marker + hidePasswords(line));

@@ -36,8 +36,9 @@ async function removeStale(prefix: string): Promise<void> {
       () => undefined,
     );
     if (written === undefined) continue;
-    const started = isAlive(pid) ? startedAtMs(pid) : undefined;
-    const gone = !isAlive(pid) || (started !== undefined && started > written + startTimeSlackMs);
+    const alive = isAlive(pid);
+    const started = alive ? startedAtMs(pid) : undefined;
+    const gone = !alive || (started !== undefined && started > written + startTimeSlackMs);
     // Another user's folder cannot be removed (the sticky bit): it stays, and so does this run.
     if (gone) await rm(path, { recursive: true, force: true }).catch(() => {});
   }
