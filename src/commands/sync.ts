@@ -69,8 +69,14 @@ export const syncArgs = {
 type SyncArgValues = ParsedArgs<typeof syncArgs>;
 
 function parseIdentity(author: string) {
-  const match = /^\s*([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>\s*$/.exec(author);
-  if (!match) throw new MhcError(`--author must look like "Name <email>", not "${author}"`, ExitCode.usage);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: git would silently drop them from the name
+  const oneLine = !/[\u0000-\u001f\u007f]/.test(author);
+  const match = oneLine ? /^ *([^<>]+?) *<([^<>\s]+@[^<>\s]+)>$/.exec(author) : null;
+  if (!match)
+    throw new MhcError(
+      `--author must look like "Name <email>" on one line, not ${JSON.stringify(author)}`,
+      ExitCode.usage,
+    );
   return { name: match[1] as string, email: match[2] as string };
 }
 

@@ -39,6 +39,23 @@ describe("mhc sync checks its flags before it renders or touches git", () => {
   );
 });
 
+describe("--author is one person", () => {
+  it.each(["Eve\nMallory <e@x>", "Eve <e@x>\n", "Eve\t<e@x>", "<e@x>"])(
+    "%j is a usage error",
+    async (author) => {
+      const remote = bareRepo();
+      const result = await runMhc(["sync", "--from", snapshotFile(), "--repo", remote, "--author", author], {
+        env,
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr.split("\n")[0]).toBe(
+        `mhc: error: --author must look like "Name <email>" on one line, not ${JSON.stringify(author)}`,
+      );
+      expect(git(remote, "for-each-ref")).toBe("");
+    },
+  );
+});
+
 describe("--path is a file inside the repo", () => {
   it.each([
     ["a//b.cfg", "a/b.cfg"],
