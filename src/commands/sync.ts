@@ -101,11 +101,13 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
   if (
     path === "" ||
     args.path.endsWith("/") ||
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a line break in a path breaks every message naming it
+    /[\u0000-\u001f\u007f]/.test(path) ||
     parts.includes("..") ||
     parts.some((p) => p.toLowerCase() === ".git")
   )
     throw new MhcError(
-      `--path must be a file path inside the repo (not in .git), not "${args.path}"`,
+      `--path must be a file path inside the repo (not in .git), not ${JSON.stringify(args.path)}`,
       ExitCode.usage,
     );
   // A review branch that is the branch itself would publish what a gate refused.

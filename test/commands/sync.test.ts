@@ -73,7 +73,7 @@ describe("--path is a file inside the repo", () => {
     ]);
   });
 
-  it.each(["haproxy/", "lb/..", ".git/x.cfg", "a/../../x.cfg", "."])(
+  it.each(["haproxy/", "lb/..", ".git/x.cfg", "a/../../x.cfg", ".", "lb/ha\nproxy.cfg"])(
     "%j is a usage error before anything is rendered",
     async (given) => {
       const remote = bareRepo();
@@ -82,7 +82,7 @@ describe("--path is a file inside the repo", () => {
       });
       expect(result.code).toBe(2);
       expect(result.stderr.split("\n")[0]).toBe(
-        `mhc: error: --path must be a file path inside the repo (not in .git), not "${given}"`,
+        `mhc: error: --path must be a file path inside the repo (not in .git), not ${JSON.stringify(given)}`,
       );
       expect(git(remote, "for-each-ref")).toBe("");
     },
