@@ -72,7 +72,7 @@ function help(cmd: AnyCommand, path: string): Promise<string> {
 
 async function printHelpFor(root: AnyCommand, rootName: string, rest: string[]): Promise<void> {
   const name = rest.find((a) => !a.startsWith("-"));
-  if (name === undefined) return print(await help(root, rootName));
+  if (name === undefined || name === "help") return print(await help(root, rootName));
   print(await help(await subCommand(root, rootName, name), `${rootName} ${name}`));
 }
 

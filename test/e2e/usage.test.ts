@@ -103,6 +103,12 @@ describe("help", () => {
       expect(result.stdout).toContain(`\n  ${name} `);
   });
 
+  it("mhc help help prints the overview, as bare mhc does", async () => {
+    const result = await runMhc(["help", "help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe((await runMhc([])).stdout);
+  });
+
   it("mhc help [cmd] works like --help; --help wins over everything else on the line", async () => {
     expect((await runMhc(["help"])).stdout).toBe((await runMhc(["--help"])).stdout);
     const help = await runMhc(["help", "sync"]);
