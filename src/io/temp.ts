@@ -24,22 +24,30 @@ export async function ownedTempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `${prefix}-${process.pid}-`));
 }
 
+/**
+ * Whether the process `pid` that made `path` (a temp file or folder named after it) is gone: dead,
+ * or its pid now belongs to a process that started after `path` was last written. A path that
+ * cannot be read is left alone.
+ */
+export async function ownerGone(pid: number, path: string): Promise<boolean> {
+  const written = await stat(path).then(
+    (s) => s.mtimeMs,
+    () => undefined,
+  );
+  if (written === undefined || pid === process.pid) return false;
+  if (!isAlive(pid)) return true;
+  const started = startedAtMs(pid);
+  return started !== undefined && started > written + startTimeSlackMs;
+}
+
 async function removeStale(prefix: string): Promise<void> {
   const names = await readdir(tmpdir()).catch(() => [] as string[]);
   for (const name of names) {
     if (!name.startsWith(`${prefix}-`)) continue;
     const pid = Number(/^(\d+)-[^-]+$/.exec(name.slice(prefix.length + 1))?.[1]);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
     const path = join(tmpdir(), name);
-    const written = await stat(path).then(
-      (s) => s.mtimeMs,
-      () => undefined,
-    );
-    if (written === undefined) continue;
-    const alive = isAlive(pid);
-    const started = alive ? startedAtMs(pid) : undefined;
-    const gone = !alive || (started !== undefined && started > written + startTimeSlackMs);
     // Another user's folder cannot be removed (the sticky bit): it stays, and so does this run.
-    if (gone) await rm(path, { recursive: true, force: true }).catch(() => {});
+    if (Number.isInteger(pid) && (await ownerGone(pid, path)))
+      await rm(path, { recursive: true, force: true }).catch(() => {});
   }
 }
