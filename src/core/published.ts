@@ -1,4 +1,4 @@
-import { bindKey } from "./address.ts";
+import { canonicalBindOf } from "./address.ts";
 import { flat } from "./flat.ts";
 import type { Dropped, ExcludedTask, HealthCheck, Model, Server, Service } from "./model.ts";
 
@@ -111,10 +111,25 @@ function flatText(value: unknown): string {
   return `{${text}}`;
 }
 
+/**
+ * The text of each entry of the model's lists (an excluded task, a dropped app), for as long as it
+ * lives: watch mode keeps them from sync to sync with the app they belong to. Servers and other
+ * flat objects deeper down are kept with their service's text instead.
+ */
+const flatTexts = new WeakMap<object, string>();
+const listEntryIndent = "    ";
+
 function write(value: unknown, indent: string): string {
   const kept = serviceTexts.get(value as PublishedService);
   if (kept?.indent === indent && kept.text !== "") return kept.text;
-  if (isFlat(value)) return flatText(value);
+  const listEntry = indent === listEntryIndent && typeof value === "object" && value !== null;
+  const keptEntry = listEntry ? flatTexts.get(value) : undefined;
+  if (keptEntry !== undefined) return keptEntry;
+  if (isFlat(value)) {
+    const text = flatText(value);
+    if (listEntry) flatTexts.set(value, text);
+    return text;
+  }
   const text = writeNested(value, indent);
   // Flattened once: the kept text is joined into every later model file.
   if (kept) serviceTexts.set(value as PublishedService, { indent, text: flat(text) });
@@ -298,5 +313,5 @@ export function readConfigText(text: string): PublishedModel {
 
 /** Who owns each bind in a published model, for the incumbent rule. */
 export function incumbentsOf(model: PublishedModel): Map<string, string> {
-  return new Map(model.services.map((s) => [bindKey(s.bindAddress, s.bindPort), s.appId]));
+  return new Map(model.services.map((s) => [canonicalBindOf(s).key, s.appId]));
 }

@@ -125,7 +125,16 @@ const droppedKey = (d: Dropped) => `${d.appId}\u0000${d.portIndex ?? ""}`;
 /** Task ids come from Marathon unchecked: one with a line break or a space is quoted, so it cannot add a line. */
 const shownTaskId = (id: string) => (/^[\x21-\x7e]+$/.test(id) ? id : JSON.stringify(id));
 
-const excludedKey = (e: ExcludedTask) => `${e.appId}\u0000${e.taskId}`;
+/** Each excluded task's key, for as long as it lives (watch mode keeps those of unchanged apps). */
+const excludedKeys = new WeakMap<ExcludedTask, string>();
+function excludedKey(e: ExcludedTask): string {
+  let key = excludedKeys.get(e);
+  if (key === undefined) {
+    key = `${e.appId}\u0000${e.taskId}`;
+    excludedKeys.set(e, key);
+  }
+  return key;
+}
 
 export function compareModels(before: PublishedModel, after: PublishedModel): Changes {
   const old = new Map(before.services.map((s) => [s.name, s]));

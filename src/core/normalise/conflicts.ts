@@ -1,4 +1,4 @@
-import { bindKey, canonicalAddress } from "../address.ts";
+import { canonicalAddress, canonicalBindOf } from "../address.ts";
 import type { RenderOptions, Service } from "../model.ts";
 
 /**
@@ -13,7 +13,15 @@ const wildcardAddresses = new Set(["*", "0.0.0.0", "::"]);
 interface Bind {
   address: string;
   port: number;
-  owner: string;
+  /** A listener's name, or the service (named only when a conflict is reported). */
+  owner: string | { service: Service; incumbent: boolean };
+}
+
+function ownerOf(bind: Bind): string {
+  if (typeof bind.owner === "string") return bind.owner;
+  const { service, incumbent } = bind.owner;
+  const owner = `app ${service.appId} port index ${service.portIndex}`;
+  return incumbent ? `${owner}, which holds it in the published config` : owner;
 }
 
 function bindsOverlap(a: Bind, b: { address: string; port: number }): boolean {
@@ -41,12 +49,14 @@ export function resolveBindConflicts(
 ): Service[] {
   // Binds taken so far, by port (only the same port can overlap), each list in the order taken.
   const reserved = new Map<number, Bind[]>();
-  const reserve = (address: string, port: number, owner: string) => {
-    const bind = { address: canonicalAddress(address), port, owner };
+  const reserveCanonical = (address: string, port: number, owner: Bind["owner"]) => {
+    const bind = { address, port, owner };
     const onPort = reserved.get(port);
     if (onPort) onPort.push(bind);
     else reserved.set(port, [bind]);
   };
+  const reserve = (address: string, port: number, owner: string) =>
+    reserveCanonical(canonicalAddress(address), port, owner);
   if (options.statsPort > 0) reserve(options.statsBindAddress, options.statsPort, "the stats listener");
   if (services.some((s) => s.vhosts.length > 0 || s.paths.length > 0)) {
     reserve(options.httpBindAddress, options.httpPort, "the shared HTTP frontend");
@@ -57,21 +67,25 @@ export function resolveBindConflicts(
   if (options.appIdPort > 0 && services.some((s) => s.mode === "http")) {
     reserve(options.appIdBindAddress, options.appIdPort, "the app-id frontend");
   }
+  const binds = services.map(canonicalBindOf);
   const incumbents = options.incumbents;
-  // Without incumbents (a first render, a watch's check) no service needs its bind key built.
-  const isIncumbent = incumbents?.size
-    ? (s: Service) => incumbents.get(bindKey(s.bindAddress, s.bindPort)) === s.appId
-    : () => false;
-  const order = incumbents?.size
-    ? [...services.filter(isIncumbent), ...services.filter((s) => !isIncumbent(s))]
-    : services;
-  const kept = new Set<Service>();
+  // Each service's bind looked up once; without incumbents (a first render, a watch's check) none is.
+  const incumbent = incumbents?.size
+    ? services.map((s, i) => incumbents.get((binds[i] as { key: string }).key) === s.appId)
+    : undefined;
+  const order: number[] = [];
+  if (incumbent) {
+    for (let i = 0; i < services.length; i++) if (incumbent[i]) order.push(i);
+    for (let i = 0; i < services.length; i++) if (!incumbent[i]) order.push(i);
+  } else for (let i = 0; i < services.length; i++) order.push(i);
+  const kept: boolean[] = new Array(services.length).fill(false);
   const names = new Set<string>();
-  for (const service of order) {
-    const bind = { address: canonicalAddress(service.bindAddress), port: service.bindPort };
+  for (const i of order) {
+    const service = services[i] as Service;
+    const bind = { address: (binds[i] as { address: string }).address, port: service.bindPort };
     const taken = reserved.get(bind.port)?.find((r) => bindsOverlap(r, bind));
     if (taken) {
-      drop(service, `${service.bindAddress}:${bind.port} is already bound by ${taken.owner}`);
+      drop(service, `${service.bindAddress}:${bind.port} is already bound by ${ownerOf(taken)}`);
       continue;
     }
     if (names.has(service.name)) {
@@ -79,13 +93,8 @@ export function resolveBindConflicts(
       continue;
     }
     names.add(service.name);
-    const owner = `app ${service.appId} port index ${service.portIndex}`;
-    reserve(
-      bind.address,
-      bind.port,
-      isIncumbent(service) ? `${owner}, which holds it in the published config` : owner,
-    );
-    kept.add(service);
+    reserveCanonical(bind.address, bind.port, { service, incumbent: incumbent?.[i] === true });
+    kept[i] = true;
   }
-  return services.filter((s) => kept.has(s));
+  return services.filter((_, i) => kept[i]);
 }
