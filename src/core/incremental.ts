@@ -1,8 +1,8 @@
 import type { Model, RenderOptions, Service } from "./model.ts";
-import type { PortSpec } from "./normalise/ports.ts";
+import { networkMode, type PortSpec, portSpecs } from "./normalise/ports.ts";
 import { type HostChecks, hostChecks } from "./normalise/servers.ts";
 import { shapeProblem } from "./normalise/shape.ts";
-import { type AppPart, assemble, normaliseApp, prepare } from "./normalise.ts";
+import { type AppPart, assemble, normaliseApp, type Prepared, prepare } from "./normalise.ts";
 import { render } from "./render.ts";
 import type { MarathonApp, MarathonTask, Snapshot } from "./snapshot.ts";
 
@@ -85,6 +85,13 @@ export class IncrementalModel {
   private readonly checkHost: HostChecks = hostChecks();
   /** Each service's rendered text, for as long as the service object lives. */
   private readonly serviceTexts = new WeakMap<Service, string>();
+  /**
+   * The last passes across apps, with each app's part in the same order, while they can be patched
+   * (no IP-per-task app took a port from the range); dropped when an app comes or goes.
+   */
+  private last: { prepared: Prepared; parts: AppPart[]; at: Map<string, number> } | undefined;
+  /** Apps replaced since the last passes across apps. */
+  private readonly replaced = new Set<string>();
 
   private constructor(private readonly options: RenderOptions) {}
 
@@ -112,9 +119,14 @@ export class IncrementalModel {
       if (!this.apps.delete(id)) return;
       this.parts.delete(id);
       this.sortedIds = undefined;
+      this.last = undefined;
     } else {
-      if (!this.apps.has(id)) this.sortedIds = undefined;
+      if (!this.apps.has(id)) {
+        this.sortedIds = undefined;
+        this.last = undefined;
+      }
       this.apps.set(id, app);
+      this.replaced.add(id);
     }
   }
 
@@ -270,10 +282,18 @@ export class IncrementalModel {
 
   /**
    * The model of the current apps, given who owns each bind in the published config. The passes
-   * across apps run every time (they are cheap); only apps whose input changed are normalised again.
+   * across apps run in full only when an app came, went, or changed in a way they depend on;
+   * otherwise the last ones are patched with the changed apps. Only changed apps are normalised
+   * again; conflicts are resolved over every service each time.
    */
   model(incumbents?: ReadonlyMap<string, string>): Model {
     const options = incumbents ? { ...this.options, incumbents } : this.options;
+    const last = this.patched(options) ?? this.passesAcrossApps(options);
+    this.replaced.clear();
+    return assemble(last.prepared, last.parts, options);
+  }
+
+  private passesAcrossApps(options: RenderOptions) {
     this.sortedIds ??= [...this.apps.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const entries = this.sortedIds.map((id) => this.apps.get(id) as MarathonApp);
     const prepared = prepare(entries, options, (entry) => this.shapeOf(entry));
@@ -285,7 +305,37 @@ export class IncrementalModel {
       this.parts.set(app.id, { app, ports: specs.map((spec) => spec.servicePort), part });
       return part;
     });
-    return assemble(prepared, parts, options);
+    const at = new Map(prepared.apps.map((app, i) => [app.id, i]));
+    // Ports from the range depend on every app and on the published binds: such passes are redone.
+    this.last = prepared.apps.some(takesPortsFromRange) ? undefined : { prepared, parts, at };
+    return { prepared, parts };
+  }
+
+  /**
+   * The last passes with the replaced apps swapped in, when each one, before and after, is an app
+   * those passes only carry through: readable, in no deployment group, with service ports of its own.
+   */
+  private patched(options: RenderOptions) {
+    const last = this.last;
+    if (!last) return undefined;
+    const { prepared, parts, at } = last;
+    const swaps: [number, MarathonApp, PortSpec[]][] = [];
+    for (const id of this.replaced) {
+      const index = at.get(id);
+      const before = index === undefined ? undefined : prepared.apps[index];
+      const after = this.apps.get(id);
+      if (index === undefined || before?.id !== id || !after || this.shapeOf(after) !== undefined) return;
+      if (inDeployment(before) || inDeployment(after) || takesPortsFromRange(after)) return;
+      swaps.push([index, after, portSpecs(after)]);
+    }
+    for (const [index, app, specs] of swaps) {
+      prepared.specs.delete(prepared.apps[index] as MarathonApp);
+      prepared.apps[index] = app;
+      prepared.specs.set(app, specs);
+      parts[index] = normaliseApp(app, specs, undefined, options, this.checkHost);
+      this.parts.set(app.id, { app, ports: specs.map((spec) => spec.servicePort), part: parts[index] });
+    }
+    return last;
   }
 
   private shapeOf(entry: unknown): string | undefined {
@@ -311,6 +361,20 @@ export class IncrementalModel {
       if (!leaveOut.has(service.appId)) texts.set(service.name, this.serviceTexts.get(service) ?? "");
     return texts;
   }
+}
+
+/** Whether an app carries labels of marathon-lb's blue/green deployments (pass 1a reads them). */
+const inDeployment = (app: MarathonApp) =>
+  Object.keys(app.labels ?? {}).some(
+    (key) => key.startsWith("HAPROXY_DEPLOYMENT_") || key === "HAPROXY_APP_ID",
+  );
+
+/** Whether an app is IP-per-task without service ports, so it is given ports from the range. */
+function takesPortsFromRange(app: MarathonApp): boolean {
+  const mode = networkMode(app);
+  if (mode !== "container") return false;
+  const specs = portSpecs(app, mode);
+  return specs.length > 0 && specs.every((spec) => spec.servicePort === 0);
 }
 
 function samePorts(ports: number[], specs: PortSpec[]): boolean {

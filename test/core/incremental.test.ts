@@ -4,6 +4,7 @@ import { generateSnapshot, prng } from "../../scripts/bench/generate.ts";
 import { IncrementalModel, type MarathonEvent } from "../../src/core/incremental.ts";
 import { defaultRenderOptions, type RenderOptions } from "../../src/core/model.ts";
 import { normalise } from "../../src/core/normalise.ts";
+import { incumbentsOf, publishedModelOf } from "../../src/core/published.ts";
 import { render } from "../../src/core/render.ts";
 import { type MarathonApp, parseSnapshot, type Snapshot } from "../../src/core/snapshot.ts";
 
@@ -147,5 +148,96 @@ describe("incremental model, single events", () => {
   it("refuses a snapshot whose apps cannot be keyed by id (duplicates): such a cluster is read in full", () => {
     const app = { id: "/a", instances: 1 };
     expect(IncrementalModel.from({ shape: "apps", apps: [app, app] }, options)).toBeUndefined();
+  });
+});
+
+describe("incremental model, passes across apps", () => {
+  /** An app of the snapshot, copied, changed by `edit`, and put back in both the snapshot and the model. */
+  function replace(
+    snapshot: Snapshot,
+    model: IncrementalModel,
+    index: number,
+    edit: (app: MarathonApp) => void,
+  ) {
+    const app = structuredClone(snapshot.apps[index]) as MarathonApp;
+    edit(app);
+    snapshot.apps[index] = app;
+    model.setApp(app.id, structuredClone(app));
+  }
+
+  /** The incremental config and a full render's of the same apps, both against the same published binds. */
+  function bothRenders(snapshot: Snapshot, model: IncrementalModel, incumbents: Map<string, string>) {
+    const withIncumbents = { ...options, incumbents };
+    const full = normalise(structuredClone(snapshot), withIncumbents);
+    const kept = model.model(incumbents);
+    return { full, kept, fullText: render(full, withIncumbents), keptText: model.render(kept) };
+  }
+
+  it("a bind conflict one changed app creates, and the one it leaves when it moves away, are resolved as a full render resolves them", () => {
+    const snapshot = generateSnapshot({ apps: 12, tasksPerApp: 2, seed: 21 });
+    const model = IncrementalModel.from(structuredClone(snapshot), options) as IncrementalModel;
+    let incumbents = incumbentsOf(publishedModelOf(model.model()));
+    const holder = snapshot.apps[2] as MarathonApp;
+    const heldPort = (holder.portDefinitions as { port: number }[])[0]?.port as number;
+    // App 5 asks for app 2's port: app 2 holds it in the published config, so app 5's port is dropped.
+    replace(snapshot, model, 5, (app) => {
+      app.labels = { ...app.labels, HAPROXY_0_PORT: String(heldPort) };
+    });
+    let step = bothRenders(snapshot, model, incumbents);
+    expect(step.keptText).toBe(step.fullText);
+    expect(step.kept.dropped).toEqual(step.full.dropped);
+    expect(step.kept.dropped.map((d) => d.appId)).toContain(snapshot.apps[5]?.id);
+    incumbents = incumbentsOf(publishedModelOf(step.kept));
+    // App 2 moves to another port: the conflict is gone and app 5 takes the port it asked for.
+    replace(snapshot, model, 2, (app) => {
+      app.labels = { ...app.labels, HAPROXY_0_PORT: "31999" };
+    });
+    step = bothRenders(snapshot, model, incumbents);
+    expect(step.keptText).toBe(step.fullText);
+    expect(step.kept.dropped).toEqual([]);
+    expect(step.kept.services.find((s) => s.bindPort === heldPort)?.appId).toBe(snapshot.apps[5]?.id);
+  });
+
+  it("an app that joins or leaves a blue/green group, or starts taking service ports from the range, changes the output exactly as a full render", () => {
+    const snapshot = generateSnapshot({ apps: 30, tasksPerApp: 2, seed: 22 });
+    const model = IncrementalModel.from(structuredClone(snapshot), options) as IncrementalModel;
+    const hosts = snapshot.apps.flatMap((app, i) => (Array.isArray(app.portDefinitions) ? [i] : []));
+    const containers = snapshot.apps.flatMap((app, i) =>
+      (app.networks as { mode: string }[])[0]?.mode === "container" ? [i] : [],
+    );
+    expect(hosts.length >= 2 && containers.length >= 2).toBe(true);
+    const expectSame = () => {
+      const step = bothRenders(snapshot, model, new Map());
+      expect(step.keptText).toBe(step.fullText);
+    };
+    expectSame();
+    const colours = ["blue", "green"];
+    hosts.slice(0, 2).forEach((index, i) => {
+      replace(snapshot, model, index, (app) => {
+        app.labels = {
+          ...app.labels,
+          HAPROXY_DEPLOYMENT_GROUP: "/shop",
+          HAPROXY_0_PORT: "20000",
+          HAPROXY_DEPLOYMENT_COLOUR: colours[i] as string,
+          HAPROXY_DEPLOYMENT_STARTED_AT: `2026-01-01T1${i}:00:00`,
+        };
+      });
+      expectSame();
+    });
+    expect(model.model().services.some((s) => s.blueGreen)).toBe(true);
+    replace(snapshot, model, hosts[0] as number, (app) => {
+      const { HAPROXY_DEPLOYMENT_GROUP, ...rest } = app.labels as Record<string, string>;
+      app.labels = rest;
+    });
+    expectSame();
+    replace(snapshot, model, containers[0] as number, (app) => {
+      for (const mapping of (app.container as { portMappings: { servicePort?: number }[] }).portMappings)
+        delete mapping.servicePort;
+    });
+    expectSame();
+    replace(snapshot, model, containers[1] as number, (app) => {
+      app.labels = { ...app.labels, HAPROXY_0_VHOST: "changed.example.com" };
+    });
+    expectSame();
   });
 });
