@@ -136,20 +136,49 @@ function excludedKey(e: ExcludedTask): string {
   return key;
 }
 
+type Versions = [name: string, before: PublishedService | undefined, after: PublishedService | undefined];
+
+/**
+ * The backends two models disagree on, by name in order, with each one's version before and after.
+ * Only services that are not the very same object are compared (watch mode keeps unchanged ones).
+ * Models list services by name, so both lists are walked side by side: a watch's sync compares
+ * 50 backends without building two maps of 12,000; lists out of order are matched by map.
+ */
+function differingBackends(before: PublishedService[], after: PublishedService[]): Versions[] {
+  const differing: Versions[] = [];
+  let i = 0;
+  let j = 0;
+  let last: string | undefined;
+  while (i < before.length || j < after.length) {
+    const a = before[i];
+    const b = after[j];
+    const name =
+      b === undefined || (a !== undefined && a.name <= b.name) ? (a as PublishedService).name : b.name;
+    if (last !== undefined && name <= last) return differingByMap(before, after);
+    last = name;
+    const was = a?.name === name ? a : undefined;
+    const is = b?.name === name ? b : undefined;
+    if (was) i++;
+    if (is) j++;
+    if (was !== is) differing.push([name, was, is]);
+  }
+  return differing;
+}
+
+function differingByMap(before: PublishedService[], after: PublishedService[]): Versions[] {
+  const old = new Map(before.map((s) => [s.name, s]));
+  const fresh = new Map(after.map((s) => [s.name, s]));
+  const names = new Set<string>();
+  for (const [name, service] of old) if (fresh.get(name) !== service) names.add(name);
+  for (const [name, service] of fresh) if (old.get(name) !== service) names.add(name);
+  return sorted(names).map((name) => [name, old.get(name), fresh.get(name)]);
+}
+
 export function compareModels(before: PublishedModel, after: PublishedModel): Changes {
-  const old = new Map(before.services.map((s) => [s.name, s]));
-  const fresh = new Map(after.services.map((s) => [s.name, s]));
   const backends: BackendChange[] = [];
   let serversAdded = 0;
   let serversRemoved = 0;
-  // Only names whose service is not the very same object (watch mode keeps unchanged services)
-  // are compared; sorting just those keeps a watch's sync from sorting every backend name.
-  const differing = new Set<string>();
-  for (const [name, service] of old) if (fresh.get(name) !== service) differing.add(name);
-  for (const [name, service] of fresh) if (old.get(name) !== service) differing.add(name);
-  for (const name of sorted(differing)) {
-    const a = old.get(name);
-    const b = fresh.get(name);
+  for (const [name, a, b] of differingBackends(before.services, after.services)) {
     const was = new Set(a?.servers.map(serverAddress));
     const is = new Set(b?.servers.map(serverAddress));
     const added = sorted([...is].filter((s) => !was.has(s)));

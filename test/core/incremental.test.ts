@@ -152,6 +152,11 @@ describe("incremental model, single events", () => {
 });
 
 describe("incremental model, passes across apps", () => {
+  const generated = (apps: number, seed: number): Snapshot => ({
+    shape: "apps",
+    apps: generateSnapshot({ apps, tasksPerApp: 2, seed }).apps,
+  });
+
   /** An app of the snapshot, copied, changed by `edit`, and put back in both the snapshot and the model. */
   function replace(
     snapshot: Snapshot,
@@ -174,7 +179,7 @@ describe("incremental model, passes across apps", () => {
   }
 
   it("a bind conflict one changed app creates, and the one it leaves when it moves away, are resolved as a full render resolves them", () => {
-    const snapshot = generateSnapshot({ apps: 12, tasksPerApp: 2, seed: 21 });
+    const snapshot = generated(12, 21);
     const model = IncrementalModel.from(structuredClone(snapshot), options) as IncrementalModel;
     let incumbents = incumbentsOf(publishedModelOf(model.model()));
     const holder = snapshot.apps[2] as MarathonApp;
@@ -199,7 +204,7 @@ describe("incremental model, passes across apps", () => {
   });
 
   it("an app that joins or leaves a blue/green group, or starts taking service ports from the range, changes the output exactly as a full render", () => {
-    const snapshot = generateSnapshot({ apps: 30, tasksPerApp: 2, seed: 22 });
+    const snapshot = generated(30, 22);
     const model = IncrementalModel.from(structuredClone(snapshot), options) as IncrementalModel;
     const hosts = snapshot.apps.flatMap((app, i) => (Array.isArray(app.portDefinitions) ? [i] : []));
     const containers = snapshot.apps.flatMap((app, i) =>

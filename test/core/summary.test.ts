@@ -298,3 +298,26 @@ describe("commitBody", () => {
     expect(body.length).toBeLessThanOrEqual(205);
   });
 });
+
+describe("compareModels", () => {
+  it("finds the same changes whether the services are listed in name order or not", () => {
+    const before = apps(6, "shop");
+    const after = [
+      ...before.slice(0, 2),
+      publishedService("/shop/svc-2", 20002, hosts(3, "10.1.0")),
+      ...before.slice(4),
+      publishedService("/shop/svc-9", 20009, hosts(1, "10.1.0")),
+    ];
+    const inOrder = compareModels(publishedModel(before), publishedModel(after));
+    expect(inOrder.backends.map((b) => `${b.name} ${b.kind}`)).toEqual([
+      "shop_svc-2_20002 changed",
+      "shop_svc-3_20003 removed",
+      "shop_svc-9_20009 added",
+    ]);
+    const shuffled = compareModels(
+      publishedModel([...before].reverse()),
+      publishedModel([after[3], after[0], after[5], after[2], after[1], after[4]] as typeof after),
+    );
+    expect(shuffled).toEqual(inOrder);
+  });
+});
