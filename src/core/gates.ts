@@ -16,6 +16,7 @@ export interface GateVerdict {
 
 export interface GateInput {
   published: PublishedModel;
+  /** Read through `changes`, which compares it with `published`. */
   candidate: PublishedModel;
   changes: Changes;
   appsInSnapshot: number;
@@ -25,13 +26,7 @@ export interface GateInput {
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** Every gate that refuses the change, in order of severity (empty when it may be published). */
-export function checkGates({
-  published,
-  candidate,
-  changes,
-  appsInSnapshot,
-  maxDropPercent,
-}: GateInput): GateVerdict[] {
+export function checkGates({ published, changes, appsInSnapshot, maxDropPercent }: GateInput): GateVerdict[] {
   const verdicts: GateVerdict[] = [];
   const services = published.services.length;
   if (appsInSnapshot === 0 && services > 0) {
@@ -41,8 +36,14 @@ export function checkGates({
       detail: `0 apps, ${plural(services, "backend")} published`,
     });
   }
-  const after = new Map(candidate.services.map((s) => [s.name, s.servers.length]));
-  const emptied = published.services.filter((b) => b.servers.length > 0 && after.get(b.name) === 0);
+  // A backend left with no servers is one the changes list with none: only those are looked up.
+  const emptiedNames = new Set(
+    changes.backends.filter((c) => c.kind === "changed" && c.servers === 0).map((c) => c.name),
+  );
+  const emptied =
+    emptiedNames.size === 0
+      ? []
+      : published.services.filter((b) => b.servers.length > 0 && emptiedNames.has(b.name));
   if (emptied.length > 0) {
     const names = emptied.slice(0, 5).map((b) => `${b.name} (app ${b.appId}, ${b.servers.length} now)`);
     const more = emptied.length > 5 ? ` and ${emptied.length - 5} more` : "";
@@ -54,16 +55,21 @@ export function checkGates({
   }
   // Draining servers (an old blue/green colour) already take no new connections: their going is
   // the end of a deployment, not a loss, so they count neither as servers nor as removed.
-  const draining = new Set(
-    published.services.flatMap((b) =>
-      b.servers.filter((s) => s.draining).map((s) => `${b.name}\u0000${serverAddress(s)}`),
-    ),
-  );
+  // Addresses are collected only for the backends that lose servers.
+  const losing = new Set(changes.backends.filter((c) => c.removed.length > 0).map((c) => c.name));
+  const draining = new Set<string>();
+  let drainingServers = 0;
+  for (const b of published.services) {
+    if (!b.servers.some((s) => s.draining)) continue;
+    const addresses = new Set(b.servers.filter((s) => s.draining).map(serverAddress));
+    drainingServers += addresses.size;
+    if (losing.has(b.name)) for (const address of addresses) draining.add(`${b.name}\u0000${address}`);
+  }
   const drainedAway = changes.backends.reduce(
     (n, c) => n + c.removed.filter((a) => draining.has(`${c.name}\u0000${a}`)).length,
     0,
   );
-  const before = changes.serversBefore - draining.size;
+  const before = changes.serversBefore - drainingServers;
   const removed = changes.serversRemoved - drainedAway;
   if (before > 0) {
     const percent = (removed / before) * 100;

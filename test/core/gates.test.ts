@@ -63,6 +63,35 @@ describe("checkGates", () => {
   });
 });
 
+describe("checkGates, blue/green", () => {
+  it("draining servers that go count neither as servers nor as removed; other servers that go do", () => {
+    const drainingOld = (drained: number) => {
+      const web = service("/web", 1, 10);
+      return {
+        ...web,
+        servers: web.servers.map((s, i) => (i < drained ? { ...s, draining: true as const } : s)),
+      };
+    };
+    const published = model(drainingOld(6), service("/api", 2, 2));
+    const gates = (candidate: ReturnType<typeof model>) =>
+      checkGates({
+        published,
+        candidate,
+        changes: compareModels(published, candidate),
+        appsInSnapshot: 2,
+        maxDropPercent: 50,
+      }).map((v) => `${v.gate}:${v.detail}`);
+    const web = published.services[0] as PublishedService;
+    // The 6 draining servers go: 0 of 6 serving servers lost.
+    expect(gates(model({ ...web, servers: web.servers.slice(6) }, service("/api", 2, 2)))).toEqual([]);
+    // The draining ones and 3 of the 6 serving ones go: 50% is allowed; one more is not.
+    expect(gates(model({ ...web, servers: web.servers.slice(9) }, service("/api", 2, 2)))).toEqual([]);
+    expect(gates(model({ ...web, servers: web.servers.slice(9) }, service("/api", 2, 1)))).toEqual([
+      "max-drop:4 of 6 servers",
+    ]);
+  });
+});
+
 describe("checkReplacement (render -o over an existing file)", () => {
   it("reads the existing file with the documented reader", () => {
     const current = [
