@@ -51,6 +51,16 @@ describe("the model file", () => {
     expect(parseModelFile(text)).toEqual(JSON.parse(JSON.stringify(model)));
   });
 
+  it("writes a model whose services and entries were written before exactly as a fresh copy of it", () => {
+    const model = publishedModelOf(modelOf(mixed));
+    const first = serialiseModel(model);
+    // Kept lines (services, dropped apps, excluded tasks) are reused, also in a new model sharing them.
+    const again = serialiseModel({ ...model, services: [...model.services] });
+    expect(again).toBe(first);
+    expect(serialiseModel(JSON.parse(JSON.stringify(model)) as PublishedModel)).toBe(first);
+    expect(parseModelFile(again)).toEqual(JSON.parse(JSON.stringify(model)));
+  });
+
   it.each([
     ["not JSON", "{"],
     ["another schema", '{"schema":2,"services":[],"dropped":[],"excluded":[]}'],
