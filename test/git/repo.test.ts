@@ -1,5 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateSnapshot } from "../../scripts/bench/generate.ts";
@@ -277,5 +279,34 @@ describe("what --repo names", () => {
     [file, "is a file, not a git repository"],
   ])("%s without --init is a usage error", (repo, message) => {
     expect(() => resolveTarget(repo, false)).toThrow(message);
+  });
+});
+
+describe("git credentials", () => {
+  it("the clone's git config does not store the repo URL", async () => {
+    const remote = bareRepo();
+    const workdir = join(tempDir(), "work");
+    const result = await sync(snapshotFile(["10.0.0.1"]), remote, "--workdir", workdir);
+    expect(result.code, result.stderr).toBe(0);
+    expect(commits(remote)).toHaveLength(1);
+    expect(readFileSync(join(workdir, ".git", "config"), "utf8")).not.toContain(remote);
+  });
+
+  it("git never prompts: a remote asking for a password fails at once with exit 9", async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(401, { "WWW-Authenticate": 'Basic realm="git"' }).end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const started = Date.now();
+      const url = `http://127.0.0.1:${port}/cfg.git`;
+      const result = await sync(snapshotFile(["10.0.0.1"]), url, "--git-timeout", "20");
+      expect(result.code).toBe(9);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(result.stderr).toContain("terminal prompts disabled");
+    } finally {
+      server.close();
+    }
   });
 });
