@@ -628,7 +628,9 @@ describe("machine-readable and reviewable output", () => {
 describe("--review-branch needs a remote or bare repo", () => {
   it("with a local working repo a gated change is refused (exit 10), saying so, and nothing is committed", async () => {
     const repo = join(tempDir(), "cfg");
-    expect((await sync(snapshotFile([web(["10.0.0.1", "10.0.0.2", "10.0.0.3"])]), repo, "--init")).code).toBe(0);
+    expect((await sync(snapshotFile([web(["10.0.0.1", "10.0.0.2", "10.0.0.3"])]), repo, "--init")).code).toBe(
+      0,
+    );
     const result = await sync(snapshotFile([web(["10.0.0.1"])]), repo, "--review-branch", "mhc-review");
     expect(result.code).toBe(10);
     expect(result.stderr).toContain("--review-branch needs a remote or bare repo");
