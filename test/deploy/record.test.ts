@@ -41,7 +41,7 @@ describe.skipIf(!haproxyAvailable())("what mhc deploy records and fetches", () =
     expect(noRef.stderr).toContain("no-such-branch");
     const noPath = await fixture.deploy(pidMode, ["--path", "lb/missing.cfg"]);
     expect(noPath.code, noPath.stderr).toBe(9);
-    expect(noPath.stderr).toContain("lb/missing.cfg");
+    expect(noPath.stderr).toContain("lb/missing.cfg does not exist");
     // Only the run statistics every run keeps (see Metrics): no config, backup or record.
     expect(readdirSync(fixture.etc)).toEqual(["haproxy.cfg.mhc-deploy-stats.json"]);
   });
