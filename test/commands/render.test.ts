@@ -58,6 +58,7 @@ describe("mhc render checks every flag it is given", () => {
     [["--stats-bind", "127.0.0.1\n  server x"], '--stats-bind "127.0.0.1\n  server x" contains a line break'],
     [["--stats-bind", "localhost"], '--stats-bind "localhost" is not an IP address or *'],
     [["--http-port", "8e1"], '--http-port must be an integer from 0 to 65535, not "8e1"'],
+    [["--stats-port", "0x50"], '--stats-port must be an integer from 0 to 65535, not "0x50"'],
     [["--max-drop", "101"], '--max-drop must be a number from 0 to 100, not "101"'],
     [["--force"], "--force and --max-drop guard the -o FILE they would replace; give -o FILE"],
     [["--max-drop", "10"], "--force and --max-drop guard the -o FILE they would replace; give -o FILE"],
