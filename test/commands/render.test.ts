@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { webWithHosts } from "../helpers/apps.ts";
 import { runMhc } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/git.ts";
+import { json, startMarathon } from "../helpers/marathon.ts";
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -110,4 +111,33 @@ describe("mhc render -o never overwrites its own input", () => {
       }
     },
   );
+});
+
+describe("what mhc render --watch cannot do", () => {
+  it("the watch-only flags without --watch, --watch --from and --watch --json are usage errors, before Marathon is read", async () => {
+    const marathon = await startMarathon(() => json(webWithHosts(1)));
+    try {
+      const dir = tempDir("mhc-render-");
+      const out = join(dir, "haproxy.cfg");
+      writeFileSync(join(dir, "apps.json"), JSON.stringify(webWithHosts(1)));
+      for (const [args, error] of [
+        [["--wait", "1s"], "--wait only applies with --watch"],
+        [["--resync", "1m"], "--resync only applies with --watch"],
+        [["--idle-timeout", "5s"], "--idle-timeout only applies with --watch"],
+        [["--status-file", join(dir, "status.json")], "--status-file only applies with --watch"],
+        [["--no-incremental"], "--no-incremental only applies with --watch"],
+        [["--watch", "--json"], "--watch writes -o FILE; it cannot print --json"],
+      ] as const) {
+        const result = await runMhc(["render", marathon.url, "-o", out, ...args]);
+        expect(result.code, args.join(" ")).toBe(2);
+        expect(result.stderr.split("\n")[0]).toBe(`mhc: error: ${error}`);
+      }
+      const fromFile = await runMhc(["render", "--watch", "--from", join(dir, "apps.json"), "-o", out]);
+      expect(fromFile.code).toBe(2);
+      expect(fromFile.stderr).toContain("it cannot watch --from");
+      expect(marathon.requests).toEqual([]);
+    } finally {
+      await marathon.close();
+    }
+  });
 });
