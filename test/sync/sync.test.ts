@@ -638,3 +638,27 @@ describe("--review-branch needs a remote or bare repo", () => {
     expect(git(repo, "branch", "--list", "mhc-review").trim()).toBe("");
   });
 });
+
+describe("push races exhausted", () => {
+  it("a push that loses every race up to --push-attempts is exit 9; the others' commits stay", async () => {
+    const remote = bareRepo();
+    await sync(snapshotFile([web(["10.0.0.1"])]), remote);
+    // Every push from mhc is beaten by someone else's commit (the inner push skips the hook).
+    hook(
+      remote,
+      "pre-receive",
+      `[ -n "$MHC_TEST_RIVAL" ] && exit 0
+repo=$(cd "$GIT_DIR" && pwd)
+unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_DIR
+tmp=$(mktemp -d) && git clone -q "$repo" "$tmp" && cd "$tmp" &&
+date +%s%N > NOTES && git add NOTES && git -c user.name=other -c user.email=o@x commit -qm "someone else" &&
+MHC_TEST_RIVAL=1 git push -q origin HEAD:main >/dev/null 2>&1
+exit 0`,
+    );
+    const result = await sync(snapshotFile([web(["10.0.0.1", "10.0.0.2"])]), remote, "--push-attempts", "2");
+    expect(result.code, result.stderr).toBe(9);
+    expect(result.stderr).toContain("mhc: error: push rejected 2 times (the remote keeps moving)");
+    const log = git(remote, "log", "--format=%s", "main").trim().split("\n");
+    expect(log).toEqual(["someone else", "someone else", "haproxy: +1 app /web"]);
+  });
+});
