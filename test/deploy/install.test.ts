@@ -49,4 +49,14 @@ describe.skipIf(!haproxyAvailable())("how mhc deploy installs a config", () => {
     expect(git(fixture.workdir, "rev-list", "--count", "--all")).toBe("1");
     expect(readdirSync(join(fixture.workdir))).toContain("mhc-deploy-cache");
   });
+
+  it("a --config whose folder does not exist is exit 8, and nothing is created", async () => {
+    const fixture = newFixture();
+    fixture.commit(haproxyConfig([{ port: await freePort(), servers: [alpha().port] }]));
+    const config = join(fixture.dir, "no-such-etc", "haproxy.cfg");
+    const result = await fixture.deploy(["--pid-file", fixture.pidFile], ["--config", config]);
+    expect(result.code, result.stderr).toBe(8);
+    expect(result.stderr).toContain(join(fixture.dir, "no-such-etc"));
+    expect(existsSync(join(fixture.dir, "no-such-etc"))).toBe(false);
+  });
 });
