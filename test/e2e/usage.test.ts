@@ -407,3 +407,23 @@ describe.skipIf(!canDropPrivileges || process.env.MHC_RUNTIME === "deno")("permi
     expect(result.status).toBe(8);
   });
 });
+
+describe("-h and -v work with every command, before or after its name", () => {
+  it.each(["render", "diff", "validate", "sync", "deploy", "completion"])(
+    "%s: -v before or after it and --version print the version; -h prints its help",
+    async (command) => {
+      for (const args of [
+        ["-v", command],
+        [command, "-v"],
+        [command, "--version"],
+      ]) {
+        const result = await runMhc(args);
+        expect(result, args.join(" ")).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: "" });
+      }
+      const help = await runMhc([command, "-h"]);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain(`mhc ${command}`);
+      expect((await runMhc(["-h", command])).stdout).toBe(help.stdout);
+    },
+  );
+});
