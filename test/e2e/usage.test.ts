@@ -167,8 +167,13 @@ describe("options before the subcommand", () => {
     expect(commits(remote)).toHaveLength(1);
     expect((await runMhc(["--version"])).stdout).toBe(`${pkg.version}\n`);
     expect((await runMhc(["-q", "--version"])).stdout).toBe(`${pkg.version}\n`);
+  });
+
+  it("--verbose with --quiet is a usage error, wherever each is", async () => {
     const both = await runMhc(["--verbose", "render", "--from", snapshotFile, "--quiet"]);
     expectUsageError(both, "choose --verbose or --quiet, not both", "mhc render");
+    const after = await runMhc(["render", "--from", snapshotFile, "-q", "--verbose"]);
+    expectUsageError(after, "choose --verbose or --quiet, not both", "mhc render");
   });
 });
 
