@@ -657,6 +657,9 @@ exit 0`,
     );
     const result = await sync(snapshotFile([web(["10.0.0.1", "10.0.0.2"])]), remote, "--push-attempts", "2");
     expect(result.code, result.stderr).toBe(9);
+    expect(result.stderr).toContain("push lost a race (attempt 1 of 2); starting over");
+    // The last lost race is not followed by a new start, only by the error.
+    expect(result.stderr).not.toContain("attempt 2 of 2); starting over");
     expect(result.stderr).toContain("mhc: error: push rejected 2 times (the remote keeps moving)");
     const log = git(remote, "log", "--format=%s", "main").trim().split("\n");
     expect(log).toEqual(["someone else", "someone else", "haproxy: +1 app /web"]);
