@@ -432,3 +432,30 @@ describe("-h and -v work with every command, before or after its name", () => {
     },
   );
 });
+
+describe("shell completion of option values", () => {
+  it("bash completes option values (and arguments) as file names", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "mhc-complete-"));
+    for (const name of ["haproxy.cfg", "hosts.json", "other.txt"]) writeFileSync(join(folder, name), "");
+    const script = join(folder, "mhc.bash");
+    writeFileSync(script, (await runMhc(["completion", "bash"])).stdout);
+    const complete = (...words: string[]) =>
+      execFileSync(
+        "bash",
+        [
+          "-c",
+          `source "$0"; COMP_WORDS=("$@"); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _mhc; echo "\${COMPREPLY[*]}"`,
+          script,
+          "mhc",
+          ...words,
+        ],
+        { encoding: "utf8", cwd: folder },
+      )
+        .trim()
+        .split(" ")
+        .sort();
+    expect(complete("render", "-o", "h")).toEqual(["haproxy.cfg", "hosts.json"]);
+    expect(complete("sync", "--from", "o")).toEqual(["other.txt"]);
+    expect(complete("validate", "hap")).toEqual(["haproxy.cfg"]);
+  });
+});
