@@ -150,3 +150,25 @@ describe("sync --dry-run never prints a password", () => {
     expect(`${preview.stdout}${preview.stderr}`).not.toMatch(/pl41n-s3cret|n3w-s3cret/);
   });
 });
+
+describe("sync's validation folder", () => {
+  it("is private (mode 0700) under $TMPDIR/mhc-validate-<pid>-…, and gone after the sync", async () => {
+    const tmp = tempDir("mhc-tmpdir-");
+    const bin = tempDir("mhc-bin-");
+    const record = join(bin, "seen.txt");
+    // The real HAProxy; first it notes where the candidate is and that folder's mode.
+    const noting = join(bin, "haproxy");
+    writeFileSync(
+      noting,
+      `#!/bin/sh\nfor a; do [ "$prev" = "-f" ] && printf '%s %s\\n' "$(dirname "$a")" "$(stat -c %a "$(dirname "$a")")" >> ${record}; prev=$a; done\nexec haproxy "$@"\n`,
+    );
+    chmodSync(noting, 0o755);
+    const args = ["sync", "--from", snapshotFile(), "--repo", bareRepo(), "--validate", "always"];
+    const result = await runMhc([...args, "--haproxy", noting], { env: { ...env, TMPDIR: tmp } });
+    expect(result.code, result.stderr).toBe(0);
+    const seen = readFileSync(record, "utf8").trim().split("\n");
+    expect(seen.length).toBeGreaterThan(0);
+    for (const line of seen) expect(line).toMatch(new RegExp(`^${tmp}/mhc-validate-\\d+-\\S+ 700$`));
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});
