@@ -70,3 +70,45 @@ describe("--status-file", () => {
     expect(JSON.parse(readFileSync(target, "utf8"))).toMatchObject({ command: "render", watching: false });
   });
 });
+
+describe("--status-file and credentials", () => {
+  it("never holds Marathon's or the repo's password", async () => {
+    const m = await startEventMarathon(web(1));
+    marathons.push(m);
+    m.authorization = `Basic ${btoa("watcher:s3cret-pw")}`;
+    const dir = tempDir("mhc-status-");
+    const status = join(dir, "status.json");
+    const url = m.url.replace("http://", "http://watcher:s3cret-pw@");
+    const p = startMhc(
+      [
+        "render",
+        "--watch",
+        url,
+        "-o",
+        join(dir, "haproxy.cfg"),
+        "--wait",
+        "100ms:1s",
+        "--status-file",
+        status,
+      ],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    running.push(p);
+    await eventually(() => {
+      try {
+        return JSON.parse(readFileSync(status, "utf8")).streamConnected === true;
+      } catch {
+        return false;
+      }
+    }, "the stream to connect");
+    const { stderr } = await p.stop(10_000);
+    const text = readFileSync(status, "utf8");
+    expect(JSON.parse(text).streamSource).toBe(m.url);
+    for (const output of [text, stderr]) {
+      expect(output).not.toContain("s3cret-pw");
+      expect(output).not.toContain(btoa("watcher:s3cret-pw"));
+    }
+  });
+});
