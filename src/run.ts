@@ -42,15 +42,17 @@ export async function main(root: AnyCommand, rawArgs: string[] = process.argv.sl
   let helpPath = rootName;
   try {
     const { globals, name, rest, misplaced } = splitAtCommand(rawArgs, rootName);
-    if (misplaced) throw await misplacedOption(root, rootName, misplaced, name);
-    applyGlobals(globals, helpPath);
+    // --help wins over everything else on the line: help runs nothing, so nothing can go wrong.
+    const wantsHelp = globals.has("help") || asksFor(rest, "help");
+    if (misplaced && !wantsHelp) throw await misplacedOption(root, rootName, misplaced, name);
+    applyGlobals(globals, helpPath, wantsHelp);
     const printVersion = async () => print(`${(await resolve(root.meta))?.version}\n`);
     if (globals.has("version") && name === undefined) return printVersion();
     if (name === undefined) return print(await help(root, rootName));
     if (name === "help") return await printHelpFor(root, rootName, rest);
     const cmd = await subCommand(root, rootName, name);
     helpPath = `${rootName} ${name}`;
-    if (globals.has("help") || asksFor(rest, "help")) return print(await help(cmd, helpPath));
+    if (wantsHelp) return print(await help(cmd, helpPath));
     // Before the command's own checks: `mhc sync -v` needs no --repo.
     if (globals.has("version") || asksFor(rest, "version")) return printVersion();
     const argsDef = (await resolve(cmd.args)) ?? {};
@@ -160,8 +162,8 @@ function asksFor(rest: string[], global: "help" | "version"): boolean {
   return (end < 0 ? rest : rest.slice(0, end)).some((a) => flags.includes(a));
 }
 
-function applyGlobals(globals: Set<GlobalName>, helpPath: string): void {
-  if (globals.has("verbose") && globals.has("quiet"))
+function applyGlobals(globals: Set<GlobalName>, helpPath: string, helpWins = false): void {
+  if (globals.has("verbose") && globals.has("quiet") && !helpWins)
     throw new UsageError("choose --verbose or --quiet, not both", helpPath);
   if (globals.has("verbose")) setLevel("verbose");
   if (globals.has("quiet")) setLevel("quiet");

@@ -459,3 +459,18 @@ describe("shell completion of option values", () => {
     expect(complete("validate", "hap")).toEqual(["haproxy.cfg"]);
   });
 });
+
+describe("--help wins over everything else on the line", () => {
+  it("also over an option before the command and over --verbose with --quiet", async () => {
+    const help = (await runMhc(["sync", "--help"])).stdout;
+    for (const args of [
+      ["--dry-run", "sync", "--help"],
+      ["--verbose", "--quiet", "sync", "--help"],
+      ["-h", "--dry-run", "sync"],
+      ["sync", "--help", "--verbose", "-q"],
+    ]) {
+      const result = await runMhc(args);
+      expect(result, args.join(" ")).toMatchObject({ code: 0, stdout: help, stderr: "" });
+    }
+  });
+});
