@@ -12,7 +12,10 @@ const sourceFiles = (dir: string): string[] =>
 describe("exit codes", () => {
   it("no other code is used: the README's table is ExitCode, and src/ sets no code outside it", () => {
     const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
-    const section = readme.slice(readme.indexOf("\n## Exit codes\n"), readme.indexOf("No other code is used."));
+    const section = readme.slice(
+      readme.indexOf("\n## Exit codes\n"),
+      readme.indexOf("No other code is used."),
+    );
     const documented = [...section.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
     expect(documented).toEqual(Object.values(ExitCode));
 

@@ -13,7 +13,10 @@ const dir = mkdtempSync(join(tmpdir(), "mhc-head-"));
 const config = (port: number, globalExtra = "") =>
   `${defaultHead
     .replace(/server-state-file \S+/, `server-state-file ${join(dir, "state")}`)
-    .replace("global\n", `global\n${globalExtra}`)}\nlisten stats\n  bind 127.0.0.1:${port}\n  mode http\n  stats enable\n`;
+    .replace(
+      "global\n",
+      `global\n${globalExtra}`,
+    )}\nlisten stats\n  bind 127.0.0.1:${port}\n  mode http\n  stats enable\n`;
 
 /** Starts HAProxy in the foreground under `ulimit -n limit`; resolves once it listens or has exited. */
 async function startUnderLimit(file: string, port: number, limit: number) {
