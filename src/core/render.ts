@@ -410,8 +410,8 @@ export function render(
   for (const service of model.services) {
     let text = serviceTexts?.get(service);
     if (text === undefined) {
-      text = serviceSections(service, options);
-      if (serviceTexts) serviceTexts.set(service, flat(text));
+      text = flat(serviceSections(service, options));
+      if (serviceTexts) serviceTexts.set(service, text);
     }
     parts.push(text);
   }
