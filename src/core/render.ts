@@ -337,12 +337,15 @@ function backendRules(
   if (service.sticky) fillInto(out, pick("BACKEND_STICKY_OPTIONS"), value);
 }
 
-/** The frontend and backend of one service (and its userlist), each line ending in a newline. */
-function serviceSections(service: Service, options: RenderOptions): string {
+/**
+ * The frontend and backend of one service (and its userlist), each line ending in a newline.
+ * `out` is scratch space the caller reuses for every service, so its storage is allocated once.
+ */
+function serviceSections(service: Service, options: RenderOptions, out: Pieces): string {
   const pick = templatePicker(service, options);
   const values = serviceValues(service);
   const value = (name: string) => values[name] ?? "";
-  const out: Pieces = [];
+  out.length = 0;
   const auth = service.auth;
   if (auth) {
     values.user = auth.user;
@@ -409,8 +412,10 @@ function serviceSections(service: Service, options: RenderOptions): string {
 
 /**
  * Each service's text is joined once from its pieces, and the texts once more into the config:
- * no string is built per line of a 10,000-app config's quarter of a million lines. `serviceTexts` keeps each service's text across calls (watch mode): a service
- * object is never changed once normalised, so its text is rendered once.
+ * no string is built per line of a 10,000-app config's quarter of a million lines (the garbage
+ * would all be live at once: a render runs between two collections). `serviceTexts` keeps each
+ * service's text across calls (watch mode): a service object is never changed once normalised,
+ * so its text is rendered once.
  */
 export function render(
   model: Model,
@@ -423,18 +428,20 @@ export function render(
     ...httpFrontends(model.services, options),
     ...appIdFrontend(model.services, options),
   ];
-  const parts = [`${banner}${head}\n`, ...sections.map((line) => `${line}\n`)];
+  const parts: string[] = [banner, head, "\n"];
+  for (const line of sections) parts.push(line, "\n");
+  const scratch: Pieces = [];
   for (const service of model.services) {
     let text = serviceTexts?.get(service);
     if (text === undefined) {
-      text = serviceSections(service, options);
+      text = serviceSections(service, options, scratch);
       serviceTexts?.set(service, text);
     }
     parts.push(text);
   }
   const text = parts.join("");
   // Each section ends with a blank line; the one closing the file is left out.
-  return parts.length > 1 ? text.slice(0, -1) : text;
+  return parts.length > 3 ? text.slice(0, -1) : text;
 }
 
 /**
