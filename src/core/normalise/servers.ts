@@ -141,7 +141,8 @@ export function serversFor(
   let kept = 0;
   for (let i = 0; i < candidates.length; i++) {
     const server = candidates[i] as Server;
-    if (kept === 0 || compareServers(candidates[kept - 1] as Server, server) !== 0) candidates[kept++] = server;
+    if (kept === 0 || compareServers(candidates[kept - 1] as Server, server) !== 0)
+      candidates[kept++] = server;
   }
   candidates.length = kept;
   return candidates;
