@@ -40,7 +40,8 @@ const tooLarge = (maxBytes: number) =>
  * once, and the text's growth lets the GC free the chunks while they are read.
  */
 async function readText(response: HttpResponse, maxBytes: number): Promise<string> {
-  const decoder = new TextDecoder();
+  // A byte-order mark is kept, as Buffer.toString keeps it: the text is what Marathon sent.
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   let text = "";
   let size = 0;
   const decode = (chunk?: Buffer) => {
