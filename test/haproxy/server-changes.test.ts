@@ -50,6 +50,21 @@ describe("planServerChanges", () => {
     expect(plan).toMatchObject({ runtime: true, changes: [] });
   });
 
+  it("finds the sections of a config that starts with one or with a comment, and reads headers spacing aside", () => {
+    const moved = (text: string) => text.replace("10.0.0.1:80", "10.0.0.2:80");
+    const bare = config(["server a 10.0.0.1:80"]);
+    const commented = `# rendered by mhc\n${bare}`;
+    for (const installed of [bare, commented]) {
+      const plan = planServerChanges(installed, moved(installed));
+      expect(plan.runtime && plan.changes.map((c) => `${c.kind} ${c.server.name}`)).toEqual(["move a"]);
+    }
+    const spaced = moved(bare).replace("backend be\n", "backend  be\n");
+    expect(planServerChanges(bare, spaced)).toMatchObject({ runtime: true, changes: [{ kind: "move" }] });
+    const renamed = moved(bare).replace("backend be\n", "backend be2\n");
+    expect(planServerChanges(bare, renamed)).toMatchObject({ runtime: false });
+    expect(planServerChanges(bare, commented)).toMatchObject({ runtime: false });
+  });
+
   it.each([
     [
       "a frontend setting",
