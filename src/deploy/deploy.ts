@@ -277,6 +277,9 @@ function addedChecks(plan: Extract<ServerPlan, { runtime: true }>): number {
   );
 }
 
+/** How many listeners that cannot be bound an error names. */
+const namedListeners = 5;
+
 /** `haproxy -c`, then a test bind of the listeners the running config does not have yet. */
 async function checkCandidate(
   { options, config }: Target,
@@ -298,8 +301,11 @@ async function checkCandidate(
   }
   const unbindable = await unbindableListeners(content, installed);
   if (unbindable.length > 0) {
+    // One line: a config whose thousands of ports are all taken must not print them all.
+    const named = unbindable.slice(0, namedListeners).join(", ");
+    const more = unbindable.length > namedListeners ? ` and ${unbindable.length - namedListeners} more` : "";
     throw new MhcError(
-      `commit ${short} cannot load on this host: cannot bind ${unbindable.join(", ")}; kept ${config} and did not reload`,
+      `commit ${short} cannot load on this host: cannot bind ${named}${more}; kept ${config} and did not reload`,
       ExitCode.reloadFailed,
     );
   }
