@@ -7,7 +7,7 @@ import { checkReplacement } from "../core/gates.ts";
 import { type Model, modelJson, type RenderOptions } from "../core/model.ts";
 import { incumbentsOf, publishedModelOf, readConfigText } from "../core/published.ts";
 import { render } from "../core/render.ts";
-import { applyChangeAtRuntime } from "../deploy/runtime.ts";
+import { applyChangeAtRuntime, dumpServerState } from "../deploy/runtime.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { pendingCommandPath, runAfterChange, splitCommandLine } from "../io/command.ts";
 import { readIfExists, writeFileAtomic } from "../io/files.ts";
@@ -128,6 +128,10 @@ function fileWriter(
     last = { config, model };
     const message = `${output}: ${written ? "written" : "unchanged"} (${model.services.length} services)`;
     if (!exec) return { written, message, model };
+    // As deploy does before a reload: health, weights and maintenance survive the one CMD makes.
+    if (runtime && current !== undefined && (written || existsSync(pendingCommandPath(output)))) {
+      await dumpServerState(runtime.socket, config, current);
+    }
     const said = await runAfterChange(output, written, exec, "--exec");
     if (said === undefined) return { written, message, model };
     if (said) log.debug(`--exec said: ${said}`);

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { defaultHead } from "../../src/core/head.ts";
 import { showProc } from "../../src/haproxy/master-cli.ts";
-import { openRuntimeApi } from "../../src/haproxy/runtime-api.ts";
+import { openRuntimeApi, serversState } from "../../src/haproxy/runtime-api.ts";
 import { type DeployFixture, deploySuite, waitUntil } from "../deploy/fixture.ts";
 import { startLoad } from "../deploy/load.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
@@ -46,11 +47,19 @@ async function answers(port: number, name: string): Promise<boolean> {
   );
 }
 
+/** The built-in head with the server state file in the test's folder instead of the system's. */
+function headFile(fixture: DeployFixture): string {
+  const file = join(fixture.dir, "head.cfg");
+  const state = join(fixture.dir, "server-state");
+  writeFileSync(file, defaultHead.replace(/server-state-file \S+/, `server-state-file ${state}`));
+  return file;
+}
+
 /** Renders `apps` once and starts HAProxy (master-worker, master CLI) on it; returns the master pid. */
 async function startHaproxyOn(fixture: DeployFixture, apps: unknown, port: number): Promise<string> {
   const file = join(fixture.dir, "first.json");
   writeFileSync(file, JSON.stringify(apps));
-  const first = await runMhc(["render", "--from", file, "--stats-port", "0"]);
+  const first = await runMhc(["render", "--from", file, "--stats-port", "0", "--head", headFile(fixture)]);
   expect(first.code, first.stderr).toBe(0);
   const master = fixture.startMasterWorker(first.stdout);
   await waitForPort(port);
@@ -61,7 +70,7 @@ async function startHaproxyOn(fixture: DeployFixture, apps: unknown, port: numbe
 describe.skipIf(!haproxyAvailable())("mhc render -o FILE --watch --exec CMD --runtime-socket SOCKET", () => {
   const { alpha, beta, newFixture } = deploySuite();
 
-  it("scale events go over the Runtime API under load (worker pid kept, 0 failed requests, --exec not run), a new app runs --exec", async () => {
+  it("scale events go over the Runtime API under load (worker pid kept, 0 failed requests, --exec not run), a new app runs --exec and keeps the runtime weights", async () => {
     const fixture = newFixture();
     const [port, other] = [await freePort(), await freePort()];
     const master = await startHaproxyOn(fixture, snapshotOf(app("/web", port, [alpha().port])), port);
@@ -75,6 +84,8 @@ describe.skipIf(!haproxyAvailable())("mhc render -o FILE --watch --exec CMD --ru
         m.url,
         "--stats-port",
         "0",
+        "--head",
+        headFile(fixture),
         "-o",
         fixture.config,
         "--exec",
@@ -113,12 +124,21 @@ describe.skipIf(!haproxyAvailable())("mhc render -o FILE --watch --exec CMD --ru
     expect(await workers(fixture)).toEqual(before);
     expect(execRuns(execLog)).toBe(0);
 
+    // A weight set at runtime survives the reload --exec makes: the state is saved before it.
+    const api = await openRuntimeApi(fixture.masterSocket);
+    const beta0 = `127.0.0.1_${beta().port}`;
+    expect(await api.run(`set server web_${port}/${beta0} weight 7`)).toBe("");
     m.apps = snapshotOf(app("/web", port, [beta().port]), app("/api", other, [alpha().port]));
     m.send("deployment_success", {});
     await eventually(() => execRuns(execLog) === 1, `the new app\n${p.stderr()}`);
     expect(p.stderr()).toContain("sections were added, removed or renamed; running sh instead");
     expect(await answers(other, "alpha")).toBe(true);
     expect(await workers(fixture)).not.toEqual(before);
+    // The master CLI refuses connections while it re-executes.
+    const weight = async () =>
+      (await serversState(api, `web_${port}`).catch(() => undefined))?.get(beta0)?.weight;
+    expect(await waitUntil(async () => (await weight()) !== undefined, 5_000)).toBe(true);
+    expect(await weight()).toBe(7);
   });
 
   it("runs --exec instead, and says why, when the socket is missing, the Runtime API refuses a change, or the runtime state reads back otherwise", async () => {
@@ -135,6 +155,8 @@ describe.skipIf(!haproxyAvailable())("mhc render -o FILE --watch --exec CMD --ru
         file,
         "--stats-port",
         "0",
+        "--head",
+        headFile(fixture),
         "-o",
         fixture.config,
         "--exec",
