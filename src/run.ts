@@ -72,7 +72,7 @@ function help(cmd: AnyCommand, path: string): Promise<string> {
 
 async function printHelpFor(root: AnyCommand, rootName: string, rest: string[]): Promise<void> {
   const name = rest.find((a) => !a.startsWith("-"));
-  if (name === undefined) return print(await help(root, rootName));
+  if (name === undefined || name === "help") return print(await help(root, rootName));
   print(await help(await subCommand(root, rootName, name), `${rootName} ${name}`));
 }
 
@@ -185,16 +185,16 @@ function checkCommandLine(
   const globals = new Set<GlobalName>();
   const commandArgs: string[] = [];
   const given = new Set<string>();
-  let positionals = 0;
+  const positionals: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i] as string;
     if (arg === "--") {
-      positionals += rest.length - i - 1;
+      positionals.push(...rest.slice(i + 1));
       commandArgs.push(...rest.slice(i));
       break;
     }
     if (!arg.startsWith("-") || arg === "-") {
-      positionals++;
+      positionals.push(arg);
       commandArgs.push(arg);
       continue;
     }
@@ -220,7 +220,9 @@ function checkCommandLine(
       continue;
     }
     const value = inline ?? rest[++i];
-    if (value === undefined) throw new UsageError(`--${canonical} needs a value`, helpPath);
+    // An empty value (`--repo ""` from an unset variable) is never meant: no flag takes one.
+    if (value === undefined || value.trim() === "")
+      throw new UsageError(`--${canonical} needs a value`, helpPath);
     if (inline === undefined) commandArgs.push(value);
     if (def.type === "enum" && !(def.options ?? []).includes(value))
       throw new UsageError(
@@ -228,10 +230,16 @@ function checkCommandLine(
         helpPath,
       );
   }
+  const positionalDefs = Object.values(argsDef).filter((def) => def.type === "positional");
+  // A positional whose hint ends in "…" (MARATHON…) takes any number; the others one each.
+  const unexpected = positionalDefs.some((def) => def.valueHint?.endsWith("…"))
+    ? undefined
+    : positionals[positionalDefs.length];
+  if (unexpected !== undefined) throw new UsageError(`unexpected argument "${unexpected}"`, helpPath);
   const requiredPositionals = Object.entries(argsDef).filter(
     ([, def]) => def.type === "positional" && def.required !== false,
   );
-  const missing = requiredPositionals[positionals];
+  const missing = requiredPositionals[positionals.length];
   if (missing) {
     const [name, def] = missing;
     throw new UsageError(`missing ${def.valueHint ?? name.toUpperCase()}: ${def.description}`, helpPath);

@@ -17,6 +17,13 @@ export function repeated(rawArgs: string[], name: string): string[] {
   return values;
 }
 
+/** Which of the flags `names` are on the command line (either spelling, before --), in the order of `names`. */
+export function givenFlags(rawArgs: string[], names: readonly string[]): string[] {
+  const end = rawArgs.indexOf("--");
+  const given = end === -1 ? rawArgs : rawArgs.slice(0, end);
+  return names.filter((name) => given.some((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`)));
+}
+
 /** A numeric flag value within bounds; anything else is a usage error naming the flag. */
 export function numberFlag(
   value: string | undefined,
@@ -30,7 +37,7 @@ export function numberFlag(
     !Number.isFinite(n) ||
     n < min ||
     n > max ||
-    (integer && !Number.isInteger(n))
+    (integer && !/^\s*[+-]?\d+\s*$/.test(value))
   ) {
     throw new MhcError(
       `--${flag} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, not "${value}"`,

@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { numberFlag, portNumber, repeated } from "../args/values.ts";
+import { givenFlags, numberFlag, portNumber, repeated } from "../args/values.ts";
 import { parseBindAddress, parseCertPath } from "../core/labels.ts";
 import { defaultRenderOptions, type Model, type RenderOptions } from "../core/model.ts";
 import { normalise } from "../core/normalise.ts";
@@ -9,6 +9,7 @@ import { parseTemplateFiles, type Templates } from "../core/templates.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { readTextFile } from "../io/files.ts";
 import { log } from "../log.ts";
+import { marathonArgs } from "./_shared.ts";
 
 /** The values of the flags in renderArgs, as any command that spreads them parses them. */
 interface RenderFlagValues {
@@ -105,7 +106,7 @@ export async function renderOptionsFrom(args: RenderFlagValues, rawArgs: string[
     ...defaultRenderOptions,
     groups,
     httpPort: portNumber(args["http-port"], "http-port"),
-    httpBindAddress: args["http-bind"] ?? "*",
+    httpBindAddress: checked(args["http-bind"] ?? "*", "http-bind", parseBindAddress),
     httpsPort: portNumber(args["https-port"], "https-port"),
     httpsBindAddress: checked(args["https-bind"] ?? "*", "https-bind", parseBindAddress),
     ...(args["ssl-certs"] ? { sslCerts: checked(args["ssl-certs"], "ssl-certs", parseCertPath) } : {}),
@@ -113,7 +114,7 @@ export async function renderOptionsFrom(args: RenderFlagValues, rawArgs: string[
     appIdPort: portNumber(args["app-id-port"], "app-id-port"),
     appIdBindAddress: checked(args["app-id-bind"] ?? "*", "app-id-bind", parseBindAddress),
     statsPort: portNumber(args["stats-port"], "stats-port"),
-    statsBindAddress: args["stats-bind"] ?? "127.0.0.1",
+    statsBindAddress: checked(args["stats-bind"] ?? "127.0.0.1", "stats-bind", parseBindAddress),
     keepUnreachable: args["keep-unreachable"] === true,
     ...(folder?.head !== undefined ? { head: folder.head } : {}),
     ...(folder && Object.keys(folder.templates).length > 0 ? { templates: folder.templates } : {}),
@@ -123,6 +124,30 @@ export async function renderOptionsFrom(args: RenderFlagValues, rawArgs: string[
     ipPerTaskPorts: ipPerTaskPorts(args),
     ...(args.head ? { head: await readTextFile(args.head, "--head file") } : {}),
   };
+}
+
+/** The flags that only say how to reach Marathon, which a saved snapshot does not. */
+const marathonOnlyFlags = Object.keys(marathonArgs).filter((name) => name !== "from" && name !== "address");
+
+/**
+ * `--from FILE` with a Marathon address or a Marathon flag (`--auth`, `--timeout`, …) is a usage
+ * error naming both: one of them would be ignored. The MARATHON_* variables are defaults, which
+ * `--from` overrides.
+ */
+export function checkSnapshotSource(from: string | undefined, addresses: string[], rawArgs: string[]): void {
+  if (from === undefined) return;
+  // The address itself is not quoted: it may hold a password.
+  if (addresses.length > 0)
+    throw new MhcError(
+      "--from and a Marathon address do not go together: --from reads a saved snapshot instead of Marathon",
+      ExitCode.usage,
+    );
+  const flag = givenFlags(rawArgs, marathonOnlyFlags)[0];
+  if (flag !== undefined)
+    throw new MhcError(
+      `--from and --${flag} do not go together: --from reads a saved snapshot, --${flag} is for reading Marathon`,
+      ExitCode.usage,
+    );
 }
 
 /** From this many apps a render takes long enough (about a second) to say what it is doing. */

@@ -15,7 +15,8 @@ export const marathonArgs = {
   },
   from: {
     type: "string",
-    description: "Read a saved /v2/apps?embed=apps.tasks or /v2/tasks JSON instead of Marathon (- for stdin)",
+    description:
+      "Read a saved /v2/apps?embed=apps.tasks or /v2/tasks JSON instead of Marathon (- for stdin; no Marathon flags with it)",
     valueHint: "file",
   },
   auth: {

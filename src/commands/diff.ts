@@ -1,11 +1,11 @@
 import process from "node:process";
 import { defineCommand } from "citty";
 import { configSection, unifiedDiff } from "../core/diff.ts";
-import { render } from "../core/render.ts";
+import { hidePatchPasswords, render } from "../core/render.ts";
 import { ExitCode } from "../errors.ts";
 import { readTextFile } from "../io/files.ts";
 import { loadSnapshot } from "../marathon/connection.ts";
-import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
+import { checkSnapshotSource, normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
 import { marathonArgs, renderArgs } from "./_shared.ts";
 
 export default defineCommand({
@@ -24,6 +24,7 @@ export default defineCommand({
     ...renderArgs,
   },
   async run({ args, rawArgs }) {
+    checkSnapshotSource(args.from, args._.slice(1), rawArgs);
     const current = await readTextFile(args.file, "config");
     const options = await renderOptionsFrom(args, rawArgs);
     const { snapshot, source } = await loadSnapshot(args, args._.slice(1), rawArgs);
@@ -38,7 +39,7 @@ export default defineCommand({
       3,
       configSection,
     );
-    process.stdout.write(patch);
+    process.stdout.write(hidePatchPasswords(patch));
     process.exitCode = patch === "" ? ExitCode.ok : ExitCode.changed;
   },
 });

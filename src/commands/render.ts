@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
+import { realpath, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import process from "node:process";
 import { defineCommand, type ParsedArgs } from "citty";
 import { parseDuration } from "../args/duration.ts";
-import { maxDropPercent } from "../args/values.ts";
+import { givenFlags, maxDropPercent } from "../args/values.ts";
 import { checkReplacement } from "../core/gates.ts";
 import { type Model, modelJson, type RenderOptions } from "../core/model.ts";
 import { incumbentsOf, publishedModelOf, readConfigText } from "../core/published.ts";
@@ -16,7 +18,7 @@ import { log } from "../log.ts";
 import { loadSnapshot } from "../marathon/connection.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
 import { watchCommand } from "../watch/run.ts";
-import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
+import { checkSnapshotSource, normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
 import { gateArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
 const renderCommandArgs = {
@@ -176,6 +178,31 @@ async function applyAtRuntime(
 
 type RenderArgValues = ParsedArgs<typeof renderCommandArgs>;
 
+/**
+ * -o FILE is checked before Marathon is read: its folder must exist (said as such, not as a failed
+ * lock or temp file), and it must not be a file the render reads, which writing would destroy.
+ */
+async function checkOutput(
+  output: string,
+  inputs: [flag: string, path: string | undefined][],
+): Promise<void> {
+  const folder = dirname(output);
+  const isFolder = await stat(folder).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isFolder) throw new MhcError(`cannot write -o ${output}: ${folder} is not a folder`, ExitCode.io);
+  const target = await realpath(output).catch(() => undefined);
+  if (target === undefined) return;
+  for (const [flag, path] of inputs) {
+    if (path !== undefined && path !== "-" && (await realpath(path).catch(() => undefined)) === target)
+      throw new MhcError(
+        `-o ${output} is the ${flag} file; write the config to another file`,
+        ExitCode.usage,
+      );
+  }
+}
+
 const gatesFrom = (args: RenderArgValues): Gates => ({
   force: args.force === true,
   maxDropPercent: maxDropPercent(args["max-drop"]),
@@ -236,14 +263,27 @@ export default defineCommand({
     const options = await renderOptionsFrom(args, rawArgs);
     if (args.exec !== undefined && !args.output)
       throw new MhcError("--exec runs after -o FILE changes; give -o FILE", ExitCode.usage);
+    const gates = gatesFrom(args);
+    if (args.output)
+      await checkOutput(args.output, [
+        ["--from", args.from],
+        ["--head", args.head],
+      ]);
+    if (!args.output && givenFlags(rawArgs, ["force", "max-drop"]).length > 0)
+      throw new MhcError(
+        "--force and --max-drop guard the -o FILE they would replace; give -o FILE",
+        ExitCode.usage,
+      );
     const exec = args.exec !== undefined ? splitCommandLine(args.exec, "--exec") : undefined;
     const runtime = runtimeFrom(args);
     const watch = watchSettingsFrom(args, rawArgs);
+    // --watch refuses --from itself, whatever comes with it.
     if (watch) return watchRender(args, rawArgs, watch, options, exec, runtime);
+    checkSnapshotSource(args.from, args._, rawArgs);
     const { snapshot } = await loadSnapshot(args, args._, rawArgs);
     let model: Model;
     if (args.output) {
-      const write = fileWriter(args.output, exec, options, gatesFrom(args), runtime);
+      const write = fileWriter(args.output, exec, options, gates, runtime);
       const written = await write(
         (incumbents) => normaliseWithWarnings(snapshot, { ...options, incumbents }),
         snapshot.apps.length,

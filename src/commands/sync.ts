@@ -1,6 +1,7 @@
 import process from "node:process";
 import { type ArgsDef, defineCommand, type ParsedArgs } from "citty";
 import pkg from "../../package.json" with { type: "json" };
+import { branchFlag } from "../args/branch.ts";
 import { gitTimeoutMs, maxDropPercent, numberFlag } from "../args/values.ts";
 import type { RenderOptions } from "../core/model.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
@@ -10,7 +11,7 @@ import { measuredSync } from "../sync/metrics.ts";
 import { publish, type SyncRequest, type SyncResult } from "../sync/publish.ts";
 import { type WatchSettings, watchArgs, watchSettingsFrom } from "../watch/args.ts";
 import { watchCommand } from "../watch/run.ts";
-import { normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
+import { checkSnapshotSource, normaliseWithWarnings, renderOptionsFrom } from "./_render.ts";
 import { gateArgs, gitArgs, haproxyArgs, marathonArgs, renderArgs } from "./_shared.ts";
 
 export const syncArgs = {
@@ -68,8 +69,14 @@ export const syncArgs = {
 type SyncArgValues = ParsedArgs<typeof syncArgs>;
 
 function parseIdentity(author: string) {
-  const match = /^\s*([^<>]+?)\s*<([^<>\s]+@[^<>\s]+)>\s*$/.exec(author);
-  if (!match) throw new MhcError(`--author must look like "Name <email>", not "${author}"`, ExitCode.usage);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: git would silently drop them from the name
+  const oneLine = !/[\u0000-\u001f\u007f]/.test(author);
+  const match = oneLine ? /^ *([^<>]+?) *<([^<>\s]+@[^<>\s]+)>$/.exec(author) : null;
+  if (!match)
+    throw new MhcError(
+      `--author must look like "Name <email>" on one line, not ${JSON.stringify(author)}`,
+      ExitCode.usage,
+    );
   return { name: match[1] as string, email: match[2] as string };
 }
 
@@ -85,12 +92,22 @@ export interface SyncPlan {
 /** Checks every sync flag once, before Marathon or git is touched. */
 async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPlan> {
   const identity = parseIdentity(args.author);
+  branchFlag(args.branch, "branch");
+  if (args["review-branch"] !== undefined) branchFlag(args["review-branch"], "review-branch");
   const options = await renderOptionsFrom(args, rawArgs);
-  const path = args.path.replace(/^\/+/, "");
-  const parts = path.split("/");
-  if (path === "" || parts.includes("..") || parts.some((p) => p.toLowerCase() === ".git"))
+  // Written as git stores it: no leading, doubled or trailing slash, no "." parts.
+  const parts = args.path.split("/").filter((part) => part !== "" && part !== ".");
+  const path = parts.join("/");
+  if (
+    path === "" ||
+    args.path.endsWith("/") ||
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a line break in a path breaks every message naming it
+    /[\u0000-\u001f\u007f]/.test(path) ||
+    parts.includes("..") ||
+    parts.some((p) => p.toLowerCase() === ".git")
+  )
     throw new MhcError(
-      `--path must be a file path inside the repo (not in .git), not "${args.path}"`,
+      `--path must be a file path inside the repo (not in .git), not ${JSON.stringify(args.path)}`,
       ExitCode.usage,
     );
   // A review branch that is the branch itself would publish what a gate refused.
@@ -218,7 +235,9 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const plan = await planSync(args, rawArgs);
     const watch = watchSettingsFrom(args, rawArgs);
+    // --watch refuses --from itself, whatever comes with it.
     if (watch) return watchSync(plan, watch, args, rawArgs);
+    checkSnapshotSource(args.from, args._, rawArgs);
     const result = await syncOnce(plan, () => loadSnapshot(args, args._, rawArgs));
     if (args.json) {
       process.stdout.write(`${JSON.stringify(jsonResult(plan, result), null, 2)}\n`);

@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { access } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
 import process from "node:process";
 import { defineCommand } from "citty";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
@@ -20,6 +20,9 @@ export default defineCommand({
     await access(args.file, constants.R_OK).catch((error: unknown) => {
       throw new MhcError(`cannot read ${args.file}: ${errorMessage(error)}`, ExitCode.io, { cause: error });
     });
+    // HAProxy would read every *.cfg of a folder as one config; mhc checks the file it deploys.
+    if ((await stat(args.file)).isDirectory())
+      throw new MhcError(`cannot read ${args.file}: it is a folder, not a config file`, ExitCode.io);
     const result = await checkConfig(args.file, args.haproxy);
     if (!result.valid) {
       // HAProxy's own lines, once each; the error line below only says what they add up to.

@@ -421,9 +421,20 @@ export function render(
 }
 
 /**
- * A config with every userlist password (hash or plaintext) replaced by `(hidden)`: for diffs that
- * reach terminals, CI logs and `--json` (sync --dry-run), where a password must not appear.
+ * A config with every password replaced by `(hidden)`: userlist passwords (hash or plaintext) and a
+ * head's `stats auth USER:PASS`. For diffs that reach terminals, CI logs and `--json` (sync
+ * --dry-run, mhc diff), where a password must not appear.
  */
 export function hidePasswords(config: string): string {
-  return config.replace(/^(\s*user\s+\S+\s+(?:insecure-)?password\s+)\S+/gm, "$1(hidden)");
+  return config
+    .replace(/^(\s*user\s+\S+\s+(?:insecure-)?password\s+)\S+/gm, "$1(hidden)")
+    .replace(/^(\s*stats\s+auth\s+[^:\s]+:)\S+/gm, "$1(hidden)");
+}
+
+/**
+ * A unified diff with every password hidden as `hidePasswords` does, line by line after the diff
+ * marker: diffing the real texts first, a changed password still shows as a changed (hidden) line.
+ */
+export function hidePatchPasswords(patch: string): string {
+  return patch.replace(/^([-+ ])(.*)$/gm, (_, marker: string, line: string) => marker + hidePasswords(line));
 }

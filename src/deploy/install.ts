@@ -1,6 +1,6 @@
 import { copyFile, link, rename, unlink } from "node:fs/promises";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
-import { modeOf, siblingTempPath, writeNewFileDurably } from "../io/files.ts";
+import { modeOf, removeStaleSiblings, siblingTempPath, writeNewFileDurably } from "../io/files.ts";
 import { backupPath } from "./record.ts";
 
 /**
@@ -8,6 +8,7 @@ import { backupPath } from "./record.ts";
  * rename) with the installed file's permissions, which may protect secrets such as stats passwords.
  */
 export async function writeCandidate(file: string, content: string): Promise<string> {
+  await removeStaleSiblings(file, "mhc-candidate");
   const candidate = siblingTempPath(file, "mhc-candidate");
   try {
     await writeNewFileDurably(candidate, content, await modeOf(file));

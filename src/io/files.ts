@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { lstat, open, readFile, readlink, realpath, rename, stat, unlink } from "node:fs/promises";
+import { lstat, open, readdir, readFile, readlink, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
+import { ownerGone } from "./temp.ts";
 
 export async function readTextFile(path: string, what = "file"): Promise<string> {
   try {
@@ -36,6 +37,26 @@ export async function readBytesIfExists(path: string): Promise<Buffer | undefine
 /** A temporary path in the same folder as `path`, so a rename onto it is atomic. */
 export function siblingTempPath(path: string, tag = "tmp"): string {
   return join(dirname(path), `.${basename(path)}.${tag}-${process.pid}-${randomBytes(4).toString("hex")}`);
+}
+
+/** Folders and tags already swept by this process (once is enough: stale files come from dead runs). */
+const sweptSiblings = new Set<string>();
+
+/**
+ * Removes the `siblingTempPath(path, tag)` files a run killed mid-write (SIGKILL, power loss) left
+ * beside `path`, once per process: only those whose owner is gone (see ownerGone).
+ */
+export async function removeStaleSiblings(path: string, tag = "tmp"): Promise<void> {
+  const prefix = `.${basename(path)}.${tag}-`;
+  const folder = dirname(path);
+  if (sweptSiblings.has(join(folder, prefix))) return;
+  sweptSiblings.add(join(folder, prefix));
+  for (const name of await readdir(folder).catch(() => [] as string[])) {
+    const pid = Number(/^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length))?.[1]);
+    const file = join(folder, name);
+    if (name.startsWith(prefix) && Number.isInteger(pid) && (await ownerGone(pid, file)))
+      await unlink(file).catch(() => {});
+  }
 }
 
 /** The permissions of `path`, or 0o644 when it does not exist (a replacement keeps the original's). */
@@ -101,6 +122,7 @@ export async function writeFileAtomic(
   const target = await writeTarget(path);
   current ??= await readIfExists(target);
   if (current === content) return "unchanged";
+  await removeStaleSiblings(target);
   const temp = siblingTempPath(target);
   try {
     await writeNewFileDurably(temp, content, await modeOf(target));

@@ -89,9 +89,8 @@ export async function loadSnapshot(
   positionals: string[],
   rawArgs: string[],
 ): Promise<LoadedSnapshot> {
+  // The commands refuse --from with a Marathon address or flag up front; MARATHON_URL is a default it overrides.
   if (args.from !== undefined) {
-    if (marathonAddresses(positionals, rawArgs).length > 0)
-      throw new MhcError("give either Marathon addresses or --from, not both", ExitCode.usage);
     const body = args.from === "-" ? await readStdin() : await readTextFile(args.from, "--from file");
     const source = args.from === "-" ? "stdin" : args.from;
     return { snapshot: parseSnapshot(body, source), source, body };

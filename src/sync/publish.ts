@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { configSection, unifiedDiff } from "../core/diff.ts";
 import type { GateVerdict } from "../core/gates.ts";
@@ -17,7 +16,7 @@ import {
   serialiseModel,
 } from "../core/published.ts";
 import { appPort, blameServices, quarantine } from "../core/quarantine.ts";
-import { hidePasswords, render } from "../core/render.ts";
+import { hidePatchPasswords, render } from "../core/render.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import type { Git } from "../git/git.ts";
 import {
@@ -32,6 +31,7 @@ import {
   resolveTarget,
 } from "../git/repo.ts";
 import { checkConfig, firstAlert, haproxyVersion } from "../haproxy/binary.ts";
+import { ownedTempDir } from "../io/temp.ts";
 import { log } from "../log.ts";
 
 export interface SyncRequest {
@@ -161,7 +161,7 @@ async function validating(request: SyncRequest): Promise<boolean> {
 }
 
 async function haproxyCheck(config: string, bin: string) {
-  const dir = await mkdtemp(join(tmpdir(), "mhc-validate-"));
+  const dir = await ownedTempDir("mhc-validate");
   try {
     const file = join(dir, "haproxy.cfg");
     await writeFile(file, config);
@@ -283,13 +283,15 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
           { path: modelPath(request.path), content: candidateText },
         ],
         diff: () =>
-          unifiedDiff(
-            hidePasswords(publishedConfig ?? ""),
-            hidePasswords(config),
-            `a/${request.path}\t(published)`,
-            `b/${request.path}\t(${request.origin})`,
-            3,
-            configSection,
+          hidePatchPasswords(
+            unifiedDiff(
+              publishedConfig ?? "",
+              config,
+              `a/${request.path}\t(published)`,
+              `b/${request.path}\t(${request.origin})`,
+              3,
+              configSection,
+            ),
           ),
         base: {
           changed: decision.kind !== "unchanged",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { numberFlag, repeated, sizeFlag } from "../../src/args/values.ts";
+import { givenFlags, numberFlag, repeated, sizeFlag } from "../../src/args/values.ts";
 import { ExitCode, MhcError } from "../../src/errors.ts";
 
 const usageError = (run: () => unknown) => {
@@ -18,12 +18,26 @@ describe("flag values", () => {
     expect(repeated(["--group", "a", "--group=b", "--", "--group", "c"], "group")).toEqual(["a", "b"]);
   });
 
+  it("given flags are found in both spellings, up to --, not by prefix", () => {
+    const names = ["auth", "timeout", "retries", "ca-file"];
+    expect(givenFlags(["--timeout=5", "x", "--auth", "u:p", "--", "--retries"], names)).toEqual([
+      "auth",
+      "timeout",
+    ]);
+    expect(givenFlags(["--authx", "--ca-files", "f", "-t"], names)).toEqual([]);
+  });
+
   it("numbers are checked against their bounds and integer-ness", () => {
     expect(numberFlag("2.5", "timeout", { min: 0, max: 10, integer: false })).toBe(2.5);
     expect(usageError(() => numberFlag("2.5", "retries", { min: 0, max: 20, integer: true }))).toBe(
       '--retries must be an integer from 0 to 20, not "2.5"',
     );
     usageError(() => numberFlag("", "retries", { min: 0, max: 20, integer: true }));
+    for (const odd of ["1e1", "0x10", "10.0", "+ 5"])
+      expect(usageError(() => numberFlag(odd, "retries", { min: 0, max: 20, integer: true }))).toBe(
+        `--retries must be an integer from 0 to 20, not "${odd}"`,
+      );
+    expect(numberFlag(" 7 ", "retries", { min: 0, max: 20, integer: true })).toBe(7);
   });
 
   it("sizes take k, m, g (binary), an optional b/ib, or bare bytes", () => {

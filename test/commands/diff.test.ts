@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { applyPatch } from "diff";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,5 +58,50 @@ describe("mhc diff names its sides and its backends", () => {
     writeFileSync(join(dir, "haproxy.cfg"), (await runMhc(["render", "--from", v1])).stdout);
     const result = await runMhc(["diff", "haproxy.cfg", "--from", "v2.json"], { cwd: dir });
     expect(result.stdout.split("\n")[1]).toBe("+++ b/haproxy.cfg\t(snapshot v2.json)");
+  });
+});
+
+describe("mhc diff never prints a credential", () => {
+  const guarded = (password: string | undefined) =>
+    snapshotOf(
+      hostApp("/web", [10000], [task({ host: "10.0.0.1", ports: [31000] })], {
+        labels: {
+          HAPROXY_0_MODE: "http",
+          ...(password ? { HAPROXY_0_AUTH: `Staff:alice:${password}` } : {}),
+        },
+      }),
+    );
+
+  it("userlist passwords are (hidden) on both sides; a changed password still shows as a changed line", async () => {
+    const dir = tempDir();
+    for (const [name, password] of [
+      ["open", undefined],
+      ["old", "pl41n-s3cret"],
+      ["new", "n3w-s3cret"],
+    ] as const)
+      writeFileSync(join(dir, `${name}.json`), JSON.stringify(guarded(password)));
+    writeFileSync(
+      join(dir, "open.cfg"),
+      (await runMhc(["render", "--from", "open.json"], { cwd: dir })).stdout,
+    );
+    writeFileSync(
+      join(dir, "old.cfg"),
+      (await runMhc(["render", "--from", "old.json"], { cwd: dir })).stdout,
+    );
+    expect(readFileSync(join(dir, "old.cfg"), "utf8")).toContain("insecure-password pl41n-s3cret");
+
+    const added = await runMhc(["diff", "open.cfg", "--from", "old.json"], { cwd: dir });
+    expect(added.code).toBe(1);
+    expect(added.stdout).toContain("+  user alice insecure-password (hidden)\n");
+    const rotated = await runMhc(["diff", "old.cfg", "--from", "new.json"], { cwd: dir });
+    expect(rotated.code).toBe(1);
+    expect(rotated.stdout).toContain(
+      "-  user alice insecure-password (hidden)\n+  user alice insecure-password (hidden)\n",
+    );
+    const removed = await runMhc(["diff", "old.cfg", "--from", "open.json"], { cwd: dir });
+    expect(removed.code).toBe(1);
+    expect(removed.stdout).toContain("-  user alice insecure-password (hidden)\n");
+    for (const result of [added, rotated, removed])
+      expect(`${result.stdout}${result.stderr}`).not.toMatch(/pl41n-s3cret|n3w-s3cret/);
   });
 });

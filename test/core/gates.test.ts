@@ -1,32 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { checkGates, checkReplacement } from "../../src/core/gates.ts";
-import {
-  emptyModel,
-  type PublishedModel,
-  type PublishedService,
-  publishedModelOf,
-} from "../../src/core/published.ts";
+import { emptyModel, type PublishedService, publishedModelOf } from "../../src/core/published.ts";
 import { compareModels } from "../../src/core/summary.ts";
+import { hosts, publishedModel, publishedService } from "../helpers/models.ts";
 
-const service = (appId: string, port: number, servers: number): PublishedService => ({
-  appId,
-  portIndex: 0,
-  servicePort: port,
-  name: `${appId.slice(1)}_${port}`,
-  bindAddress: "*",
-  bindPort: port,
-  mode: "tcp",
-  balance: "roundrobin",
-  vhosts: [],
-  paths: [],
-  backendWeight: 0,
-  servers: Array.from({ length: servers }, (_, i) => ({
-    name: `s${i}`,
-    host: `10.0.0.${i + 1}`,
-    port: 31000,
-  })),
-});
-const model = (...services: PublishedService[]): PublishedModel => ({ ...emptyModel, services });
+const service = (appId: string, port: number, servers: number) =>
+  publishedService(appId, port, hosts(servers));
+const model = (...services: PublishedService[]) => publishedModel(services);
 
 describe("checkGates", () => {
   it.each([

@@ -11,7 +11,7 @@ import { render } from "../../src/core/render.ts";
 import { snapshotFromJson } from "../../src/core/snapshot.ts";
 import { commitBody, commitSubject, compareModels } from "../../src/core/summary.ts";
 import { parseTemplateFiles } from "../../src/core/templates.ts";
-import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+import { hostApp, marathonLbHealthCheck, snapshotOf, task } from "../helpers/apps.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { writeHostCertificate } from "../helpers/tls.ts";
 
@@ -21,21 +21,10 @@ import { writeHostCertificate } from "../helpers/tls.ts";
  * (not marathon-lb's text). Each case names the marathon-lb test it follows.
  */
 
-/** marathon-lb's fixture health check: HTTP on `/`, every 2 s, 10 s timeout, 10 failures. */
-const httpCheck = {
-  path: "/",
-  protocol: "HTTP",
-  portIndex: 0,
-  gracePeriodSeconds: 10,
-  intervalSeconds: 2,
-  timeoutSeconds: 10,
-  maxConsecutiveFailures: 10,
-};
-
 const nginx = (labels: Record<string, string>, extra: Record<string, unknown> = {}) =>
   hostApp("/nginx", [10000], [task({ host: "1.1.1.1", ports: [1024] })], {
     labels: { HAPROXY_GROUP: "external", ...labels },
-    healthChecks: [httpCheck],
+    healthChecks: [marathonLbHealthCheck],
     ...extra,
   });
 
@@ -89,7 +78,7 @@ describe("marathon-lb's test suite, as mhc behaviours", () => {
 
   it("test_config_healthcheck_command: a COMMAND check keeps tcp mode, so no app-id route", () => {
     const { text } = rendered("command", [
-      nginx({}, { healthChecks: [{ ...httpCheck, protocol: "COMMAND", portIndex: undefined }] }),
+      nginx({}, { healthChecks: [{ ...marathonLbHealthCheck, protocol: "COMMAND", portIndex: undefined }] }),
     ]);
     expect(text).not.toContain("frontend app_id_in");
     expect(section(text, "backend nginx_10000")).toContain("mode tcp");
@@ -222,7 +211,7 @@ describe("marathon-lb's test suite, as mhc behaviours", () => {
     const { text } = rendered("check-port-index", [
       hostApp("/nginx", [10000, 10001], [task({ host: "192.0.2.1", ports: [1024, 1025] })], {
         labels: { HAPROXY_GROUP: "external", HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: "1" },
-        healthChecks: [httpCheck],
+        healthChecks: [marathonLbHealthCheck],
       }),
     ]);
     expect(section(text, "backend nginx_10000")).toContain(
@@ -235,7 +224,7 @@ describe("marathon-lb's test suite, as mhc behaviours", () => {
     const { model, text } = rendered("check-port-index-out", [
       hostApp("/nginx", [10000, 10001], [task({ host: "192.0.2.1", ports: [1024, 1025] })], {
         labels: { HAPROXY_GROUP: "external", HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: "3" },
-        healthChecks: [httpCheck],
+        healthChecks: [marathonLbHealthCheck],
       }),
     ]);
     expect(section(text, "backend nginx_10000")).toContain(
@@ -250,7 +239,7 @@ describe("marathon-lb's test suite, as mhc behaviours", () => {
     const { model } = rendered("check-borrowed", [
       hostApp("/nginx", [10000, 10001], [task({ host: "192.0.2.1", ports: [1024, 1025] })], {
         labels: { HAPROXY_GROUP: "external", HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: "1" },
-        healthChecks: [{ ...httpCheck, portIndex: 1 }],
+        healthChecks: [{ ...marathonLbHealthCheck, portIndex: 1 }],
       }),
     ]);
     expect(model.services[0]?.mode).toBe("http");
@@ -355,7 +344,7 @@ describe("marathon-lb's test suite, as mhc behaviours", () => {
           HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: "10.0.0.0/8",
           HAPROXY_0_BACKEND_HTTP_OPTIONS: "  option forwardfor\n  # custom\n",
         },
-        healthChecks: [httpCheck],
+        healthChecks: [marathonLbHealthCheck],
       }),
     ]);
     const published = parseModelFile(serialiseModel(publishedModelOf(model)));

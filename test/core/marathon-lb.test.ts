@@ -6,7 +6,7 @@ import { publishedModelOf, readConfigText } from "../../src/core/published.ts";
 import { render } from "../../src/core/render.ts";
 import { parseSnapshot, snapshotFromJson } from "../../src/core/snapshot.ts";
 import { commitBody, commitSubject, compareModels } from "../../src/core/summary.ts";
-import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+import { hostApp, marathonLbHealthCheck, snapshotOf, task } from "../helpers/apps.ts";
 
 /**
  * The behaviours of marathon-lb's own suite (tests/test_marathon_lb.py), rewritten: the same
@@ -28,15 +28,6 @@ function section(config: string, header: string): string[] {
   return lines.slice(start + 1, end < 0 ? undefined : end).map((line) => line.trim());
 }
 
-const httpCheck = {
-  path: "/",
-  protocol: "HTTP",
-  portIndex: 0,
-  gracePeriodSeconds: 10,
-  intervalSeconds: 2,
-  timeoutSeconds: 10,
-  maxConsecutiveFailures: 10,
-};
 const nginx = (extra: Record<string, unknown> = {}, ports = [10000]) =>
   hostApp("/nginx", ports, [task({ id: "nginx.1", host: "1.1.1.1", ports: [1024, 1025] })], {
     labels: { HAPROXY_GROUP: "external" },
@@ -45,7 +36,7 @@ const nginx = (extra: Record<string, unknown> = {}, ports = [10000]) =>
 
 describe("marathon-lb's test suite, rewritten", () => {
   it("simple app: http mode from an HTTP check, httpchk GET /, timeout and interval from the check", () => {
-    const config = configOf(run(snapshotOf(nginx({ healthChecks: [httpCheck] }))));
+    const config = configOf(run(snapshotOf(nginx({ healthChecks: [marathonLbHealthCheck] }))));
     expect(section(config, "frontend nginx_10000")).toContain("bind *:10000");
     const backend = section(config, "backend nginx_10000");
     expect(backend).toEqual(
@@ -61,7 +52,12 @@ describe("marathon-lb's test suite, rewritten", () => {
   });
 
   it("COMMAND health check: the port stays tcp, no httpchk, servers still checked", () => {
-    const command = { ...httpCheck, protocol: "COMMAND", portIndex: undefined, command: { value: "curl" } };
+    const command = {
+      ...marathonLbHealthCheck,
+      protocol: "COMMAND",
+      portIndex: undefined,
+      command: { value: "curl" },
+    };
     const backend = section(
       configOf(run(snapshotOf(nginx({ healthChecks: [command] })))),
       "backend nginx_10000",
@@ -72,7 +68,7 @@ describe("marathon-lb's test suite, rewritten", () => {
   });
 
   it("TCP health check with a vhost: http mode (VHOST), no httpchk, timing from the check", () => {
-    const tcp = { ...httpCheck, protocol: "TCP", path: undefined };
+    const tcp = { ...marathonLbHealthCheck, protocol: "TCP", path: undefined };
     const model = run(
       snapshotOf(
         nginx({
@@ -152,7 +148,7 @@ describe("marathon-lb's test suite, rewritten", () => {
   });
 
   it("health check given by port: applies to the port, and HAProxy checks that port", () => {
-    const byPort = { ...httpCheck, portIndex: undefined, port: 1024 };
+    const byPort = { ...marathonLbHealthCheck, portIndex: undefined, port: 1024 };
     const model = run(snapshotOf(nginx({ healthChecks: [byPort] })));
     expect(model.services[0]?.mode).toBe("http");
     expect(model.services[0]?.healthCheck).toMatchObject({ kind: "http", port: 1024, fall: 10 });
@@ -162,8 +158,8 @@ describe("marathon-lb's test suite, rewritten", () => {
   });
 
   it("health checks by port index: each port gets its own check; a check by port index wins over one by port", () => {
-    const admin = { ...httpCheck, portIndex: 1, path: "/admin" };
-    const byPort = { ...httpCheck, portIndex: undefined, port: 9999, path: "/by-port" };
+    const admin = { ...marathonLbHealthCheck, portIndex: 1, path: "/admin" };
+    const byPort = { ...marathonLbHealthCheck, portIndex: undefined, port: 9999, path: "/by-port" };
     const model = run(snapshotOf(nginx({ healthChecks: [byPort, admin] }, [10000, 10001])));
     expect(model.services.map((s) => [s.name, s.healthCheck?.path, s.healthCheck?.port])).toEqual([
       ["nginx_10000", "/by-port", 9999],
@@ -295,7 +291,7 @@ describe("blue/green: marathon-lb's zdd fixtures", () => {
         HAPROXY_APP_ID: "/app",
         ...extra,
       },
-      healthChecks: [{ ...httpCheck, intervalSeconds: 1 }],
+      healthChecks: [{ ...marathonLbHealthCheck, intervalSeconds: 1 }],
     });
   const greens = [1, 2, 3, 4].map((i) =>
     task({ id: `app-green.${i}`, host: "10.0.0.1", ports: [31000 + i], alive: [true] }),

@@ -1,26 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { type DecisionInput, decidePublish } from "../../src/core/publish-decision.ts";
-import { emptyModel, type PublishedModel, type PublishedService } from "../../src/core/published.ts";
+import { emptyModel } from "../../src/core/published.ts";
+import { hosts, publishedModel, publishedService } from "../helpers/models.ts";
 
-const service = (servers: number): PublishedService => ({
-  appId: "/web",
-  portIndex: 0,
-  servicePort: 10000,
-  name: "web_10000",
-  bindAddress: "*",
-  bindPort: 10000,
-  mode: "tcp",
-  balance: "roundrobin",
-  vhosts: [],
-  paths: [],
-  backendWeight: 0,
-  servers: Array.from({ length: servers }, (_, i) => ({
-    name: `s${i}`,
-    host: `10.0.0.${i + 1}`,
-    port: 31000,
-  })),
-});
-const model = (servers: number): PublishedModel => ({ ...emptyModel, services: [service(servers)] });
+const model = (servers: number) => publishedModel([publishedService("/web", 10000, hosts(servers))]);
 
 const input = (over: Partial<DecisionInput> = {}): DecisionInput => ({
   published: { config: "old", model: model(4) },

@@ -3,29 +3,16 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { defaultRenderOptions, type Model, type Service } from "../../src/core/model.ts";
+import { defaultRenderOptions, type Service } from "../../src/core/model.ts";
 import { emptyModel, publishedModelOf } from "../../src/core/published.ts";
 import { appPort, blameServices, quarantine } from "../../src/core/quarantine.ts";
 import { render } from "../../src/core/render.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
+import { modelOf, service } from "../helpers/models.ts";
 
-const service = (appId: string, port: number, extra: Partial<Service> = {}): Service => ({
-  appId,
-  portIndex: 0,
-  servicePort: port,
-  name: `${appId.slice(1)}_${port}`,
-  bindAddress: "*",
-  bindPort: port,
-  mode: "http",
-  balance: "roundrobin",
-  vhosts: [],
-  paths: [],
-  pathsIgnoreCase: false,
-  backendWeight: 0,
-  servers: [{ name: "s1", host: "127.0.0.1", port: 31000, taskId: "t1", draining: false }],
-  ...extra,
-});
-const modelOf = (...services: Service[]): Model => ({ services, excluded: [], dropped: [], warnings: [] });
+/** An http service with one server: what the shared frontend routes to. */
+const httpService = (appId: string, port: number, extra: Partial<Service> = {}) =>
+  service(appId, port, ["127.0.0.1"], { mode: "http", ...extra });
 
 /** `haproxy -c` on a config text, as sync runs it. */
 function check(config: string) {
@@ -36,7 +23,10 @@ function check(config: string) {
 }
 
 describe("blameServices", () => {
-  const model = modelOf(service("/web", 10000, { vhosts: ["a.example.com"] }), service("/api", 10001));
+  const model = modelOf(
+    httpService("/web", 10000, { vhosts: ["a.example.com"] }),
+    httpService("/api", 10001),
+  );
   const config = render(model, defaultRenderOptions);
   const lineOf = (text: string) => config.split("\n").indexOf(text) + 1;
   const alert = (at: number, said: string) =>
@@ -80,9 +70,9 @@ describe("blameServices", () => {
 describe.skipIf(!haproxyAvailable())("quarantine against real haproxy -c", () => {
   it("values only HAProxy knows are bad point at their services; without them the config is valid", () => {
     const bad = modelOf(
-      service("/a", 10000),
-      service("/b", 10001, { balance: "random(0)" }),
-      service("/c", 10002, { balance: "uri len 0" }),
+      httpService("/a", 10000),
+      httpService("/b", 10001, { balance: "random(0)" }),
+      httpService("/c", 10002, { balance: "uri len 0" }),
     );
     const config = render(bad, defaultRenderOptions);
     const result = check(config);
@@ -96,7 +86,7 @@ describe.skipIf(!haproxyAvailable())("quarantine against real haproxy -c", () =>
     const blamed = new Map(
       bad.services.filter((s) => blame.services.has(s.name)).map((s) => [appPort(s), "x"]),
     );
-    const published = publishedModelOf(modelOf(service("/b", 10001)));
+    const published = publishedModelOf(modelOf(httpService("/b", 10001)));
     const { model: kept, quarantined } = quarantine(bad, blamed, published, () => true);
     expect(kept.services.map((s) => `${s.name} ${s.balance}`)).toEqual([
       "a_10000 roundrobin",

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultRenderOptions, type RenderOptions } from "../../src/core/model.ts";
 import { normalise } from "../../src/core/normalise.ts";
-import { render } from "../../src/core/render.ts";
+import { hidePasswords, hidePatchPasswords, render } from "../../src/core/render.ts";
 import { parseSnapshot, snapshotFromJson } from "../../src/core/snapshot.ts";
-import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+import { hostApp, httpHealthCheck, snapshotOf, task } from "../helpers/apps.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 
 const renderJson = (json: unknown, options: Partial<RenderOptions> = {}) => {
@@ -23,16 +23,7 @@ const kitchenSink = snapshotOf(
     [task({ host: "10.0.0.2", ports: [31002] }), task({ host: "10.0.0.1", ports: [31001] })],
     {
       labels: { HAPROXY_GROUP: "external", HAPROXY_0_VHOST: "shop.example.com,*.shop.example.com" },
-      healthChecks: [
-        {
-          protocol: "HTTP",
-          path: "/health",
-          portIndex: 0,
-          intervalSeconds: 10,
-          timeoutSeconds: 5,
-          maxConsecutiveFailures: 3,
-        },
-      ],
+      healthChecks: [httpHealthCheck()],
     },
   ),
   hostApp("/shop/api", [10001], [task({ host: "10.0.0.3", ports: [31003] })], {
@@ -256,3 +247,33 @@ describe.skipIf(!haproxyAvailable())(
     });
   },
 );
+
+describe("userlist passwords hidden for output that reaches logs", () => {
+  it("a config: every user's hash or plaintext password", () => {
+    const config = "userlist u\n  user alice insecure-password s3cret\n  user bob password $6$salt$hash\n";
+    expect(hidePasswords(config)).toBe(
+      "userlist u\n  user alice insecure-password (hidden)\n  user bob password (hidden)\n",
+    );
+  });
+
+  it("a head's stats page password (stats auth USER:PASS)", () => {
+    expect(hidePasswords("listen stats\n  stats auth admin:s3cret\n  stats  auth  ops:x:y\n")).toBe(
+      "listen stats\n  stats auth admin:(hidden)\n  stats  auth  ops:(hidden)\n",
+    );
+  });
+
+  it("a patch: after each diff marker, so a changed password stays a changed line", () => {
+    const patch = [
+      "--- a/haproxy.cfg\t(published)",
+      "+++ b/haproxy.cfg\t(snapshot x)",
+      "@@ -1,2 +1,2 @@ userlist u",
+      " userlist u",
+      "-  user alice insecure-password old",
+      "+  user alice insecure-password new",
+      "",
+    ].join("\n");
+    expect(hidePatchPasswords(patch)).toBe(
+      patch.replace("password old", "password (hidden)").replace("password new", "password (hidden)"),
+    );
+  });
+});

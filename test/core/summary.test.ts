@@ -1,41 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { Dropped, ExcludedTask } from "../../src/core/model.ts";
-import { emptyModel, type PublishedModel, type PublishedService } from "../../src/core/published.ts";
+import { emptyModel } from "../../src/core/published.ts";
 import { commitBody, commitSubject, compareModels } from "../../src/core/summary.ts";
+import { hosts, publishedModel, publishedService } from "../helpers/models.ts";
 
-function service(appId: string, port: number, hosts: string[], extra: Partial<PublishedService> = {}) {
-  const name = `${appId.slice(1).replace(/\//g, "_")}_${port}`;
-  return {
-    appId,
-    portIndex: 0,
-    servicePort: port,
-    name,
-    bindAddress: "*",
-    bindPort: port,
-    mode: "tcp",
-    balance: "roundrobin",
-    vhosts: [],
-    paths: [],
-    backendWeight: 0,
-    servers: hosts.map((h) => ({ name: `${h}_31000`, host: h, port: 31000 })),
-    ...extra,
-  } satisfies PublishedService;
-}
-
-function model(
-  services: PublishedService[],
-  dropped: Dropped[] = [],
-  excluded: ExcludedTask[] = [],
-): PublishedModel {
-  return { ...emptyModel, services, dropped, excluded };
-}
-
-const hosts = (n: number, prefix = "10.0.0") => Array.from({ length: n }, (_, i) => `${prefix}.${i + 1}`);
 const apps = (n: number, prefix: string, servers = 1) =>
-  Array.from({ length: n }, (_, i) => service(`/${prefix}/svc-${i}`, 20000 + i, hosts(servers, "10.1.0")));
+  Array.from({ length: n }, (_, i) =>
+    publishedService(`/${prefix}/svc-${i}`, 20000 + i, hosts(servers, "10.1.0")),
+  );
 
-const web = service("/shop/web", 10000, hosts(2));
-const api = service("/team-b/api", 10001, ["10.0.1.1"]);
+const web = publishedService("/shop/web", 10000, hosts(2));
+const api = publishedService("/team-b/api", 10001, ["10.0.1.1"]);
 const check = {
   kind: "http" as const,
   tls: false,
@@ -47,86 +21,91 @@ const check = {
 
 describe("commitSubject", () => {
   it.each([
-    ["first sync", emptyModel, model([web, api]), "haproxy: +2 apps /shop/web /team-b/api"],
+    ["first sync", emptyModel, publishedModel([web, api]), "haproxy: +2 apps /shop/web /team-b/api"],
     [
       "scale up",
-      model([web]),
-      model([service("/shop/web", 10000, hosts(5))]),
+      publishedModel([web]),
+      publishedModel([publishedService("/shop/web", 10000, hosts(5))]),
       "haproxy: /shop/web +3 servers",
     ],
     [
       "scale down",
-      model([web]),
-      model([service("/shop/web", 10000, hosts(1))]),
+      publishedModel([web]),
+      publishedModel([publishedService("/shop/web", 10000, hosts(1))]),
       "haproxy: /shop/web -1 server",
     ],
     [
       "one setting",
-      model([web]),
-      model([{ ...web, balance: "leastconn" }]),
+      publishedModel([web]),
+      publishedModel([{ ...web, balance: "leastconn" }]),
       "haproxy: /shop/web balance changed",
     ],
     [
       "several settings",
-      model([web]),
-      model([{ ...web, balance: "leastconn", healthCheck: check }]),
+      publishedModel([web]),
+      publishedModel([{ ...web, balance: "leastconn", healthCheck: check }]),
       "haproxy: /shop/web settings changed",
     ],
-    ["app deleted", model([web, api]), model([web]), "haproxy: -1 app /team-b/api"],
+    ["app deleted", publishedModel([web, api]), publishedModel([web]), "haproxy: -1 app /team-b/api"],
     [
       "app dropped, not deleted",
-      model([web, api]),
-      model([web], [{ appId: "/team-b/api", portIndex: 0, reason: "bad label" }]),
+      publishedModel([web, api]),
+      publishedModel([web], [{ appId: "/team-b/api", portIndex: 0, reason: "bad label" }]),
       "haproxy: dropped /team-b/api",
     ],
     [
       "restored",
-      model([web], [{ appId: "/team-b/api", portIndex: 0, reason: "bad label" }]),
-      model([web, api]),
+      publishedModel([web], [{ appId: "/team-b/api", portIndex: 0, reason: "bad label" }]),
+      publishedModel([web, api]),
       "haproxy: restored /team-b/api",
     ],
     [
       "a new app dropped before it was ever published",
-      model([web]),
-      model(
-        [service("/shop/web", 10000, hosts(3))],
+      publishedModel([web]),
+      publishedModel(
+        [publishedService("/shop/web", 10000, hosts(3))],
         [{ appId: "/new", portIndex: null, reason: "bad group" }],
       ),
       "haproxy: /shop/web +1 server, dropped /new",
     ],
     [
       "biggest by name, the rest as counts",
-      model([web, ...apps(2, "old")]),
-      model([service("/shop/web", 10000, hosts(5)), ...apps(48, "new")]),
+      publishedModel([web, ...apps(2, "old")]),
+      publishedModel([publishedService("/shop/web", 10000, hosts(5)), ...apps(48, "new")]),
       "haproxy: /shop/web +3 servers, -2 apps /old/svc-0 /old/svc-1, +48 apps",
     ],
-    ["10,000 new apps", emptyModel, model(apps(10_000, "team", 10)), "haproxy: +10000 apps"],
+    ["10,000 new apps", emptyModel, publishedModel(apps(10_000, "team", 10)), "haproxy: +10000 apps"],
     [
       "many changed apps",
-      model(apps(300, "team", 2)),
-      model(apps(300, "team", 3)),
+      publishedModel(apps(300, "team", 2)),
+      publishedModel(apps(300, "team", 3)),
       "haproxy: /team/svc-0 +1 server, /team/svc-1 +1 server, 298 more changed",
     ],
     [
       "the biggest change named shortly when its detail does not fit",
-      model([
-        service("/shop/web", 10000, hosts(2), { healthCheck: check }),
-        service("/team-b/api", 10001, ["10.0.1.1"]),
-        service("/b", 10003, hosts(2)),
+      publishedModel([
+        publishedService("/shop/web", 10000, hosts(2), { healthCheck: check }),
+        publishedService("/team-b/api", 10001, ["10.0.1.1"]),
+        publishedService("/b", 10003, hosts(2)),
       ]),
-      model(
+      publishedModel(
         [
-          service("/shop/web", 10000, ["10.0.0.1", "10.0.0.3", "10.0.0.4"], {
+          publishedService("/shop/web", 10000, ["10.0.0.1", "10.0.0.3", "10.0.0.4"], {
             healthCheck: { ...check, path: "/ready" },
             vhosts: ["api33.example.com"],
           }),
-          service("/new", 10002, ["10.0.2.1"]),
+          publishedService("/new", 10002, ["10.0.2.1"]),
         ],
         [{ appId: "/b", portIndex: 0, reason: "bad label" }],
       ),
       "haproxy: /shop/web changed, dropped /b, +1 app /new, -1 app /team-b/api",
     ],
-    ["nothing a model shows (the head changed)", model([web]), model([web]), "haproxy: config text changed"],
+    [
+      "nothing a model shows (the head changed)",
+      publishedModel([web]),
+      publishedModel([web]),
+      "haproxy: config text changed",
+    ],
   ])("%s", (_, before, after, subject) => {
     const text = commitSubject(compareModels(before, after));
     expect(text).toBe(subject);
@@ -135,13 +114,13 @@ describe("commitSubject", () => {
 
   it("stays within 72 characters for every mix of changes", () => {
     const long = (n: number) => `/a-very-long-group-name/and-a-long-app-name-${n}`;
-    const before = model([
-      ...Array.from({ length: 20 }, (_, i) => service(long(i), 30000 + i, hosts(3))),
+    const before = publishedModel([
+      ...Array.from({ length: 20 }, (_, i) => publishedService(long(i), 30000 + i, hosts(3))),
       ...apps(30, "gone"),
     ]);
-    const after = model(
+    const after = publishedModel(
       [
-        ...Array.from({ length: 20 }, (_, i) => service(long(i), 30000 + i, hosts(4 + i))),
+        ...Array.from({ length: 20 }, (_, i) => publishedService(long(i), 30000 + i, hosts(4 + i))),
         ...apps(40, "new"),
       ],
       [{ appId: "/gone/svc-1", portIndex: 0, reason: "bad label" }],
@@ -156,8 +135,8 @@ describe("commitBody", () => {
   it.each([
     [
       "settings in words",
-      model([{ ...web, healthCheck: check, vhosts: ["a.example.com"] }]),
-      model([
+      publishedModel([{ ...web, healthCheck: check, vhosts: ["a.example.com"] }]),
+      publishedModel([
         {
           ...web,
           mode: "http",
@@ -178,8 +157,8 @@ describe("commitBody", () => {
     ],
     [
       "dropped vs deleted",
-      model([web, api, service("/gone", 10002, ["10.0.2.1"])]),
-      model(
+      publishedModel([web, api, publishedService("/gone", 10002, ["10.0.2.1"])]),
+      publishedModel(
         [web],
         [
           {
@@ -203,7 +182,7 @@ describe("commitBody", () => {
     ],
     [
       "exclusions listed when they start or end, counted always",
-      model(
+      publishedModel(
         [web],
         [],
         [
@@ -211,8 +190,8 @@ describe("commitBody", () => {
           { appId: "/shop/web", taskId: "t2", reason: "Marathon health checks failing" },
         ],
       ),
-      model(
-        [service("/shop/web", 10000, hosts(3))],
+      publishedModel(
+        [publishedService("/shop/web", 10000, hosts(3))],
         [],
         [
           { appId: "/shop/web", taskId: "t2", reason: "Marathon health checks failing" },
@@ -231,8 +210,8 @@ describe("commitBody", () => {
     ],
     [
       "a task id with a line break is quoted: it cannot add a line to the message",
-      model([web]),
-      model(
+      publishedModel([web]),
+      publishedModel(
         [web],
         [],
         [{ appId: "/shop/web", taskId: "t9\nGate-Overridden: forged", reason: "state TASK_STAGING" }],
@@ -249,7 +228,7 @@ describe("commitBody", () => {
 
   it("a gate overridden with --force is said first", () => {
     const body = commitBody({
-      changes: compareModels(model([web]), model([])),
+      changes: compareModels(publishedModel([web]), publishedModel([])),
       overridden: [
         { gate: "max-drop", reason: "2 of 2 servers (100.0%) would disappear", detail: "2 of 2 servers" },
       ],
@@ -260,8 +239,8 @@ describe("commitBody", () => {
   });
 
   it("is bounded: about 200 lines in all, then a count of every backend not listed", () => {
-    const before = model(apps(400, "team", 2));
-    const after = model(apps(400, "team", 3));
+    const before = publishedModel(apps(400, "team", 2));
+    const after = publishedModel(apps(400, "team", 3));
     const body = commitBody({ changes: compareModels(before, after) }).split("\n");
     expect(body.length).toBeLessThanOrEqual(205);
     expect(body).toContain("… and 301 more backends not listed: +301 -0 servers, 0 settings changed");
@@ -280,9 +259,9 @@ describe("commitBody", () => {
       taskId: `t${i}`,
       reason: "unhealthy",
     }));
-    const body = commitBody({ changes: compareModels(model([web]), model([web], dropped, excluded)) }).split(
-      "\n",
-    );
+    const body = commitBody({
+      changes: compareModels(publishedModel([web]), publishedModel([web], dropped, excluded)),
+    }).split("\n");
     expect(body.filter((l) => l.startsWith("dropped "))).toHaveLength(50);
     expect(body).toContain("    … and 10 more dropped or restored");
     expect(body.filter((l) => l.startsWith("    + /shop/web "))).toHaveLength(50);
@@ -292,12 +271,12 @@ describe("commitBody", () => {
   });
 
   it("stays about 200 lines when backends, drops and exclusions are all long at once", () => {
-    const before = model(
+    const before = publishedModel(
       apps(400, "team", 2),
       [],
       hosts(60).map((h, i) => ({ appId: "/team/svc-0", taskId: `gone${i}`, reason: `unhealthy on ${h}` })),
     );
-    const after = model(
+    const after = publishedModel(
       apps(400, "team", 3),
       Array.from({ length: 60 }, (_, i) => ({ appId: `/d/${i}`, portIndex: null, reason: "bad" })),
       Array.from({ length: 60 }, (_, i) => ({ appId: "/team/svc-1", taskId: `t${i}`, reason: "unhealthy" })),
@@ -311,7 +290,9 @@ describe("commitBody", () => {
   });
 
   it("cuts a huge backend with a count of the lines left out", () => {
-    const body = commitBody({ changes: compareModels(emptyModel, model(apps(1, "big", 1000))) }).split("\n");
+    const body = commitBody({
+      changes: compareModels(emptyModel, publishedModel(apps(1, "big", 1000))),
+    }).split("\n");
     expect(body[0]).toBe("+ backend big_svc-0_20000 (app /big/svc-0, 1000 servers)");
     expect(body).toContain("    … and 804 more lines for big_svc-0_20000");
     expect(body.length).toBeLessThanOrEqual(205);

@@ -366,6 +366,21 @@ describe.skipIf(!haproxyAvailable())("validate", () => {
     expect(result.stderr).toMatch(/^mhc: error: cannot read \S+nope\.cfg: .*no such file/i);
   });
 
+  it("a folder is exit 8 (not a file), not HAProxy's folder mode or its usage text", async () => {
+    const folder = mkdtempSync(join(dir, "folder-"));
+    const result = await runMhc(["validate", folder]);
+    expect(result.code).toBe(8);
+    expect(result.stderr).toBe(`mhc: error: cannot read ${folder}: it is a folder, not a config file\n`);
+  });
+
+  it("an empty --haproxy is a usage error, not a runtime's message", async () => {
+    const file = join(dir, "any-haproxy.cfg");
+    writeFileSync(file, "global\n");
+    const result = await runMhc(["validate", file, "--haproxy", ""]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split("\n")[0]).toBe("mhc: error: --haproxy needs a value");
+  });
+
   it("exit 7 with a clear message when HAProxy is missing", async () => {
     const file = join(dir, "any.cfg");
     writeFileSync(file, "global\n");

@@ -52,6 +52,8 @@ describe("usage errors lead with the error, then point to --help", () => {
   it("a missing argument, a missing value and a wrong choice are usage errors", async () => {
     expectUsageError(await runMhc(["validate"]), "missing FILE: The config file to check", "mhc validate");
     expectUsageError(await runMhc(["render", "-o"]), "--output needs a value", "mhc render");
+    expectUsageError(await runMhc(["sync", "--repo", ""]), "--repo needs a value", "mhc sync");
+    expectUsageError(await runMhc(["render", "--from= "]), "--from needs a value", "mhc render");
     expectUsageError(
       await runMhc(["sync", "--repo", dir, "--validate", "sometimes"]),
       '--validate must be one of auto, always, never, not "sometimes"',
@@ -67,6 +69,29 @@ describe("usage errors lead with the error, then point to --help", () => {
     expect(retries.code).toBe(2);
     expect(retries.stderr).toContain('--retries must be an integer from 0 to 20, not "2.5"');
   });
+
+  it("an argument a command does not take is a usage error, not silently ignored", async () => {
+    expectUsageError(
+      await runMhc(["validate", "a.cfg", "b.cfg"]),
+      'unexpected argument "b.cfg"',
+      "mhc validate",
+    );
+    expectUsageError(
+      await runMhc(["completion", "bash", "zsh"]),
+      'unexpected argument "zsh"',
+      "mhc completion",
+    );
+    expectUsageError(
+      await runMhc(["deploy", "stray", "--repo", dir, "--config", join(dir, "x.cfg")]),
+      'unexpected argument "stray"',
+      "mhc deploy",
+    );
+    expectUsageError(
+      await runMhc(["validate", "--", "a.cfg", "-b"]),
+      'unexpected argument "-b"',
+      "mhc validate",
+    );
+  });
 });
 
 describe("help", () => {
@@ -76,6 +101,12 @@ describe("help", () => {
     expect(result.stdout).toContain("Usage: mhc <command>");
     for (const name of ["render", "diff", "validate", "sync", "deploy", "completion"])
       expect(result.stdout).toContain(`\n  ${name} `);
+  });
+
+  it("mhc help help prints the overview, as bare mhc does", async () => {
+    const result = await runMhc(["help", "help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe((await runMhc([])).stdout);
   });
 
   it("mhc help [cmd] works like --help; --help wins over everything else on the line", async () => {

@@ -48,6 +48,26 @@ export function hostApp(
   };
 }
 
+/** An HTTP health check on port index 0 as Marathon returns it: GET /health every 10 s, 5 s timeout, 3 failures. */
+export const httpHealthCheck = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  protocol: "HTTP",
+  path: "/health",
+  portIndex: 0,
+  intervalSeconds: 10,
+  timeoutSeconds: 5,
+  maxConsecutiveFailures: 3,
+  ...over,
+});
+
+/** marathon-lb's fixture health check: HTTP on `/`, every 2 s, 10 s timeout, 10 failures, 10 s grace. */
+export const marathonLbHealthCheck = httpHealthCheck({
+  path: "/",
+  gracePeriodSeconds: 10,
+  intervalSeconds: 2,
+  timeoutSeconds: 10,
+  maxConsecutiveFailures: 10,
+});
+
 export const snapshotOf = (...apps: Record<string, unknown>[]) => ({ apps });
 
 /** /web on service port 10000 with one task per host (10.0.x.y): each host added or removed is visible. */

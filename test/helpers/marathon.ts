@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { afterEach } from "vitest";
 
 export interface Reply {
   status?: number;
@@ -65,6 +66,22 @@ export async function startMarathon(
         server.closeAllConnections();
         server.close(() => r());
       }),
+  };
+}
+
+/**
+ * `startMarathon` for a test file whose servers all close after each test: call it once at the top
+ * level and start servers with the function it returns.
+ */
+export function marathonsClosedAfterEach(): typeof startMarathon {
+  const servers: MarathonServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return async (handler) => {
+    const server = await startMarathon(handler);
+    servers.push(server);
+    return server;
   };
 }
 

@@ -1,5 +1,6 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
+  existsSync,
   lstatSync,
   mkdtempSync,
   readFileSync,
@@ -14,7 +15,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { afterAll, describe, expect, it } from "vitest";
 import { ExitCode, type MhcError } from "../../src/errors.ts";
-import { writeFileAtomic } from "../../src/io/files.ts";
+import { removeStaleSiblings, writeFileAtomic } from "../../src/io/files.ts";
 import { runMhc } from "../helpers/cli.ts";
 
 async function writeError(path: string): Promise<MhcError | undefined> {
@@ -84,5 +85,38 @@ describe("writing a file never replaces device nodes or symlinks", () => {
     expect(written.code, written.stderr).toBe(0);
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readFileSync(target, "utf8")).toContain("global");
+  });
+});
+
+describe("temp files a killed write left beside a file", () => {
+  it("are removed by the next write when their owner is gone; a live owner's and other files' stay", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mhc-siblings-"));
+    const path = join(dir, "haproxy.cfg");
+    const dead = spawnSync("true").pid as number;
+    const live = spawn("sleep", ["30"]);
+    await new Promise((r) => live.once("spawn", r));
+    try {
+      const names = {
+        staleTemp: `.haproxy.cfg.tmp-${dead}-deadbeef`,
+        staleCandidate: `.haproxy.cfg.mhc-candidate-${dead}-deadbeef`,
+        liveTemp: `.haproxy.cfg.tmp-${live.pid}-cafebabe`,
+        otherFile: `.other.cfg.tmp-${dead}-deadbeef`,
+        notOurs: `.haproxy.cfg.tmp-${dead}-by-hand`,
+      };
+      for (const name of Object.values(names))
+        writeFileSync(join(dir, name), "user alice insecure-password s3cret\n");
+      const left = () =>
+        Object.entries(names)
+          .filter(([, name]) => existsSync(join(dir, name)))
+          .map(([key]) => key);
+
+      expect(await writeFileAtomic(path, "global\n")).toBe("written");
+      expect(left()).toEqual(["staleCandidate", "liveTemp", "otherFile", "notOurs"]);
+      await removeStaleSiblings(path, "mhc-candidate");
+      expect(left()).toEqual(["liveTemp", "otherFile", "notOurs"]);
+      expect(readFileSync(path, "utf8")).toBe("global\n");
+    } finally {
+      live.kill("SIGKILL");
+    }
   });
 });

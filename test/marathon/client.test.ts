@@ -2,29 +2,19 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import process from "node:process";
 import { createGzip } from "node:zlib";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ExitCode, MhcError } from "../../src/errors.ts";
 import { parseEndpoint } from "../../src/marathon/address.ts";
 import { fetchSnapshot } from "../../src/marathon/client.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
 import { runMhc } from "../helpers/cli.ts";
-import { json, type MarathonServer, startMarathon } from "../helpers/marathon.ts";
+import { json, marathonsClosedAfterEach } from "../helpers/marathon.ts";
 import { freePort } from "../helpers/net.ts";
 import { makeCertificates } from "../helpers/tls.ts";
 
 const body = snapshotOf(hostApp("/web", [10000], [task({ ports: [4000] })]));
 const fast = { timeoutMs: 2_000, retries: 2, backoffMs: 20, maxResponseBytes: 2 ** 30 };
-const servers: MarathonServer[] = [];
-
-async function marathon(handler: Parameters<typeof startMarathon>[0]) {
-  const server = await startMarathon(handler);
-  servers.push(server);
-  return server;
-}
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const marathon = marathonsClosedAfterEach();
 
 async function failure(promise: Promise<unknown>): Promise<MhcError> {
   const error = await promise.then(

@@ -1,21 +1,13 @@
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseEndpoint } from "../../src/marathon/address.ts";
 import { get, HttpFailure } from "../../src/marathon/http.ts";
-import { type MarathonServer, startMarathon } from "../helpers/marathon.ts";
+import { marathonsClosedAfterEach } from "../helpers/marathon.ts";
 import { makeCertificates } from "../helpers/tls.ts";
 
-const servers: MarathonServer[] = [];
-async function marathon(handler: Parameters<typeof startMarathon>[0]) {
-  const server = await startMarathon(handler);
-  servers.push(server);
-  return server;
-}
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const marathon = marathonsClosedAfterEach();
 
 async function text(url: string, authorization?: string): Promise<string> {
   const endpoint = parseEndpoint(url, authorization ? { token: authorization } : {});

@@ -2,28 +2,11 @@ import { describe, expect, it } from "vitest";
 import { bindKey } from "../../../src/core/address.ts";
 import { defaultRenderOptions, type RenderOptions, type Service } from "../../../src/core/model.ts";
 import { resolveBindConflicts } from "../../../src/core/normalise/conflicts.ts";
+import { service as serviceOn } from "../../helpers/models.ts";
 
-const service = (
-  appId: string,
-  bindPort: number,
-  bindAddress = "*",
-  extra: Partial<Service> = {},
-): Service => ({
-  appId,
-  portIndex: 0,
-  servicePort: bindPort,
-  name: `${appId.slice(1)}_${bindPort}`,
-  bindAddress,
-  bindPort,
-  mode: "tcp",
-  balance: "roundrobin",
-  vhosts: [],
-  paths: [],
-  pathsIgnoreCase: false,
-  backendWeight: 0,
-  servers: [],
-  ...extra,
-});
+/** A TCP service without servers bound on `bindAddress`:`bindPort`. */
+const service = (appId: string, bindPort: number, bindAddress = "*", extra: Partial<Service> = {}) =>
+  serviceOn(appId, bindPort, [], { bindAddress, ...extra });
 
 function resolve(services: Service[], options: Partial<RenderOptions> = {}) {
   const dropped: string[] = [];

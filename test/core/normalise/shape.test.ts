@@ -16,6 +16,7 @@ import {
 import { normalise } from "../../../src/core/normalise.ts";
 import { render } from "../../../src/core/render.ts";
 import { snapshotFromJson } from "../../../src/core/snapshot.ts";
+import { httpHealthCheck } from "../../helpers/apps.ts";
 import { haproxyAvailable } from "../../helpers/haproxy.ts";
 
 /** A real-shaped app using every field mhc reads (both port shapes, health checks, task details). */
@@ -32,16 +33,7 @@ const richApp = (id: string, port: number, network = "host") => ({
     portMappings: [{ containerPort: 8080, hostPort: 0, servicePort: port }],
     docker: { network: "HOST", portMappings: [{ containerPort: 8080, hostPort: 0, servicePort: port }] },
   },
-  healthChecks: [
-    {
-      protocol: "HTTP",
-      path: "/health",
-      portIndex: 0,
-      intervalSeconds: 10,
-      timeoutSeconds: 5,
-      maxConsecutiveFailures: 3,
-    },
-  ],
+  healthChecks: [httpHealthCheck()],
   tasks: [
     {
       id: `${id}.1`,
