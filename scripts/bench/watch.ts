@@ -24,7 +24,7 @@ export interface WatchFigures {
   /** From the burst's last event to the pushed commit, minus the --wait minimum. */
   latencyBeyondWaitMs: number;
   latenciesMs: number[];
-  /** The same to the local commit (`git commit` done, before the push), or to the file written (render). */
+  /** The same to the local commit (the branch moved to it, before the push), or to the file written (render). */
   commitLatencyBeyondWaitMs: number;
   syncsPerBurst: number;
   peakRssBytes: number;

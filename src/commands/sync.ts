@@ -143,8 +143,9 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
 
 /** One sync: render the snapshot and publish it. The result says how it went; it never exits. */
 function syncOnce(plan: SyncPlan, load: () => Promise<LoadedSnapshot>): Promise<SyncResult> {
-  return measuredSync(plan.metricsFile, async (timeRender) => {
+  return measuredSync(plan.metricsFile, async (timeRender, noteRead) => {
     const loaded = await load();
+    noteRead({ full: true, diverged: false });
     return publish({
       ...plan.settings,
       candidate: (incumbents) =>
@@ -192,8 +193,9 @@ async function watchSync(plan: SyncPlan, settings: WatchSettings, args: SyncArgV
       const at = new Date().toISOString();
       let result: SyncResult;
       try {
-        result = await measuredSync(plan.metricsFile, async (timeRender) => {
+        result = await measuredSync(plan.metricsFile, async (timeRender, noteRead) => {
           const rendered = await next();
+          noteRead({ full: rendered.fullRead, diverged: rendered.diverged });
           return publish({
             ...plan.settings,
             candidate: (incumbents) => timeRender(() => rendered.modelFor(incumbents)),

@@ -133,11 +133,14 @@ export function compareModels(before: PublishedModel, after: PublishedModel): Ch
   const backends: BackendChange[] = [];
   let serversAdded = 0;
   let serversRemoved = 0;
-  for (const name of sorted(new Set([...old.keys(), ...fresh.keys()]))) {
+  // Only names whose service is not the very same object (watch mode keeps unchanged services)
+  // are compared; sorting just those keeps a watch's sync from sorting every backend name.
+  const differing = new Set<string>();
+  for (const [name, service] of old) if (fresh.get(name) !== service) differing.add(name);
+  for (const [name, service] of fresh) if (old.get(name) !== service) differing.add(name);
+  for (const name of sorted(differing)) {
     const a = old.get(name);
     const b = fresh.get(name);
-    // The same object (watch mode keeps unchanged services): nothing to compare.
-    if (a === b) continue;
     const was = new Set(a?.servers.map(serverAddress));
     const is = new Set(b?.servers.map(serverAddress));
     const added = sorted([...is].filter((s) => !was.has(s)));
@@ -166,8 +169,13 @@ export function compareModels(before: PublishedModel, after: PublishedModel): Ch
   }
   const droppedBefore = new Map(before.dropped.map((d) => [droppedKey(d), d]));
   const droppedAfter = new Set(after.dropped.map(droppedKey));
-  const served = new Set(after.services.map((s) => `${s.appId}\u0000${s.portIndex}`));
-  const servedApps = new Set(after.services.map((s) => s.appId));
+  // Only needed to tell which dropped services came back: built when something was dropped.
+  const served =
+    before.dropped.length === 0
+      ? new Set<string>()
+      : new Set(after.services.map((s) => `${s.appId}\u0000${s.portIndex}`));
+  const servedApps =
+    before.dropped.length === 0 ? new Set<string>() : new Set(after.services.map((s) => s.appId));
   const excludedBefore = new Set(before.excluded.map(excludedKey));
   const excludedAfter = new Set(after.excluded.map(excludedKey));
   const count = (m: PublishedModel) => m.services.reduce((n, s) => n + s.servers.length, 0);

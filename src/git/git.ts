@@ -60,19 +60,21 @@ export interface GitResult {
 /** Runs git in `dir`. `run` reports a failed command; `git` turns it into an MhcError (exit 9). */
 export interface Git {
   readonly dir: string;
-  run(args: string[], input?: string): Promise<GitResult>;
-  git(args: string[], input?: string): Promise<string>;
+  /** `env` adds to the client's environment for this call (e.g. GIT_INDEX_FILE). */
+  run(args: string[], input?: string, env?: Record<string, string>): Promise<GitResult>;
+  git(args: string[], input?: string, env?: Record<string, string>): Promise<string>;
 }
 
 export function gitIn(dir: string, options: GitOptions = {}): Git {
   const env = gitEnv(options.env ?? {});
   const timeoutMs = options.timeoutMs ?? defaultGitTimeoutMs;
-  const run = (args: string[], input?: string) => runGit(dir, args, env, timeoutMs, input);
+  const run = (args: string[], input?: string, extra?: Record<string, string>) =>
+    runGit(dir, args, extra ? { ...env, ...extra } : env, timeoutMs, input);
   return {
     dir,
     run,
-    async git(args, input) {
-      const result = await run(args, input);
+    async git(args, input, extra) {
+      const result = await run(args, input, extra);
       if (!result.ok) throw gitFailure(subcommand(args), result.stderr || result.stdout);
       return result.stdout;
     },

@@ -13,6 +13,16 @@ export interface SyncRun {
   commit?: string;
   /** Seconds spent building the model from the snapshot (normalise, the bulk of rendering). */
   renderSeconds: number;
+  /** How Marathon was read, once it was (not when reading it failed). */
+  read?: MarathonRead;
+}
+
+/** How a sync read Marathon: every app, and whether that found watch mode's kept state wrong. */
+export interface MarathonRead {
+  /** Every app was read (a one-shot sync; a watch's start, reconnect or resync). */
+  full: boolean;
+  /** The full read differed from the state a watch kept from events (corrected by publishing it). */
+  diverged: boolean;
 }
 
 const counters = [
@@ -22,6 +32,14 @@ const counters = [
   ["mhc_sync_gate_refusals_total", "Changes a safety gate refused (held, or pushed for review)."],
   ["mhc_sync_marathon_errors_total", "Syncs that failed to read Marathon (unreachable, auth, bad data)."],
   ["mhc_sync_failures_total", "Syncs that failed for any reason."],
+  [
+    "mhc_sync_full_reads_total",
+    "Syncs that read every app from Marathon (--watch: start, reconnects, resyncs).",
+  ],
+  [
+    "mhc_sync_divergences_total",
+    "Full reads that found the state --watch kept from events different from Marathon (then corrected).",
+  ],
 ] as const;
 
 const marathonCodes: number[] = [ExitCode.marathonUnreachable, ExitCode.marathonAuth, ExitCode.marathonData];
@@ -51,6 +69,8 @@ export async function recordSyncMetrics(path: string, run: SyncRun, now = Date.n
     mhc_sync_gate_refusals_total: code === ExitCode.gateRefused || code === ExitCode.pushedForReview ? 1 : 0,
     mhc_sync_marathon_errors_total: marathonCodes.includes(code) ? 1 : 0,
     mhc_sync_failures_total: failed ? 1 : 0,
+    mhc_sync_full_reads_total: run.read?.full ? 1 : 0,
+    mhc_sync_divergences_total: run.read?.diverged ? 1 : 0,
   };
   const seconds = now / 1000;
   const kept = (name: string) => before.get(name)?.value ?? 0;
@@ -100,6 +120,11 @@ export async function recordSyncMetrics(path: string, run: SyncRun, now = Date.n
       failed ? seconds : kept("mhc_sync_last_failure_timestamp_seconds"),
     ),
     gauge(
+      "mhc_sync_last_divergence_timestamp_seconds",
+      "When a full read last found the state kept from events different from Marathon (0: never).",
+      run.read?.diverged ? seconds : kept("mhc_sync_last_divergence_timestamp_seconds"),
+    ),
+    gauge(
       "mhc_sync_render_duration_seconds",
       "Seconds the last sync spent building the model from the snapshot.",
       Math.round(run.renderSeconds * 1000) / 1000,
@@ -109,14 +134,19 @@ export async function recordSyncMetrics(path: string, run: SyncRun, now = Date.n
 }
 
 /**
- * Runs one sync (`sync` gets a `timeRender` to wrap its normalise and render in) and, with a
- * metrics file, records it there, failures included; a metrics write error is only a warning.
+ * Runs one sync (`sync` gets a `timeRender` to wrap its normalise and render in, and `noteRead` to
+ * say how it read Marathon) and, with a metrics file, records it there, failures included; a
+ * metrics write error is only a warning.
  */
 export async function measuredSync<T extends { exitCode: number; changed: boolean; commit?: string }>(
   metricsFile: string | undefined,
-  sync: (timeRender: <R>(work: () => R) => R) => Promise<T>,
+  sync: (timeRender: <R>(work: () => R) => R, noteRead: (read: MarathonRead) => void) => Promise<T>,
 ): Promise<T> {
   let renderSeconds = 0;
+  let read: MarathonRead | undefined;
+  const noteRead = (how: MarathonRead) => {
+    read = how;
+  };
   const timeRender = <R>(work: () => R): R => {
     const started = performance.now();
     try {
@@ -125,14 +155,14 @@ export async function measuredSync<T extends { exitCode: number; changed: boolea
       renderSeconds = (performance.now() - started) / 1000;
     }
   };
-  const record = (run: Omit<SyncRun, "renderSeconds">) =>
+  const record = (run: Omit<SyncRun, "renderSeconds" | "read">) =>
     metricsFile
-      ? recordSyncMetrics(metricsFile, { ...run, renderSeconds }).catch((error) =>
+      ? recordSyncMetrics(metricsFile, { ...run, renderSeconds, ...(read ? { read } : {}) }).catch((error) =>
           log.warn(`cannot write ${metricsFile}: ${errorMessage(error)}`),
         )
       : undefined;
   try {
-    const result = await sync(timeRender);
+    const result = await sync(timeRender, noteRead);
     await record({ exitCode: result.exitCode, changed: result.changed, commit: result.commit });
     return result;
   } catch (error) {

@@ -355,7 +355,7 @@ async function carryOut(
   const ref = `refs/heads/${decision.branch}`;
   // The review branch is replaced, but only if nobody moved it since we looked (force-with-lease).
   const lease = decision.kind === "review" ? await reviewBranchLease(checkout, decision.branch) : undefined;
-  const commit = await commitFiles(checkout.git, files, decision.message);
+  const commit = await commitFiles(checkout.git, files, decision.message, { worktree: !checkout.pushUrl });
   if (!checkout.pushUrl)
     return { ...described, commit, message: `committed ${commit.slice(0, 12)} to ${decision.branch}` };
   if ((await pushHead(checkout.git, checkout.pushUrl, ref, lease)) !== "pushed") return "race lost";

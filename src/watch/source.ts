@@ -19,6 +19,10 @@ export interface Rendered {
   source: string;
   /** The Marathon JSON, when this sync read it in full (a commit names its digest). */
   body?: string;
+  /** This sync read every app (start, reconnect, resync, or an event mhc could not apply). */
+  fullRead: boolean;
+  /** The full read found the model kept from events different from Marathon. */
+  diverged: boolean;
 }
 
 export interface RenderSourceOptions {
@@ -95,12 +99,22 @@ export class RenderSource {
         appsInSnapshot: loaded.snapshot.apps.length,
         source: loaded.source,
         body: loaded.body,
+        fullRead: true,
+        diverged: false,
       };
     }
-    if (this.model && !this.stale && eventsToCheck) this.check(this.model, eventsToCheck, fresh);
+    const diverged =
+      this.model !== undefined && !this.stale && eventsToCheck !== undefined
+        ? this.check(this.model, eventsToCheck, fresh)
+        : false;
     this.model = fresh;
     this.stale = false;
-    return { ...this.rendered(fresh, loaded.snapshot.apps.length), body: loaded.body };
+    return {
+      ...this.rendered(fresh, loaded.snapshot.apps.length),
+      body: loaded.body,
+      fullRead: true,
+      diverged,
+    };
   }
 
   private rendered(incremental: IncrementalModel, appsInSnapshot: number): Rendered {
@@ -109,26 +123,28 @@ export class RenderSource {
       renderConfig: (model) => incremental.render(model),
       appsInSnapshot,
       source: this.source,
+      fullRead: false,
+      diverged: false,
     };
   }
 
   /**
    * Trust, but verify: brings the kept model up to date with the events since the last sync and
    * compares it with the full read. Apps an event says to read again are left out of the
-   * comparison (their change is known, not missed).
+   * comparison (their change is known, not missed). True when they differed.
    */
-  private check(kept: IncrementalModel, events: MarathonEvent[], fresh: IncrementalModel) {
+  private check(kept: IncrementalModel, events: MarathonEvent[], fresh: IncrementalModel): boolean {
     const outcome = kept.apply(events);
-    if (outcome.fetchAll !== undefined) return;
+    if (outcome.fetchAll !== undefined) return false;
     const keptModel = kept.model();
     const freshModel = fresh.model();
-    if (kept.render(keptModel) === fresh.render(freshModel)) return;
+    if (kept.render(keptModel) === fresh.render(freshModel)) return false;
     const pending = new Set(outcome.fetchApps.keys());
     const differing = servicesDiffering(
       kept.serviceTextsOf(keptModel, pending),
       fresh.serviceTextsOf(freshModel, pending),
     );
-    if (differing.length === 0 && pending.size > 0) return;
+    if (differing.length === 0 && pending.size > 0) return false;
     const named =
       differing.length === 0
         ? "the shared sections (HTTP frontend)"
@@ -142,6 +158,7 @@ export class RenderSource {
       lastDivergenceAt: new Date().toISOString(),
       lastDivergence: differing.length === 0 ? ["(HTTP frontend)"] : differing.slice(0, 100),
     });
+    return true;
   }
 
   /** Says each warning once, not again on every sync while it holds. */

@@ -1,9 +1,18 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateSnapshot } from "../../scripts/bench/generate.ts";
-import { resolveTarget } from "../../src/git/repo.ts";
+import { gitIn } from "../../src/git/git.ts";
+import { commitFiles, resolveTarget } from "../../src/git/repo.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
 import { repoRoot, runMhc } from "../helpers/cli.ts";
 import { bareRepo, commits, fileAt, git, tempDir } from "../helpers/git.ts";
@@ -69,6 +78,38 @@ describe("sync never deletes or cleans a folder mhc did not create", () => {
     expect(existsSync(join(workdir, ".git", "mhc-sync-workdir"))).toBe(true);
     expect((await sync(snapshotFile(["10.0.0.1", "10.0.0.2"]), remote, "--workdir", workdir)).code).toBe(0);
     expect(commits(remote)).toHaveLength(2);
+  });
+});
+
+describe("the sync work dir", () => {
+  it("holds no checked-out files: commits are built from git's objects, files an older mhc checked out are removed", async () => {
+    const remote = bareRepo();
+    const workdir = join(tempDir(), "sync-work");
+    expect((await sync(snapshotFile(["10.0.0.1"]), remote, "--workdir", workdir)).code).toBe(0);
+    writeFileSync(join(workdir, "left-by-an-older-mhc.cfg"), "old\n");
+    const next = await sync(snapshotFile(["10.0.0.1", "10.0.0.2"]), remote, "--workdir", workdir);
+    expect(next.code, next.stderr).toBe(0);
+    expect(readdirSync(workdir)).toEqual([".git"]);
+    expect(fileAt(remote, "main", path)).toContain("10.0.0.2:31001");
+    expect(git(remote, "fsck", "--no-progress", "--strict")).toBe("");
+  });
+
+  it("a commit message is stored as git commit -F stores it (trailing blanks, repeated empty lines cleaned)", async () => {
+    const text = "\n\nhaproxy: /web +1 server  \n\n\n\n- 10.0.0.2:31001 \t\n\n\nMarathon: x\n\n\n";
+    const repo = tempDir("mhc-plumbing-");
+    git(repo, "init", "-q", "-b", "main");
+    const commit = await commitFiles(gitIn(repo), [{ path: "a.cfg", content: "x\n" }], text, {
+      worktree: false,
+    });
+    const reference = tempDir("mhc-porcelain-");
+    git(reference, "init", "-q", "-b", "main");
+    writeFileSync(join(reference, "a.cfg"), "x\n");
+    git(reference, "add", "a.cfg");
+    execFileSync("git", ["commit", "-q", "-F", "-"], { cwd: reference, input: text });
+    const body = (dir: string, ref: string) =>
+      git(dir, "cat-file", "commit", ref).split("\n\n").slice(1).join("\n\n");
+    expect(body(repo, commit)).toBe(body(reference, "HEAD"));
+    expect(git(repo, "rev-parse", `${commit}^{tree}`)).toBe(git(reference, "rev-parse", "HEAD^{tree}"));
   });
 });
 

@@ -1,9 +1,20 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { SimulatedCluster } from "../../scripts/bench/cluster.ts";
+import { generateSnapshot } from "../../scripts/bench/generate.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
-import { runMhc } from "../helpers/cli.ts";
-import { bareRepo, git, tempDir } from "../helpers/git.ts";
+import { type RunningMhc, runMhc, startMhc } from "../helpers/cli.ts";
+import { type EventMarathon, startEventMarathon } from "../helpers/events.ts";
+import { bareRepo, commits, git, tempDir } from "../helpers/git.ts";
+import { eventually } from "../helpers/wait.ts";
+
+const running: RunningMhc[] = [];
+const marathons: EventMarathon[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((p) => p.stop(5_000)));
+  await Promise.all(marathons.splice(0).map((m) => m.close()));
+});
 
 const env = { XDG_CACHE_HOME: tempDir("mhc-cache-") };
 
@@ -53,6 +64,7 @@ describe("mhc sync --metrics-file", () => {
     expect(value("mhc_sync_gate_refusals_total")).toBe(1);
     expect(value("mhc_sync_marathon_errors_total")).toBe(1);
     expect(value("mhc_sync_failures_total")).toBe(2);
+    expect(value("mhc_sync_full_reads_total")).toBe(3);
     expect(value("mhc_sync_last_failure_timestamp_seconds")).toBeGreaterThan(0);
     expect(sample(readFileSync(metrics, "utf8"), "mhc_sync_last_commit_info")?.labels).toBe(
       `commit="${head}"`,
@@ -62,5 +74,42 @@ describe("mhc sync --metrics-file", () => {
         /^(# (HELP|TYPE) mhc_sync_[a-z_]+ .+|mhc_sync_[a-z_]+(\{[a-z]+="[^"]*"\})? [0-9.e+-]+)$/,
       );
     }
+  });
+
+  it("sync --watch counts full reads and divergences: a lost event is counted when the resync finds it", async () => {
+    const cluster = new SimulatedCluster(generateSnapshot({ apps: 10, tasksPerApp: 2, seed: 7 }), 7);
+    const m = await startEventMarathon(cluster.snapshot);
+    marathons.push(m);
+    const remote = bareRepo();
+    const metrics = join(tempDir("mhc-metrics-"), "mhc_sync.prom");
+    const value = (name: string) =>
+      existsSync(metrics) ? sample(readFileSync(metrics, "utf8"), name)?.value : undefined;
+    const p = startMhc(
+      ["sync", "--watch", m.url, "--repo", remote, "--wait", "100ms:1s", "--resync", "2s"].concat([
+        "--validate",
+        "never",
+        "--metrics-file",
+        metrics,
+      ]),
+      { timeoutMs: 60_000, env },
+    );
+    running.push(p);
+    await eventually(
+      () => value("mhc_sync_runs_total") === 1 && m.openStreams() === 1,
+      `the start\n${p.stderr()}`,
+    );
+    expect(value("mhc_sync_full_reads_total")).toBe(1);
+    expect(value("mhc_sync_divergences_total")).toBe(0);
+    expect(value("mhc_sync_last_divergence_timestamp_seconds")).toBe(0);
+    // Applied from its event: no full read.
+    for (const event of cluster.startTask(2)) m.send(event.type, event.data);
+    await eventually(() => value("mhc_sync_commits_total") === 2, `the commit of the event\n${p.stderr()}`);
+    expect(value("mhc_sync_full_reads_total")).toBe(1);
+    // Lost: a task is killed and its event never arrives; the resync finds and fixes it.
+    cluster.killTask(4);
+    await eventually(() => value("mhc_sync_divergences_total") === 1, `the resync\n${p.stderr()}`, 10_000);
+    expect(value("mhc_sync_full_reads_total")).toBeGreaterThanOrEqual(2);
+    expect(value("mhc_sync_last_divergence_timestamp_seconds")).toBeGreaterThan(0);
+    await eventually(() => commits(remote).length === 3, `the corrected commit\n${p.stderr()}`);
   });
 });

@@ -382,6 +382,22 @@ describe("a local working repo (commit only)", () => {
     expect(commits(repo)).toHaveLength(1);
   });
 
+  it("commits only its own files: a person's staged change stays staged and out of the commit, and git status is clean for mhc's files", async () => {
+    const repo = join(tempDir(), "cfg");
+    expect((await sync(snapshotFile([web(["10.0.0.1"])]), repo, "--init")).code).toBe(0);
+    writeFileSync(join(repo, "NOTES.md"), "mine\n");
+    git(repo, "add", "NOTES.md");
+    const result = await sync(snapshotFile([web(["10.0.0.1", "10.0.0.2"])]), repo);
+    expect(result.code, result.stderr).toBe(0);
+    expect(git(repo, "show", "--name-only", "--format=", "HEAD").trim().split("\n")).toEqual([
+      path,
+      `${path}.mhc.json`,
+    ]);
+    expect(git(repo, "status", "--porcelain")).toBe("A  NOTES.md\n");
+    expect(readFileSync(join(repo, path), "utf8")).toBe(fileAt(repo, "HEAD", path));
+    expect(git(repo, "reflog", "-1", "--format=%gs")).toBe(`commit: ${message(repo).split("\n")[0]}\n`);
+  });
+
   it("refuses to commit onto another checked-out branch", async () => {
     const repo = join(tempDir(), "cfg");
     await sync(snapshotFile([web(["10.0.0.1"])]), repo, "--init");
