@@ -276,6 +276,28 @@ describe("userlist passwords hidden for output that reaches logs", () => {
       patch.replace("password old", "password (hidden)").replace("password new", "password (hidden)"),
     );
   });
+
+  it("a patch: every line after its marker exactly as hidePasswords hides that line alone", () => {
+    const lines = [
+      "+  user a password x",
+      "-  user a insecure-password y\r+  user b password z",
+      "+\tstats auth admin:pw",
+      " stats  auth  ops:x:y",
+      "++ user a password x",
+      "+user a password\u2028x",
+      "+ auth",
+      "+password",
+      "@@ -1 +1 @@ user a password q",
+      "   server web_1 10.0.0.1:80 check",
+    ];
+    const patch = lines.join("\n");
+    const lineByLine = patch.replace(
+      /^([-+ ])(.*)$/gm,
+      (_, marker: string, line: string) => marker + hidePasswords(line),
+    );
+    expect(hidePatchPasswords(patch)).toBe(lineByLine);
+    expect(lineByLine).not.toBe(patch);
+  });
 });
 
 describe("the app-id frontend", () => {

@@ -1,7 +1,7 @@
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import process from "node:process";
-import { createGzip } from "node:zlib";
+import { createGzip, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { ExitCode, MhcError } from "../../src/errors.ts";
 import { parseEndpoint } from "../../src/marathon/address.ts";
@@ -158,6 +158,16 @@ describe("Marathon answers that must not take mhc down", () => {
     expect(error.exitCode).toBe(ExitCode.marathonData);
     expect(error.message).toContain("answered more than 8 MiB");
     expect(process.memoryUsage().rss - before).toBeLessThan(128 * 2 ** 20);
+  });
+
+  it("decodes UTF-8 characters split between the chunks of an answer", async () => {
+    // Gunzip hands the body on in 16 KiB chunks; an odd-length prefix puts two-byte characters across each cut.
+    const note = "é".repeat(40_000);
+    const text = JSON.stringify({ apps: [{ id: "/web", labels: { pad: "xy", note } }] });
+    const m = await marathon(() => ({ body: gzipSync(text), headers: { "content-encoding": "gzip" } }));
+    const result = await fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, retries: 0 });
+    expect(result.body).toBe(text);
+    expect(result.snapshot.apps[0]?.labels?.note).toBe(note);
   });
 
   it("a corrupt gzip answer is a one-line mhc error (exit 5)", async () => {
