@@ -10,13 +10,12 @@ import { freePort, waitForPort } from "../helpers/net.ts";
 const dir = mkdtempSync(join(tmpdir(), "mhc-head-"));
 
 /** The built-in head with a stats listener on `port` and its state file in this test's folder. */
-const config = (port: number, globalExtra = "") =>
-  `${defaultHead
+function config(port: number, globalExtra = ""): string {
+  const head = defaultHead
     .replace(/server-state-file \S+/, `server-state-file ${join(dir, "state")}`)
-    .replace(
-      "global\n",
-      `global\n${globalExtra}`,
-    )}\nlisten stats\n  bind 127.0.0.1:${port}\n  mode http\n  stats enable\n`;
+    .replace("global\n", `global\n${globalExtra}`);
+  return `${head}\nlisten stats\n  bind 127.0.0.1:${port}\n  mode http\n  stats enable\n`;
+}
 
 /** Starts HAProxy in the foreground under `ulimit -n limit`; resolves once it listens or has exited. */
 async function startUnderLimit(file: string, port: number, limit: number) {
