@@ -351,3 +351,24 @@ describe("git credentials", () => {
     }
   });
 });
+
+describe("the default work dir", () => {
+  it("is keyed by the repo URL without its credentials: a rotated password reuses the clone", async () => {
+    const remote = bareRepo();
+    const xdg = tempDir("mhc-xdg-");
+    const run = (password: string, hosts: string[]) =>
+      runMhc(
+        ["sync", "--from", snapshotFile(hosts), "--repo", `file://deployer:${password}@localhost${remote}`],
+        { env: { XDG_CACHE_HOME: xdg } },
+      );
+    const first = await run("0ld-pw", ["10.0.0.1"]);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await run("n3w-pw", ["10.0.0.1", "10.0.0.2"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(commits(remote)).toHaveLength(2);
+    const clones = readdirSync(join(xdg, "mhc", "sync")).filter((name) => !name.endsWith(".lock"));
+    expect(clones).toHaveLength(1);
+    const config = readFileSync(join(xdg, "mhc", "sync", clones[0] as string, ".git", "config"), "utf8");
+    for (const text of [config, first.stderr, second.stderr]) expect(text).not.toMatch(/0ld-pw|n3w-pw/);
+  });
+});
