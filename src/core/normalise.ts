@@ -297,12 +297,13 @@ export function normaliseApp(
     }
   }
   for (const [index, reason] of portDrops) drop(index, reason);
-  for (const [index, ofPort] of [...labels.ports, ...labels.templates]) {
-    if (index >= specs.length) {
-      const names = [...ofPort.keys()].map((name) => `HAPROXY_${index}_${name}`).join(", ");
-      warnings.push(`app ${app.id}: ${names} ignored: the app has no port index ${index}`);
-    }
-  }
+  const warnBeyondPorts = (ofPort: ReadonlyMap<string, unknown>, index: number) => {
+    if (index < specs.length) return;
+    const names = [...ofPort.keys()].map((name) => `HAPROXY_${index}_${name}`).join(", ");
+    warnings.push(`app ${app.id}: ${names} ignored: the app has no port index ${index}`);
+  };
+  labels.ports.forEach(warnBeyondPorts);
+  labels.templates.forEach(warnBeyondPorts);
   part.services = services;
   // Tasks left out whatever the port are reported once, for apps that are rendered at all.
   if (services.length > 0) {

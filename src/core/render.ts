@@ -1,4 +1,3 @@
-import { flat } from "./flat.ts";
 import { defaultHead } from "./head.ts";
 import type { Model, RenderOptions, Service } from "./model.ts";
 import { defaultTemplates, fill, type Template, type TemplateName } from "./templates.ts";
@@ -278,81 +277,102 @@ function serviceValues(service: Service): Record<string, string | number> {
   };
 }
 
+/** A service's text as pieces (strings and port numbers), joined once: no string is built per line. */
+type Pieces = (string | number)[];
+
+/** Appends a filled template's pieces; `value` answers every variable the template was checked against. */
+function fillInto(out: Pieces, template: Template, value: (name: string) => string | number): void {
+  out.push(template.text[0] as string);
+  for (let i = 0; i < template.vars.length; i++)
+    out.push(value(template.vars[i] as string), template.text[i + 1] as string);
+}
+
 /**
  * Access and HTTP rules of a backend, in the order HAProxy applies them: the network allow-list,
  * then the redirect to https (before asking for a password over plain HTTP), then basic auth.
  * In the backend, so every way in (shared frontends, service port, app-id port) passes them.
  */
-function backendRules(service: Service, pick: Pick, values: Record<string, string | number>): string {
+function backendRules(
+  out: Pieces,
+  service: Service,
+  pick: Pick,
+  values: Record<string, string | number>,
+): void {
   const value = (name: string) => values[name] ?? "";
-  let text = "";
   if (service.allowedSources) {
     values.network_allowed = service.allowedSources.join(" ");
     const name =
       service.mode === "http" ? "HTTP_BACKEND_NETWORK_ALLOWED_ACL" : "TCP_BACKEND_NETWORK_ALLOWED_ACL";
-    text += fill(pick(name), value);
+    fillInto(out, pick(name), value);
   }
   if (service.redirectToHttps) {
     const name =
       service.paths.length > 0
         ? "BACKEND_REDIRECT_HTTP_TO_HTTPS_WITH_PATH"
         : "BACKEND_REDIRECT_HTTP_TO_HTTPS";
-    text += fill(pick(name), value);
+    fillInto(out, pick(name), value);
   }
   if (service.auth) {
-    text += `  http-request auth realm "${service.auth.realm}" unless { http_auth(user_${service.name}) }\n`;
+    out.push(
+      `  http-request auth realm "${service.auth.realm}" unless { http_auth(user_${service.name}) }\n`,
+    );
   }
   if (service.rootRedirect) {
     values.redirpath = service.rootRedirect;
-    text += fill(pick("HTTP_BACKEND_REDIR"), value);
+    fillInto(out, pick("HTTP_BACKEND_REDIR"), value);
   }
   if (service.proxyPassPath) {
-    if (values.hostname) text += `  http-request set-header Host ${values.hostname}\n`;
+    if (values.hostname) out.push(`  http-request set-header Host ${values.hostname}\n`);
     const prefix = service.proxyPassPath.replace(/\/+$/, "");
     values.proxypath = literal(prefix);
-    if (prefix) text += fill(pick("HTTP_BACKEND_PROXYPASS_GLUE"), value);
+    if (prefix) fillInto(out, pick("HTTP_BACKEND_PROXYPASS_GLUE"), value);
   }
   if (service.revProxyPath) {
     const host = values.hostname;
     values.rootpath = service.revProxyPath.replace(/\/+$/, "");
     values.locationPattern = `${host ? `(https?://${literal(String(host))}(:[0-9]+)?)?` : "()()"}(/.*)`;
-    text += fill(pick("HTTP_BACKEND_REVPROXY_GLUE"), value);
+    fillInto(out, pick("HTTP_BACKEND_REVPROXY_GLUE"), value);
   }
-  if (service.hsts) text += fill(pick("BACKEND_HSTS_OPTIONS"), value);
-  if (service.sticky) text += fill(pick("BACKEND_STICKY_OPTIONS"), value);
-  return text;
+  if (service.hsts) fillInto(out, pick("BACKEND_HSTS_OPTIONS"), value);
+  if (service.sticky) fillInto(out, pick("BACKEND_STICKY_OPTIONS"), value);
 }
 
-/** The frontend and backend of one service (and its userlist), each line ending in a newline. */
-function serviceSections(service: Service, options: RenderOptions): string {
+/**
+ * The frontend and backend of one service (and its userlist), each line ending in a newline.
+ * `out` is scratch space the caller reuses for every service, so its storage is allocated once.
+ */
+function serviceSections(service: Service, options: RenderOptions, out: Pieces): string {
   const pick = templatePicker(service, options);
   const values = serviceValues(service);
   const value = (name: string) => values[name] ?? "";
-  let text = "";
+  out.length = 0;
   const auth = service.auth;
   if (auth) {
     values.user = auth.user;
     values.passwd = auth.password;
     // A crypt(3) hash is a `password`; anything else is plaintext.
     values.passwordKeyword = auth.hashed ? "password" : "insecure-password";
-    text += `${fill(pick("USERLIST_HEAD"), value)}\n`;
+    fillInto(out, pick("USERLIST_HEAD"), value);
+    out.push("\n");
   }
   values.servicePort = service.bindPort;
-  text += fill(pick("FRONTEND_HEAD"), value) + fill(pick("FRONTEND_BACKEND_GLUE"), value);
+  fillInto(out, pick("FRONTEND_HEAD"), value);
+  fillInto(out, pick("FRONTEND_BACKEND_GLUE"), value);
   values.servicePort = service.servicePort || service.bindPort;
-  text += `\n${fill(pick("BACKEND_HEAD"), value)}`;
-  if (service.mode === "http") text += fill(pick("BACKEND_HTTP_OPTIONS"), value);
-  text += backendRules(service, pick, values);
+  out.push("\n");
+  fillInto(out, pick("BACKEND_HEAD"), value);
+  if (service.mode === "http") fillInto(out, pick("BACKEND_HTTP_OPTIONS"), value);
+  backendRules(out, service, pick, values);
   const check = service.healthCheck;
   let serverCheck: Template | undefined;
   if (check) {
     const http = check.kind === "http";
-    text += fill(pick(http ? "BACKEND_HTTP_HEALTHCHECK_OPTIONS" : "BACKEND_TCP_HEALTHCHECK_OPTIONS"), value);
+    fillInto(out, pick(http ? "BACKEND_HTTP_HEALTHCHECK_OPTIONS" : "BACKEND_TCP_HEALTHCHECK_OPTIONS"), value);
     serverCheck = pick(
       http ? "BACKEND_SERVER_HTTP_HEALTHCHECK_OPTIONS" : "BACKEND_SERVER_TCP_HEALTHCHECK_OPTIONS",
     );
   }
-  if (service.blueGreen) text += blueGreenComment(service, service.blueGreen);
+  if (service.blueGreen) out.push(blueGreenComment(service, service.blueGreen));
   const serverTemplate = pick("BACKEND_SERVER_OPTIONS");
   // 100,000 server lines at 10,000 apps: mhc's own server template is written directly, and the
   // check options are filled once, except for servers checked on a port of their own.
@@ -374,7 +394,7 @@ function serviceSections(service: Service, options: RenderOptions): string {
     // As marathon-lb: `disabled` (maintenance) takes no new connections; zdd waits for that state.
     const other = server.draining ? " disabled" : "";
     if (direct) {
-      text += `  server ${server.name} ${host}:${server.port} ${cookie}${checkOptions}${other}\n`;
+      out.push("  server ", server.name, " ", host, ":", server.port, " ", cookie, checkOptions, other, "\n");
       continue;
     }
     values.serverName = server.name;
@@ -384,16 +404,18 @@ function serviceSections(service: Service, options: RenderOptions): string {
     values.cookieOptions = cookie;
     values.healthCheckOptions = checkOptions;
     values.otherOptions = other;
-    text += fill(serverTemplate, value);
+    fillInto(out, serverTemplate, value);
   }
-  return `${text}\n`;
+  out.push("\n");
+  return out.join("");
 }
 
 /**
- * Each service's text is built by appending (kept as a rope by the engine) and the pieces are
- * joined once, rather than one array of every line: a 10,000-app config has a quarter of a
- * million lines. `serviceTexts` keeps each service's text across calls (watch mode): a service
- * object is never changed once normalised, so its text is rendered once.
+ * Each service's text is joined once from its pieces, and the texts once more into the config:
+ * no string is built per line of a 10,000-app config's quarter of a million lines (the garbage
+ * would all be live at once: a render runs between two collections). `serviceTexts` keeps each
+ * service's text across calls (watch mode): a service object is never changed once normalised,
+ * so its text is rendered once.
  */
 export function render(
   model: Model,
@@ -406,18 +428,20 @@ export function render(
     ...httpFrontends(model.services, options),
     ...appIdFrontend(model.services, options),
   ];
-  const parts = [`${banner}${head}\n`, ...sections.map((line) => `${line}\n`)];
+  const parts: string[] = [banner, head, "\n"];
+  for (const line of sections) parts.push(line, "\n");
+  const scratch: Pieces = [];
   for (const service of model.services) {
     let text = serviceTexts?.get(service);
     if (text === undefined) {
-      text = serviceSections(service, options);
-      if (serviceTexts) serviceTexts.set(service, flat(text));
+      text = serviceSections(service, options, scratch);
+      serviceTexts?.set(service, text);
     }
     parts.push(text);
   }
   const text = parts.join("");
   // Each section ends with a blank line; the one closing the file is left out.
-  return parts.length > 1 ? text.slice(0, -1) : text;
+  return parts.length > 3 ? text.slice(0, -1) : text;
 }
 
 /**
@@ -436,5 +460,10 @@ export function hidePasswords(config: string): string {
  * marker: diffing the real texts first, a changed password still shows as a changed (hidden) line.
  */
 export function hidePatchPasswords(patch: string): string {
-  return patch.replace(/^([-+ ])(.*)$/gm, (_, marker: string, line: string) => marker + hidePasswords(line));
+  // Only lines that name a password or auth can change: a half-changed 10,000-app patch has over
+  // 100,000 lines, and a string per line would double what printing the patch costs.
+  return patch.replace(
+    /^([-+ ])(.*(?:password|auth).*)$/gm,
+    (_, marker: string, line: string) => marker + hidePasswords(line),
+  );
 }

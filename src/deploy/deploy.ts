@@ -9,7 +9,7 @@ import { showProc } from "../haproxy/master-cli.ts";
 import { unbindableListeners } from "../haproxy/preflight.ts";
 import type { Reloader } from "../haproxy/reload/strategy.ts";
 import { planServerChanges, type ServerPlan } from "../haproxy/server-changes.ts";
-import { readIfExists, readTextFile, writeTarget } from "../io/files.ts";
+import { readBytesIfExists, readIfExists, readTextFile, writeTarget } from "../io/files.ts";
 import { acquireLock } from "../io/lock.ts";
 import { openFilesLimit } from "../io/processes.ts";
 import { log, redact } from "../log.ts";
@@ -109,7 +109,8 @@ async function deployLocked(target: Target, repo: string, ref: string, run: RunR
   });
   run.remoteCommit = commit;
   const short = commit.slice(0, 12);
-  const installed = await readIfExists(target.file);
+  const installedBytes = await readBytesIfExists(target.file);
+  const installed = installedBytes?.toString("utf8");
   const previous = await readRecord(config);
   const record = {
     commit,
@@ -147,14 +148,22 @@ async function deployLocked(target: Target, repo: string, ref: string, run: RunR
   }
 
   log.info(`deploying commit ${short} (${options.path} at ${ref})`);
+  // Hashed once, as read: 10 MB take about 10 ms.
+  const installedByMhc =
+    previous !== undefined && installedBytes !== undefined && previous.sha256 === sha256(installedBytes);
   const next: DeployRecord = {
     ...record,
     deployedAt: "",
-    previousCommit:
-      previous && installed !== undefined && previous.sha256 === sha256(installed) ? previous.commit : null,
+    previousCommit: installedByMhc ? previous.commit : null,
   };
   try {
-    const reason = await deployAtRuntime(target, content, installed, previous, next);
+    const reason = await deployAtRuntime(
+      target,
+      content,
+      installed,
+      installedByMhc ? previous : undefined,
+      next,
+    );
     if (reason !== undefined) {
       await checkFileDescriptors(target, content, short);
       await checkCandidate(target, content, installed, short);
@@ -210,6 +219,7 @@ async function fileDescriptorLimit({ reloader, runtime }: DeployOptions): Promis
  * The runtime path: when only servers of existing backends changed, applies them over the Runtime
  * API, then installs the file (so a later reload or restart gives the same state) and records it.
  * Returns undefined once the commit is deployed so, else why it must be reloaded instead.
+ * `previous` is the record of the installed file, undefined when mhc did not deploy that file.
  */
 async function deployAtRuntime(
   target: Target,
@@ -221,9 +231,7 @@ async function deployAtRuntime(
   const { options, config } = target;
   if (!options.runtime) return "--no-runtime";
   if (installed === undefined) return "nothing was installed before";
-  if (!previous || previous.sha256 !== sha256(installed)) {
-    return "the installed file is not the one mhc deployed last, so HAProxy may not run it";
-  }
+  if (!previous) return "the installed file is not the one mhc deployed last, so HAProxy may not run it";
   const plan = planServerChanges(installed, content);
   if (!plan.runtime) return plan.reason;
   const socket = runtimeSocket(options.runtime, options.reloader, installed);
@@ -270,6 +278,9 @@ function addedChecks(plan: Extract<ServerPlan, { runtime: true }>): number {
   );
 }
 
+/** How many listeners that cannot be bound an error names. */
+const namedListeners = 5;
+
 /** `haproxy -c`, then a test bind of the listeners the running config does not have yet. */
 async function checkCandidate(
   { options, config }: Target,
@@ -291,8 +302,11 @@ async function checkCandidate(
   }
   const unbindable = await unbindableListeners(content, installed);
   if (unbindable.length > 0) {
+    // One line: a config whose thousands of ports are all taken must not print them all.
+    const named = unbindable.slice(0, namedListeners).join(", ");
+    const more = unbindable.length > namedListeners ? ` and ${unbindable.length - namedListeners} more` : "";
     throw new MhcError(
-      `commit ${short} cannot load on this host: cannot bind ${unbindable.join(", ")}; kept ${config} and did not reload`,
+      `commit ${short} cannot load on this host: cannot bind ${named}${more}; kept ${config} and did not reload`,
       ExitCode.reloadFailed,
     );
   }

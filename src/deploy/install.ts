@@ -1,4 +1,4 @@
-import { copyFile, rename, unlink } from "node:fs/promises";
+import { copyFile, link, rename, unlink } from "node:fs/promises";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { modeOf, removeStaleSiblings, siblingTempPath, writeNewFileDurably } from "../io/files.ts";
 import { backupPath } from "./record.ts";
@@ -36,7 +36,7 @@ export async function installCandidate(
   hasInstalled: boolean,
 ): Promise<void> {
   try {
-    if (hasInstalled) await copyAtomic(file, backupPath(config));
+    if (hasInstalled) await keepAsBackup(file, backupPath(config));
     await rename(candidate, file);
   } catch (error) {
     throw new MhcError(`cannot install ${config}: ${errorMessage(error)}`, ExitCode.io, { cause: error });
@@ -60,6 +60,22 @@ export async function restoreBackup(config: string, file: string): Promise<void>
 
 export async function discard(path: string): Promise<void> {
   await unlink(path).catch(() => {});
+}
+
+/**
+ * The installed file becomes the backup by a hard link, not a 10 MB copy: mhc never writes a config
+ * in place (it renames a new file over it), so once the candidate is renamed over `file`, the old
+ * file lives on only as the backup. Where a link is not possible (another filesystem), a copy.
+ */
+async function keepAsBackup(file: string, backup: string): Promise<void> {
+  const temp = siblingTempPath(backup);
+  try {
+    await link(file, temp).catch(() => copyFile(file, temp));
+    await rename(temp, backup);
+  } catch (error) {
+    await discard(temp);
+    throw error;
+  }
 }
 
 /** copyFile keeps the source's permissions; the rename makes the replacement atomic. */

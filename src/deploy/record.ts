@@ -42,7 +42,7 @@ export const failedPath = (config: string) => `${config}.mhc-deploy-failed.json`
 export const backupPath = (config: string) => `${config}.bak`;
 export const lockPath = (config: string) => `${config}.mhc-deploy.lock`;
 
-export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+export const sha256 = (text: string | Buffer) => createHash("sha256").update(text).digest("hex");
 
 async function readJson<T>(path: string, valid: (value: T) => boolean): Promise<T | undefined> {
   const text = await readIfExists(path);

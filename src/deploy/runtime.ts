@@ -7,7 +7,12 @@ import {
   removeDrained,
   runtimeMismatch,
 } from "../haproxy/runtime-api.ts";
-import { configServers, type ServerLine, type ServerPlan } from "../haproxy/server-changes.ts";
+import {
+  configServers,
+  planServerChanges,
+  type ServerLine,
+  type ServerPlan,
+} from "../haproxy/server-changes.ts";
 import { writeFileAtomic } from "../io/files.ts";
 import { log } from "../log.ts";
 
@@ -66,6 +71,21 @@ export async function applyAtRuntime(
     return { applied: false, reason: `the Runtime API refused a change: ${errorMessage(error)}` };
   }
   return { applied: true, summary: summarise(plan) };
+}
+
+/**
+ * For `render -o FILE --runtime-socket`: applies the change from `running` to `candidate` over the
+ * Runtime API when only servers changed; else says why the reload command must run instead.
+ */
+export async function applyChangeAtRuntime(
+  running: string,
+  candidate: string,
+  socket: string,
+  drainTimeoutMs: number,
+): Promise<RuntimeOutcome> {
+  const plan = planServerChanges(running, candidate);
+  if (!plan.runtime) return { applied: false, reason: plan.reason };
+  return applyAtRuntime(socket, plan, drainTimeoutMs);
 }
 
 function summarise(plan: Extract<ServerPlan, { runtime: true }>): string {

@@ -33,17 +33,20 @@ interface Section {
   servers: string[];
 }
 
-const sectionKeyword =
-  /^(global|defaults|frontend|backend|listen|resolvers|peers|userlist|program|mailers|http-errors|ring|cache|fcgi-app)\b/;
+const sectionKeywords =
+  "global|defaults|frontend|backend|listen|resolvers|peers|userlist|program|mailers|http-errors|ring|cache|fcgi-app";
+const sectionKeyword = new RegExp(`^(${sectionKeywords})\\b`);
+/** A line break followed by a line that starts a section: the cut between two sections. */
+const sectionStart = new RegExp(`\n(?=(?:${sectionKeywords})\\b)`);
 
-/** The config's lines cut into sections, as written: a section starts at an unindented keyword. */
-function rawSections(text: string): string[][] {
-  const found: string[][] = [[]];
-  for (const raw of text.split("\n")) {
-    const first = raw.charCodeAt(0);
-    if (first !== 32 && first !== 9 && raw !== "" && sectionKeyword.test(raw)) found.push([raw]);
-    else (found.at(-1) as string[]).push(raw);
-  }
+/**
+ * The config cut into sections as written, each one string: a section starts at an unindented
+ * keyword. The first is what comes before any section (empty when the config starts with one), so
+ * the same section has the same place in two configs.
+ */
+function sectionTexts(text: string): string[] {
+  const found = text.split(sectionStart);
+  if (sectionKeyword.test(found[0] ?? "")) found.unshift("");
   return found;
 }
 
@@ -62,10 +65,8 @@ function parseSection(raw: string[]): Section {
 }
 
 function sections(text: string): Section[] {
-  return rawSections(text).map(parseSection);
+  return sectionTexts(text).map((section) => parseSection(section.split("\n")));
 }
-
-const sameLines = (a: string[], b: string[]) => a.length === b.length && a.every((line, i) => line === b[i]);
 
 /** `server NAME HOST:PORT [options]` → its parts; undefined for forms mhc does not change at runtime. */
 function parseServer(backend: string, line: string): ServerLine | undefined {
@@ -108,25 +109,26 @@ export function configServers(text: string): Map<string, ServerLine> {
  * `default-server` may carry settings, because servers added at runtime do not inherit them.
  */
 export function planServerChanges(installed: string, candidate: string): ServerPlan {
-  const before = rawSections(installed);
-  const after = rawSections(candidate);
+  const { before, after, defaults } = differingSections(installed, candidate);
   const reload = (reason: string): ServerPlan => ({ runtime: false, reason });
-  const header = (raw: string[]) => parseHeader(raw[0] ?? "");
-  if (before.length !== after.length || before.some((raw, i) => raw[0] !== after[i]?.[0])) {
-    if (before.length !== after.length || before.some((raw, i) => header(raw) !== header(after[i] ?? []))) {
-      return reload("sections were added, removed or renamed");
-    }
+  const renamed = (text: string, i: number) => {
+    const other = after[i] ?? "";
+    return firstLine(text) !== firstLine(other) && header(text) !== header(other);
+  };
+  if (before.length !== after.length || before.some(renamed)) {
+    return reload("sections were added, removed or renamed");
   }
   const changes: ServerChange[] = [];
   const backends = new Map<string, ServerLine[]>();
-  let inheritsDefaults = false;
-  for (const [i, oldRaw] of before.entries()) {
-    const nextRaw = after[i] as string[];
-    // Most sections are byte for byte the same: only the others are parsed.
-    const unchanged = sameLines(oldRaw, nextRaw);
-    if (unchanged && !nextRaw[0]?.startsWith("defaults")) continue;
-    const old = parseSection(oldRaw);
-    const next = unchanged ? old : parseSection(nextRaw);
+  let inheritsDefaults =
+    defaults !== undefined && hasDefaultServerSettings(parseSection(defaults.split("\n")).lines);
+  for (const [i, oldText] of before.entries()) {
+    const nextText = after[i] as string;
+    // Most sections are the same string: only the others are cut into lines and parsed.
+    const unchanged = oldText === nextText;
+    if (unchanged && !nextText.startsWith("defaults")) continue;
+    const old = parseSection(oldText.split("\n"));
+    const next = unchanged ? old : parseSection(nextText.split("\n"));
     if (old.lines.join("\n") !== next.lines.join("\n")) {
       return reload(`settings other than servers changed in "${next.header || "the top"}"`);
     }
@@ -149,6 +151,84 @@ export function planServerChanges(installed: string, candidate: string): ServerP
   }
   return { runtime: true, changes, backends };
 }
+
+/**
+ * The sections of both configs from the first difference to the last, widened to whole sections
+ * (everything around them is the same text in both), and the `defaults` section before them, whose
+ * `default-server` the servers in them inherit. Only this part is cut into sections: with one
+ * server changed, a few hundred bytes of two 10 MB configs.
+ */
+function differingSections(
+  installed: string,
+  candidate: string,
+): { before: string[]; after: string[]; defaults?: string } {
+  const prefix = commonPrefix(installed, candidate);
+  const suffix = commonSuffix(installed, candidate, Math.min(installed.length, candidate.length) - prefix);
+  const bothStart = (at: number) => at === 0 || (sectionAt(installed, at) && sectionAt(candidate, at));
+  // The line of the first difference, then line by line back to a section start in both.
+  const lineStart = (at: number) => (at <= 0 ? 0 : installed.lastIndexOf("\n", at - 1) + 1);
+  let start = lineStart(prefix);
+  while (!bothStart(start)) start = lineStart(start - 1);
+  const shift = candidate.length - installed.length;
+  let end = installed.indexOf("\n", installed.length - suffix - 1) + 1;
+  while (end > 0 && !(sectionAt(installed, end) && sectionAt(candidate, end + shift))) {
+    end = installed.indexOf("\n", end) + 1;
+  }
+  const cut = (text: string, to: number) => sectionTexts(text.slice(start, to > 0 ? to : text.length));
+  return {
+    before: cut(installed, end),
+    after: cut(candidate, end > 0 ? end + shift : 0),
+    defaults: defaultsBefore(installed, start),
+  };
+}
+
+/** Whether a section starts at `at`, the first character of a line. */
+const sectionAt = (text: string, at: number) =>
+  at > 0 &&
+  at < text.length &&
+  text.charCodeAt(at - 1) === 10 &&
+  sectionKeyword.test(text.slice(at, at + 16));
+
+/** The `defaults` section that last starts before `at`, if any. */
+function defaultsBefore(text: string, at: number): string | undefined {
+  const head = text.slice(0, at);
+  let last = /^defaults\b/.test(head) ? 0 : -1;
+  // Forward: configs name their defaults near the top, and a backward search is slow over 10 MB.
+  for (let found = head.indexOf("\ndefaults"); found >= 0; found = head.indexOf("\ndefaults", found + 1)) {
+    if (sectionAt(head, found + 1)) last = found + 1;
+  }
+  return last < 0 ? undefined : sectionTexts(head.slice(last))[1];
+}
+
+/** Compared a chunk at a time: most of two configs is the same text. */
+const chunk = 4096;
+
+function commonPrefix(a: string, b: string): number {
+  const most = Math.min(a.length, b.length);
+  let n = 0;
+  while (n + chunk <= most && a.slice(n, n + chunk) === b.slice(n, n + chunk)) n += chunk;
+  while (n < most && a.charCodeAt(n) === b.charCodeAt(n)) n++;
+  return n;
+}
+
+function commonSuffix(a: string, b: string, most: number): number {
+  let n = 0;
+  while (
+    n + chunk <= most &&
+    a.slice(a.length - n - chunk, a.length - n) === b.slice(b.length - n - chunk, b.length - n)
+  )
+    n += chunk;
+  while (n < most && a.charCodeAt(a.length - n - 1) === b.charCodeAt(b.length - n - 1)) n++;
+  return n;
+}
+
+const firstLine = (text: string) => {
+  const end = text.indexOf("\n");
+  return end < 0 ? text : text.slice(0, end);
+};
+
+/** A section's header as HAProxy reads it (spacing aside), from the section's text. */
+const header = (text: string) => parseHeader(firstLine(text));
 
 const parseHeader = (first: string) =>
   first !== "" && !/^\s/.test(first) && sectionKeyword.test(first) ? first.trim().replace(/\s+/g, " ") : "";

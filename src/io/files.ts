@@ -17,11 +17,16 @@ export async function readTextFile(path: string, what = "file"): Promise<string>
  * read: a fifo would block and a device is never a config, so both are refused (exit 8).
  */
 export async function readIfExists(path: string): Promise<string | undefined> {
+  return (await readBytesIfExists(path))?.toString("utf8");
+}
+
+/** readIfExists, as bytes (hashing bytes spares encoding a 10 MB text again). */
+export async function readBytesIfExists(path: string): Promise<Buffer | undefined> {
   try {
     if (!(await stat(path)).isFile()) {
       throw new MhcError(`${path} is not a regular file; refusing to use it`, ExitCode.io);
     }
-    return await readFile(path, "utf8");
+    return await readFile(path);
   } catch (error) {
     if (error instanceof MhcError) throw error;
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;

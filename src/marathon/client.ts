@@ -2,7 +2,7 @@ import { type MarathonApp, parseSnapshot, type Snapshot } from "../core/snapshot
 import { ExitCode, MhcError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { MarathonEndpoint } from "./address.ts";
-import { formatBytes, get, HttpFailure } from "./http.ts";
+import { formatBytes, get, HttpFailure, type HttpResponse } from "./http.ts";
 
 export interface ClientOptions {
   timeoutMs: number;
@@ -27,6 +27,47 @@ export interface FetchedSnapshot {
 
 const appsPath = "/v2/apps?embed=apps.tasks";
 
+const tooLarge = (maxBytes: number) =>
+  new HttpFailure(
+    `answered more than ${formatBytes(maxBytes)}; raise --max-response if Marathon really is that large`,
+    false,
+    ExitCode.marathonData,
+  );
+
+/**
+ * The whole body as text, at most `maxBytes` of it (after decompression). Each chunk is decoded as
+ * it arrives and the bytes are dropped: a 70 MB snapshot is never held as bytes and as text at
+ * once, and the text's growth lets the GC free the chunks while they are read.
+ */
+async function readText(response: HttpResponse, maxBytes: number): Promise<string> {
+  // A byte-order mark is kept, as Buffer.toString keeps it: the text is what Marathon sent.
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  let text = "";
+  let size = 0;
+  const decode = (chunk?: Buffer) => {
+    try {
+      text += decoder.decode(chunk, { stream: chunk !== undefined });
+    } catch {
+      throw new HttpFailure(
+        `answered ${formatBytes(size)}, more than this runtime can hold as text`,
+        false,
+        ExitCode.marathonData,
+      );
+    }
+  };
+  try {
+    await response.read((chunk) => {
+      size += chunk.length;
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      decode(chunk);
+    });
+  } finally {
+    response.close();
+  }
+  decode();
+  return text;
+}
+
 /** One GET of `path` (a snapshot) from one address, read within the timeout and the size bound, then parsed. */
 async function attempt(
   endpoint: MarathonEndpoint,
@@ -40,33 +81,7 @@ async function attempt(
     // Bounds connect, headers and the body read alike.
     signal: AbortSignal.timeout(options.timeoutMs),
   });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    await response.read((chunk) => {
-      size += chunk.length;
-      if (size > options.maxResponseBytes) {
-        throw new HttpFailure(
-          `answered more than ${formatBytes(options.maxResponseBytes)}; raise --max-response if Marathon really is that large`,
-          false,
-          ExitCode.marathonData,
-        );
-      }
-      chunks.push(chunk);
-    });
-  } finally {
-    response.close();
-  }
-  let body: string;
-  try {
-    body = Buffer.concat(chunks, size).toString("utf8");
-  } catch {
-    throw new HttpFailure(
-      `answered ${formatBytes(size)}, more than this runtime can hold as text`,
-      false,
-      ExitCode.marathonData,
-    );
-  }
+  const body = await readText(response, options.maxResponseBytes);
   const contentType = String(response.headers["content-type"] ?? "");
   if (!/^\s*[[{]/.test(body)) {
     const title = /<title>([^<]{1,80})<\/title>/i.exec(body)?.[1]?.trim();

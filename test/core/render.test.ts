@@ -276,4 +276,37 @@ describe("userlist passwords hidden for output that reaches logs", () => {
       patch.replace("password old", "password (hidden)").replace("password new", "password (hidden)"),
     );
   });
+
+  it("a patch: every line after its marker exactly as hidePasswords hides that line alone", () => {
+    const lines = [
+      "+  user a password x",
+      "-  user a insecure-password y\r+  user b password z",
+      "+\tstats auth admin:pw",
+      " stats  auth  ops:x:y",
+      "++ user a password x",
+      "+user a password\u2028x",
+      "+ auth",
+      "+password",
+      "@@ -1 +1 @@ user a password q",
+      "   server web_1 10.0.0.1:80 check",
+    ];
+    const patch = lines.join("\n");
+    const lineByLine = patch.replace(
+      /^([-+ ])(.*)$/gm,
+      (_, marker: string, line: string) => marker + hidePasswords(line),
+    );
+    expect(hidePatchPasswords(patch)).toBe(lineByLine);
+    expect(lineByLine).not.toBe(patch);
+  });
+});
+
+describe("the app-id frontend", () => {
+  const httpApp = snapshotOf(hostApp("/web", [10000], [task()], { labels: { HAPROXY_0_MODE: "http" } }));
+
+  it("is emitted on *:9091 when some app is in http mode; --app-id-port 0 leaves it out", () => {
+    expect(renderJson(httpApp)).toContain("frontend app_id_in\n  bind *:9091\n");
+    const without = renderJson(httpApp, { appIdPort: 0 });
+    expect(without).not.toContain("app_id_in");
+    expect(without).not.toContain("9091");
+  });
 });

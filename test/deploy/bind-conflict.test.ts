@@ -88,4 +88,19 @@ describe.skipIf(!haproxyAvailable())("a commit that cannot bind never blacks out
     },
     90_000,
   );
+
+  it("names five listeners that cannot be bound and counts the rest, on one line", async () => {
+    const fixture = newFixture();
+    const held = await Promise.all(Array.from({ length: 7 }, holdPort));
+    try {
+      fixture.commit(haproxyConfig(held.map(({ port }) => ({ port, servers: [alpha().port] }))));
+      const refused = await fixture.deploy(["--reload-cmd", "true"]);
+      expect(refused.code, refused.stderr).toBe(12);
+      const line = refused.stderr.split("\n").find((l) => l.includes("cannot bind")) ?? "";
+      expect(line.match(/in use by another process/g)).toHaveLength(5);
+      expect(line).toContain(") and 2 more; kept ");
+    } finally {
+      for (const { server } of held) server.close();
+    }
+  });
 });

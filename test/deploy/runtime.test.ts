@@ -134,6 +134,33 @@ describe.skipIf(!haproxyAvailable())("deploy applies server-only changes over th
     expect(await answers(portB, "alpha")).toBe(true);
   });
 
+  it("reloads when the runtime state reads back otherwise than the file after applying (a server re-weighted by hand), and says so in the record and --status", async () => {
+    const fixture = newFixture();
+    const mode = ["--master-socket", fixture.masterSocket];
+    const port = await freePort();
+    fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
+    expect((await fixture.deploy(mode)).code).toBe(0);
+    await waitForPort(port);
+    // Behind mhc's back: s0 runs at weight 7 while the file says 1. Adding s1 goes through, and the
+    // read-back of the backend finds the difference.
+    const api = await openRuntimeApi(fixture.masterSocket);
+    expect(await api.run(`set server be_${port}/s0 weight 7`)).toBe("");
+    const pids = await workers(fixture);
+    const both = haproxyConfig([{ port, servers: [alpha().port, beta().port] }]);
+    fixture.commit(both);
+    const deployed = await fixture.deploy(mode);
+    expect(deployed.code, deployed.stderr).toBe(0);
+    const why = `the runtime state differs from the file after applying: be_${port}/s0 has weight 7, the file says 1`;
+    expect(deployed.stderr).toContain(`${why}; reloading instead`);
+    expect(record(fixture)).toMatchObject({ applied: "reload", appliedBecause: why });
+    expect(await workers(fixture)).not.toEqual(pids);
+    expect(fixture.installed()).toBe(both);
+    expect(await answers(port, "beta")).toBe(true);
+    const status = await fixture.deploy(mode, ["--status", "--json"]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ record: { applied: "reload", appliedBecause: why } });
+    expect((await fixture.deploy(mode, ["--status"])).stdout).toContain(`applied:   reload: ${why}`);
+  });
+
   it("a run stopped after its runtime changes but before the install is completed by a reload on the next run", async () => {
     const fixture = newFixture();
     const mode = ["--master-socket", fixture.masterSocket];

@@ -50,6 +50,49 @@ describe("planServerChanges", () => {
     expect(plan).toMatchObject({ runtime: true, changes: [] });
   });
 
+  it("finds the sections of a config that starts with one or with a comment, and reads headers spacing aside", () => {
+    const moved = (text: string) => text.replace("10.0.0.1:80", "10.0.0.2:80");
+    const bare = config(["server a 10.0.0.1:80"]);
+    const commented = `# rendered by mhc\n${bare}`;
+    for (const installed of [bare, commented]) {
+      const plan = planServerChanges(installed, moved(installed));
+      expect(plan.runtime && plan.changes.map((c) => `${c.kind} ${c.server.name}`)).toEqual(["move a"]);
+    }
+    const spaced = moved(bare).replace("backend be\n", "backend  be\n");
+    expect(planServerChanges(bare, spaced)).toMatchObject({ runtime: true, changes: [{ kind: "move" }] });
+    const renamed = moved(bare).replace("backend be\n", "backend be2\n");
+    expect(planServerChanges(bare, renamed)).toMatchObject({ runtime: false });
+    expect(planServerChanges(bare, commented)).toMatchObject({ runtime: false });
+  });
+
+  it("compares only where the configs differ: the last section, a section inserted between others, the defaults section that governs the changed backend", () => {
+    const backends = (servers: Record<string, string>) =>
+      Object.entries(servers)
+        .map(([name, address]) => `backend ${name}\n  server s ${address}\n`)
+        .join("\n");
+    const three = { a: "10.0.0.1:80", b: "10.0.0.2:80", c: "10.0.0.3:80" };
+    const last = planServerChanges(
+      `${head}\n${backends(three)}`,
+      `${head}\n${backends({ ...three, c: "10.0.0.9:80" })}`,
+    );
+    expect(last).toMatchObject({ runtime: true, changes: [{ kind: "move", server: { backend: "c" } }] });
+    const inserted = `${head}\n${backends({ a: three.a, x: "10.0.0.8:80", b: three.b, c: three.c })}`;
+    expect(planServerChanges(`${head}\n${backends(three)}`, inserted)).toMatchObject({
+      runtime: false,
+      reason: "sections were added, removed or renamed",
+    });
+    // Only the defaults section last before a backend counts for it.
+    const governed = (first: string, second: string, c: string) =>
+      `${head}\ndefaults\n  ${first}\n\n${backends({ a: three.a })}\ndefaults\n  ${second}\n\n${backends({ b: three.b, c })}`;
+    const inherit = "default-server inter 3s";
+    expect(
+      planServerChanges(governed(inherit, "mode tcp", three.c), governed(inherit, "mode tcp", "10.0.0.9:80")),
+    ).toMatchObject({ runtime: true });
+    expect(
+      planServerChanges(governed("mode tcp", inherit, three.c), governed("mode tcp", inherit, "10.0.0.9:80")),
+    ).toMatchObject({ runtime: false, reason: expect.stringContaining("default-server") });
+  });
+
   it.each([
     [
       "a frontend setting",

@@ -1,7 +1,7 @@
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import process from "node:process";
-import { createGzip } from "node:zlib";
+import { createGzip, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { ExitCode, MhcError } from "../../src/errors.ts";
 import { parseEndpoint } from "../../src/marathon/address.ts";
@@ -160,6 +160,16 @@ describe("Marathon answers that must not take mhc down", () => {
     expect(process.memoryUsage().rss - before).toBeLessThan(128 * 2 ** 20);
   });
 
+  it("decodes UTF-8 characters split between the chunks of an answer", async () => {
+    // Gunzip hands the body on in 16 KiB chunks; an odd-length prefix puts two-byte characters across each cut.
+    const note = "é".repeat(40_000);
+    const text = JSON.stringify({ apps: [{ id: "/web", labels: { pad: "xy", note } }] });
+    const m = await marathon(() => ({ body: gzipSync(text), headers: { "content-encoding": "gzip" } }));
+    const result = await fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, retries: 0 });
+    expect(result.body).toBe(text);
+    expect(result.snapshot.apps[0]?.labels?.note).toBe(note);
+  });
+
   it("a corrupt gzip answer is a one-line mhc error (exit 5)", async () => {
     const m = await marathon(() => ({
       body: Buffer.from("garbage, not gzip"),
@@ -283,5 +293,33 @@ describe("TLS with a private CA (--ca-file)", () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+});
+
+describe("credentials and refusals", () => {
+  it("a --token wins over basic auth, from --auth and from the URL", async () => {
+    const m = await marathon(() => json(body));
+    const url = m.url.replace("http://", "http://bob:pw@");
+    await fetchSnapshot([parseEndpoint(url, { basic: "alice:s3cret", token: "eyJtoken" })], fast);
+    expect(m.requests.map((r) => r.headers.authorization)).toEqual(["token=eyJtoken"]);
+  });
+
+  it("403 stops at once like 401; another 4xx skips that address without retrying it", async () => {
+    const forbidden = await marathon(() => ({ status: 403, body: "{}" }));
+    const second = await marathon(() => json(body));
+    const error = await failure(
+      fetchSnapshot([parseEndpoint(forbidden.url, {}), parseEndpoint(second.url, {})], fast),
+    );
+    expect(error.exitCode).toBe(ExitCode.marathonAuth);
+    expect(forbidden.requests).toHaveLength(1);
+    expect(second.requests).toHaveLength(0);
+
+    const missing = await marathon(() => ({ status: 404, body: "{}" }));
+    const ok = await fetchSnapshot([parseEndpoint(missing.url, {}), parseEndpoint(second.url, {})], fast);
+    expect(ok.snapshot.apps).toHaveLength(1);
+    expect(missing.requests).toHaveLength(1);
+    const onlyMissing = await failure(fetchSnapshot([parseEndpoint(missing.url, {})], fast));
+    expect(onlyMissing.exitCode).toBe(ExitCode.marathonUnreachable);
+    expect(missing.requests).toHaveLength(2); // one per fetch: a 404 is not retried
   });
 });

@@ -40,10 +40,16 @@ interface Member {
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Shared by every label an app does not set: most apps set none of these. */
+const absent: LabelResult<undefined> = { ok: true, value: undefined };
+
+/** `HAPROXY_<name>` of each app label, built once rather than for every app. */
+const keys = Object.fromEntries(Object.keys(appLabels).map((name) => [name, `HAPROXY_${name}`]));
+
 function label<T>(app: MarathonApp, name: keyof typeof appLabels): LabelResult<T | undefined> {
-  const key = `HAPROXY_${name}`;
+  const key = keys[name] as string;
   const value = app.labels?.[key];
-  if (value === undefined || value === null) return { ok: true, value: undefined };
+  if (value === undefined || value === null) return absent;
   const parsed = appLabels[name].parse(value) as LabelResult<T>;
   return parsed.ok ? parsed : { ok: false, reason: labelProblem(key, value, parsed.reason) };
 }
@@ -102,6 +108,9 @@ function merge(members: Member[]): { app: MarathonApp; deployment: Deployment } 
   };
 }
 
+const deploymentLabel =
+  /^HAPROXY_(DEPLOYMENT_(STARTED_AT|TARGET_INSTANCES|NEW_INSTANCES|COLOUR|ALT_PORT)|APP_ID)$/;
+
 export function mergeDeploymentGroups(apps: MarathonApp[]): Merged {
   const groups = new Map<string, Member[]>();
   const problems: Merged["problems"] = [];
@@ -114,9 +123,8 @@ export function mergeDeploymentGroups(apps: MarathonApp[]): Merged {
       continue;
     }
     if (group.value === undefined) {
-      const stray = Object.keys(app.labels ?? {}).filter((key) =>
-        /^HAPROXY_(DEPLOYMENT_(STARTED_AT|TARGET_INSTANCES|NEW_INSTANCES|COLOUR|ALT_PORT)|APP_ID)$/.test(key),
-      );
+      const stray: string[] = [];
+      for (const key in app.labels ?? {}) if (deploymentLabel.test(key)) stray.push(key);
       if (stray.length > 0)
         warnings.push(`app ${app.id}: ${stray.sort().join(", ")} ignored: no HAPROXY_DEPLOYMENT_GROUP`);
       rest.push(app);

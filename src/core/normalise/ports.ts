@@ -33,10 +33,10 @@ const servicePortOf = (raw: unknown): Pick<PortSpec, "servicePort" | "invalidSer
       : { servicePort: 0 };
 
 export function networkMode(app: MarathonApp): NetworkMode {
-  const modes = (app.networks ?? []).map((n) => n?.mode);
-  if (modes.includes("container/bridge")) return "bridge";
-  if (modes.includes("container")) return "container";
-  if (modes.length > 0) return "host";
+  const networks = app.networks ?? [];
+  if (networks.some((n) => n?.mode === "container/bridge")) return "bridge";
+  if (networks.some((n) => n?.mode === "container")) return "container";
+  if (networks.length > 0) return "host";
   const dockerNetwork = app.container?.docker?.network?.toUpperCase();
   if (dockerNetwork === "BRIDGE") return "bridge";
   if (dockerNetwork === "USER" || app.ipAddress) return "container";

@@ -46,17 +46,30 @@ type HostCheck = { usable: false } | { usable: true; namePrefix: string };
 export type HostChecks = (host: string, ipOnly: boolean) => HostCheck;
 
 export function hostChecks(): HostChecks {
-  const known = new Map<string, HostCheck>();
+  // One map per kind, keyed by the host itself: no key string is built per task.
+  const hosts = new Map<string, HostCheck>();
+  const ips = new Map<string, HostCheck>();
   return (host, ipOnly) => {
-    const key = ipOnly ? `ip:${host}` : host;
-    let check = known.get(key);
+    const known = ipOnly ? ips : hosts;
+    let check = known.get(host);
     if (check === undefined) {
       const usable = (isIP(host) !== 0 && !host.includes("%")) || (!ipOnly && validHost.test(host));
       check = usable ? { usable, namePrefix: sanitiseName(host) } : { usable };
-      known.set(key, check);
+      known.set(host, check);
     }
     return check;
   };
+}
+
+/** The first IP address Marathon lists for a task, if any. */
+function firstIp(task: MarathonTask): string | undefined {
+  const addresses = task.ipAddresses;
+  if (!addresses) return undefined;
+  for (let i = 0; i < addresses.length; i++) {
+    const ip = addresses[i]?.ipAddress;
+    if (ip) return ip;
+  }
+  return undefined;
 }
 
 /** The server a task gives for one port, or why it gives none. */
@@ -64,7 +77,7 @@ export function taskServer(task: MarathonTask, spec: PortSpec, checkHost: HostCh
   let host: string;
   let port: number | null | undefined;
   if (spec.containerPort !== undefined) {
-    const ip = (task.ipAddresses ?? []).find((a) => a?.ipAddress)?.ipAddress;
+    const ip = firstIp(task);
     if (!ip) return "no IP address for an IP-per-task port";
     host = ip;
     port = spec.containerPort;
@@ -124,5 +137,13 @@ export function serversFor(
     candidates.push(server);
   }
   candidates.sort(compareServers);
-  return candidates.filter((s, i) => i === 0 || compareServers(candidates[i - 1] as Server, s) !== 0);
+  // Two tasks on one address:port are one server: drop the repeats in place.
+  let kept = 0;
+  for (let i = 0; i < candidates.length; i++) {
+    const server = candidates[i] as Server;
+    if (kept === 0 || compareServers(candidates[kept - 1] as Server, server) !== 0)
+      candidates[kept++] = server;
+  }
+  candidates.length = kept;
+  return candidates;
 }

@@ -120,11 +120,15 @@ export function matchesGroups(wanted: string[], groups: string[]): boolean {
  * an absolute `port`, which Marathon runs against that port of the task's host whatever the index.
  */
 export function healthCheckFor(app: MarathonApp, portIndex: number): MarathonHealthCheck | undefined {
-  const checks = app.healthChecks ?? [];
-  const byIndex = checks.find((check) => check && check.port == null && (check.portIndex ?? 0) === portIndex);
-  return (
-    byIndex ?? checks.find((check) => check && check.port != null && check.portIndex == null) ?? undefined
-  );
+  const checks = app.healthChecks;
+  if (!checks) return undefined;
+  let byPort: MarathonHealthCheck | undefined;
+  for (const check of checks) {
+    if (!check) continue;
+    if (check.port == null && (check.portIndex ?? 0) === portIndex) return check;
+    if (check.port != null && check.portIndex == null) byPort ??= check;
+  }
+  return byPort;
 }
 
 /** HAProxy 2.6 keeps times in signed 32-bit milliseconds and counts in signed 32-bit integers. */
@@ -144,39 +148,42 @@ function bounded(
   return whole <= max ? whole : `health check ${field} ${value} is above HAProxy's limit (${max})`;
 }
 
+const httpProtocols = new Set(["HTTP", "HTTPS", "MESOS_HTTP", "MESOS_HTTPS"]);
+
 export function translateHealthCheck(
   check: MarathonHealthCheck | undefined,
 ): LabelResult<HealthCheck | undefined> {
   const protocol = check?.protocol?.toUpperCase();
   if (!check || !protocol) return { ok: true, value: undefined };
   const intervalSeconds = bounded(check, "intervalSeconds", maxSeconds, 60);
+  if (typeof intervalSeconds === "string") return { ok: false, reason: intervalSeconds };
   const timeoutSeconds = bounded(check, "timeoutSeconds", maxSeconds, 20);
+  if (typeof timeoutSeconds === "string") return { ok: false, reason: timeoutSeconds };
   // Marathon's 0 means "never kill"; HAProxy still needs a count, so use its default.
   const fall = bounded(check, "maxConsecutiveFailures", maxCount, 3);
-  for (const value of [intervalSeconds, timeoutSeconds, fall]) {
-    if (typeof value === "string") return { ok: false, reason: value };
-  }
+  if (typeof fall === "string") return { ok: false, reason: fall };
   if (check.port != null && !isPort(check.port)) {
     return { ok: false, reason: `health check port ${check.port} is not a port number (1-65535)` };
   }
-  const timing = {
-    intervalSeconds,
-    timeoutSeconds,
-    fall,
-    ...(check.port != null ? { port: check.port } : {}),
-  } as Pick<HealthCheck, "intervalSeconds" | "timeoutSeconds" | "fall" | "port">;
+  let value: HealthCheck;
   if (protocol === "TCP" || protocol === "MESOS_TCP") {
-    return { ok: true, value: { kind: "tcp", tls: false, path: "/", ...timing } };
-  }
-  if (["HTTP", "HTTPS", "MESOS_HTTP", "MESOS_HTTPS"].includes(protocol)) {
+    value = { kind: "tcp", tls: false, path: "/", intervalSeconds, timeoutSeconds, fall };
+  } else if (httpProtocols.has(protocol)) {
     const path = parseCheckPath(check.path);
     if (!path.ok) return { ok: false, reason: `health check path ${shown(check.path)} ${path.reason}` };
-    return {
-      ok: true,
-      value: { kind: "http", tls: protocol.endsWith("HTTPS"), path: path.value, ...timing },
+    value = {
+      kind: "http",
+      tls: protocol.endsWith("HTTPS"),
+      path: path.value,
+      intervalSeconds,
+      timeoutSeconds,
+      fall,
     };
+  } else {
+    return { ok: true, value: undefined }; // COMMAND and unknown protocols: HAProxy's plain connect check.
   }
-  return { ok: true, value: undefined }; // COMMAND and unknown protocols: HAProxy's plain connect check.
+  if (check.port != null) value.port = check.port;
+  return { ok: true, value };
 }
 
 export function sanitiseName(text: string): string {
@@ -256,14 +263,15 @@ export function serviceFor(
     vhosts = [];
     paths = [];
   }
-  const http = httpLabels(values, mode, n, app.id, warnings);
-  if (typeof http === "string") return { kind: "dropped", reason: http };
+  const refusal = mode === "tcp" ? tcpRefusal(values, n, app.id, warnings) : undefined;
+  if (refusal !== undefined) return { kind: "dropped", reason: refusal };
   if (values.AUTH && !values.AUTH.hashed) {
     warnings.push(
       `app ${app.id} port index ${n}: HAPROXY_${n}_AUTH has a plaintext password, which is committed to git with the config; use a crypt(3) hash (mkpasswd -m sha-512)`,
     );
   }
   const appPath = app.id.replace(/^\/+/, "");
+  // Built field by field rather than from spreads: one object per service, not one per optional field.
   const service: Service = {
     appId: app.id,
     portIndex: n,
@@ -277,16 +285,16 @@ export function serviceFor(
     paths,
     pathsIgnoreCase: paths.length > 0 && values.PATH?.ignoreCase === true,
     backendWeight: values.BACKEND_WEIGHT ?? 0,
-    ...(check.value ? { healthCheck: check.value } : {}),
-    ...(checkIndex !== undefined && checkIndex !== n ? { healthCheckPortIndex: checkIndex } : {}),
-    ...http,
-    ...(values.BACKEND_NETWORK_ALLOWED_ACL ? { allowedSources: values.BACKEND_NETWORK_ALLOWED_ACL } : {}),
-    ...(values.SSL_CERT ? { sslCert: values.SSL_CERT } : {}),
-    ...(values.BIND_OPTIONS ? { bindOptions: values.BIND_OPTIONS } : {}),
-    ...(templates ? { templates } : {}),
-    servers: [],
-  };
-  return { kind: "service", service, ...(warnings.length > 0 ? { warnings } : {}) };
+  } as Service;
+  if (check.value) service.healthCheck = check.value;
+  if (checkIndex !== undefined && checkIndex !== n) service.healthCheckPortIndex = checkIndex;
+  if (mode === "http") copyHttpLabels(values, service);
+  if (values.BACKEND_NETWORK_ALLOWED_ACL) service.allowedSources = values.BACKEND_NETWORK_ALLOWED_ACL;
+  if (values.SSL_CERT) service.sslCert = values.SSL_CERT;
+  if (values.BIND_OPTIONS) service.bindOptions = values.BIND_OPTIONS;
+  if (templates) service.templates = templates;
+  service.servers = [];
+  return warnings.length > 0 ? { kind: "service", service, warnings } : { kind: "service", service };
 }
 
 /** Labels that restrict access or how: without http mode the port is not served at all. */
@@ -298,40 +306,37 @@ const httpOnly = [
   "HTTP_BACKEND_REDIR",
 ] as const;
 
-type HttpFields = Pick<
-  Service,
-  "auth" | "redirectToHttps" | "hsts" | "sticky" | "proxyPassPath" | "revProxyPath" | "rootRedirect"
->;
-
-/** The http-only labels of a port, or the reason to drop it (a restriction that tcp mode cannot apply). */
-function httpLabels(
+/**
+ * Checks the http-only labels of a tcp port: the reason to drop it (a restriction that tcp mode
+ * cannot apply), or undefined, with a warning for the labels that are only ignored.
+ */
+function tcpRefusal(
   values: PortLabelValues,
-  mode: Mode,
   n: number,
   appId: string,
   warnings: string[],
-): HttpFields | string {
-  if (mode === "tcp") {
-    const restriction = httpRestrictions.find((name) => values[name] !== undefined && values[name] !== false);
-    if (restriction) {
-      return `HAPROXY_${n}_${restriction} needs http mode (set HAPROXY_${n}_MODE=http or a VHOST); the port is left out rather than served without it`;
-    }
-    const ignored = httpOnly.filter((name) => values[name] !== undefined && values[name] !== false);
-    if (ignored.length > 0) {
-      const names = ignored.map((name) => `HAPROXY_${n}_${name}`).join(", ");
-      warnings.push(`app ${appId} port index ${n}: ${names} ignored because MODE is tcp (needs http)`);
-    }
-    return {};
+): string | undefined {
+  const restriction = httpRestrictions.find((name) => values[name] !== undefined && values[name] !== false);
+  if (restriction) {
+    return `HAPROXY_${n}_${restriction} needs http mode (set HAPROXY_${n}_MODE=http or a VHOST); the port is left out rather than served without it`;
   }
-  return {
-    ...(values.AUTH ? { auth: values.AUTH } : {}),
-    ...(values.REDIRECT_TO_HTTPS ? { redirectToHttps: true } : {}),
-    ...(values.USE_HSTS ? { hsts: true } : {}),
-    ...(values.STICKY ? { sticky: true } : {}),
-    ...(values.HTTP_BACKEND_PROXYPASS_PATH ? { proxyPassPath: values.HTTP_BACKEND_PROXYPASS_PATH } : {}),
-    ...(values.HTTP_BACKEND_REVPROXY_PATH ? { revProxyPath: values.HTTP_BACKEND_REVPROXY_PATH } : {}),
-    ...(values.HTTP_BACKEND_REDIR ? { rootRedirect: values.HTTP_BACKEND_REDIR } : {}),
-  };
+  const ignored = httpOnly.filter((name) => values[name] !== undefined && values[name] !== false);
+  if (ignored.length > 0) {
+    const names = ignored.map((name) => `HAPROXY_${n}_${name}`).join(", ");
+    warnings.push(`app ${appId} port index ${n}: ${names} ignored because MODE is tcp (needs http)`);
+  }
+  return undefined;
+}
+
+/** The http-only labels of an http port, onto its service (only those that are set). */
+function copyHttpLabels(values: PortLabelValues, service: Service): void {
+  if (values.AUTH) service.auth = values.AUTH;
+  if (values.REDIRECT_TO_HTTPS) service.redirectToHttps = true;
+  if (values.USE_HSTS) service.hsts = true;
+  if (values.STICKY) service.sticky = true;
+  if (values.HTTP_BACKEND_PROXYPASS_PATH) service.proxyPassPath = values.HTTP_BACKEND_PROXYPASS_PATH;
+  if (values.HTTP_BACKEND_REVPROXY_PATH) service.revProxyPath = values.HTTP_BACKEND_REVPROXY_PATH;
+  if (values.HTTP_BACKEND_REDIR) service.rootRedirect = values.HTTP_BACKEND_REDIR;
 }
 
 /** A port's template labels, checked in name order (the first bad one is the reason to drop the port). */
