@@ -304,17 +304,16 @@ async function writeBlobs(
   gitDir: string,
   files: { path: string; content: string }[],
 ): Promise<string[]> {
-  const ids = await Promise.all(
-    files.map(async ({ content }, i) => {
-      const file = join(gitDir, `mhc-blob-${i}`);
-      try {
-        await writeFile(file, content);
-        return (await git.git(["hash-object", "-w", "--no-filters", "--", file])).trim();
-      } finally {
-        await rm(file, { force: true });
-      }
-    }),
-  );
+  if (files.length === 0) return [];
+  const blobFiles = files.map((_, i) => join(gitDir, `mhc-blob-${i}`));
+  let ids: string[];
+  try {
+    await Promise.all(files.map(({ content }, i) => writeFile(blobFiles[i] as string, content)));
+    // One git process stores them all (a process costs mhc more than the hashing it waits for).
+    ids = (await git.git(["hash-object", "-w", "--no-filters", "--", ...blobFiles])).trim().split("\n");
+  } finally {
+    await Promise.all(blobFiles.map((file) => rm(file, { force: true })));
+  }
   const stored = (await git.git(["cat-file", "--batch-check"], `${ids.join("\n")}\n`)).trim().split("\n");
   files.forEach((file, i) => {
     if (stored[i] !== `${ids[i]} blob ${Buffer.byteLength(file.content)}`)
