@@ -42,20 +42,23 @@ export async function main(root: AnyCommand, rawArgs: string[] = process.argv.sl
   let helpPath = rootName;
   try {
     const { globals, name, rest, misplaced } = splitAtCommand(rawArgs, rootName);
-    if (misplaced) throw await misplacedOption(root, rootName, misplaced, name);
-    applyGlobals(globals, helpPath);
-    if (globals.has("version") && name === undefined)
-      return print(`${(await resolve(root.meta))?.version}\n`);
+    // --help wins over everything else on the line: help runs nothing, so nothing can go wrong.
+    const wantsHelp = globals.has("help") || asksFor(rest, "help");
+    if (misplaced && !wantsHelp) throw await misplacedOption(root, rootName, misplaced, name);
+    applyGlobals(globals, helpPath, wantsHelp);
+    const printVersion = async () => print(`${(await resolve(root.meta))?.version}\n`);
+    if (globals.has("version") && name === undefined) return printVersion();
     if (name === undefined) return print(await help(root, rootName));
     if (name === "help") return await printHelpFor(root, rootName, rest);
     const cmd = await subCommand(root, rootName, name);
     helpPath = `${rootName} ${name}`;
-    if (globals.has("help") || asksForHelp(rest)) return print(await help(cmd, helpPath));
+    if (wantsHelp) return print(await help(cmd, helpPath));
+    // Before the command's own checks: `mhc sync -v` needs no --repo.
+    if (globals.has("version") || asksFor(rest, "version")) return printVersion();
     const argsDef = (await resolve(cmd.args)) ?? {};
     const parsed = checkCommandLine(argsDef, rest, helpPath);
     const allGlobals = new Set([...globals, ...parsed.globals]);
     applyGlobals(allGlobals, helpPath);
-    if (allGlobals.has("version")) return print(`${(await resolve(root.meta))?.version}\n`);
     await runCittyCommand(cmd, { rawArgs: parsed.commandArgs });
   } catch (error) {
     process.exitCode = report(error, helpPath);
@@ -152,13 +155,15 @@ async function misplacedOption(root: AnyCommand, rootName: string, arg: string, 
 }
 
 /** `--help` anywhere before `--` wins over everything else on the line, mistakes included. */
-function asksForHelp(rest: string[]): boolean {
+/** Whether `--help`/`-h` (or `--version`/`-v`) is among the arguments before `--`. */
+function asksFor(rest: string[], global: "help" | "version"): boolean {
   const end = rest.indexOf("--");
-  return (end < 0 ? rest : rest.slice(0, end)).some((a) => a === "--help" || a === "-h");
+  const flags = [`--${global}`, `-${globalArgs[global].alias}`];
+  return (end < 0 ? rest : rest.slice(0, end)).some((a) => flags.includes(a));
 }
 
-function applyGlobals(globals: Set<GlobalName>, helpPath: string): void {
-  if (globals.has("verbose") && globals.has("quiet"))
+function applyGlobals(globals: Set<GlobalName>, helpPath: string, helpWins = false): void {
+  if (globals.has("verbose") && globals.has("quiet") && !helpWins)
     throw new UsageError("choose --verbose or --quiet, not both", helpPath);
   if (globals.has("verbose")) setLevel("verbose");
   if (globals.has("quiet")) setLevel("quiet");

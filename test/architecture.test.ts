@@ -125,3 +125,23 @@ describe("architecture", () => {
     expect(violations([{ from: "io/a.ts", to: "io/b", specifier: "./b" }])[0]).toContain(".ts extension");
   });
 });
+
+describe("dependencies", () => {
+  it("at run time mhc needs only citty and diff: the only packages src/ imports, and package.json's dependencies", () => {
+    const root = join(import.meta.dirname, "..");
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)],
+      );
+    const packages = new Set(
+      files(join(root, "src")).flatMap((file) =>
+        [...readFileSync(file, "utf8").matchAll(/^(?:import|export)\b[^;]*?from\s+"([^"]+)"/gms)]
+          .map((m) => m[1] as string)
+          .filter((spec) => !spec.startsWith(".") && !spec.startsWith("node:")),
+      ),
+    );
+    expect([...packages].sort()).toEqual(["citty", "diff"]);
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(["citty", "diff"]);
+  });
+});

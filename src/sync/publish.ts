@@ -310,6 +310,7 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
       if (outcome !== "race lost" && decision.kind === "commit" && outcome.commit)
         lastCommitted = { key: branchKey(request), commit: outcome.commit, config, modelText: candidateText };
       if (outcome !== "race lost") return outcome;
+      if (attempt === request.pushAttempts) break;
       log.info(
         `push lost a race (attempt ${attempt} of ${request.pushAttempts}); starting over from the new remote head`,
       );

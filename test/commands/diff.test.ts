@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { applyPatch } from "diff";
@@ -103,5 +104,26 @@ describe("mhc diff never prints a credential", () => {
     expect(removed.stdout).toContain("-  user alice insecure-password (hidden)\n");
     for (const result of [added, rotated, removed])
       expect(`${result.stdout}${result.stderr}`).not.toMatch(/pl41n-s3cret|n3w-s3cret/);
+  });
+});
+
+describe("mhc diff's output is a patch", () => {
+  it("patch -p1 and git apply apply it: the file becomes the fresh render", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "v1.json"), JSON.stringify(apps(["10.0.0.1", "10.0.0.2"])));
+    writeFileSync(join(dir, "v2.json"), JSON.stringify(apps(["10.0.0.2", "10.0.0.3", "10.0.0.4"])));
+    const current = (await runMhc(["render", "--from", "v1.json"], { cwd: dir })).stdout;
+    const fresh = (await runMhc(["render", "--from", "v2.json"], { cwd: dir })).stdout;
+    writeFileSync(join(dir, "haproxy.cfg"), current);
+    const result = await runMhc(["diff", "haproxy.cfg", "--from", "v2.json"], { cwd: dir });
+    expect(result.code).toBe(1);
+    writeFileSync(join(dir, "change.patch"), result.stdout);
+
+    execFileSync("patch", ["-p1", "--quiet", "-i", "change.patch"], { cwd: dir });
+    expect(readFileSync(join(dir, "haproxy.cfg"), "utf8")).toBe(fresh);
+
+    writeFileSync(join(dir, "haproxy.cfg"), current);
+    execFileSync("git", ["apply", "change.patch"], { cwd: dir });
+    expect(readFileSync(join(dir, "haproxy.cfg"), "utf8")).toBe(fresh);
   });
 });

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { webWithHosts } from "../helpers/apps.ts";
 import { runMhc } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/git.ts";
+import { json, startMarathon } from "../helpers/marathon.ts";
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -58,6 +59,7 @@ describe("mhc render checks every flag it is given", () => {
     [["--stats-bind", "127.0.0.1\n  server x"], '--stats-bind "127.0.0.1\n  server x" contains a line break'],
     [["--stats-bind", "localhost"], '--stats-bind "localhost" is not an IP address or *'],
     [["--http-port", "8e1"], '--http-port must be an integer from 0 to 65535, not "8e1"'],
+    [["--stats-port", "0x50"], '--stats-port must be an integer from 0 to 65535, not "0x50"'],
     [["--max-drop", "101"], '--max-drop must be a number from 0 to 100, not "101"'],
     [["--force"], "--force and --max-drop guard the -o FILE they would replace; give -o FILE"],
     [["--max-drop", "10"], "--force and --max-drop guard the -o FILE they would replace; give -o FILE"],
@@ -109,4 +111,33 @@ describe("mhc render -o never overwrites its own input", () => {
       }
     },
   );
+});
+
+describe("what mhc render --watch cannot do", () => {
+  it("the watch-only flags without --watch, --watch --from and --watch --json are usage errors, before Marathon is read", async () => {
+    const marathon = await startMarathon(() => json(webWithHosts(1)));
+    try {
+      const dir = tempDir("mhc-render-");
+      const out = join(dir, "haproxy.cfg");
+      writeFileSync(join(dir, "apps.json"), JSON.stringify(webWithHosts(1)));
+      for (const [args, error] of [
+        [["--wait", "1s"], "--wait only applies with --watch"],
+        [["--resync", "1m"], "--resync only applies with --watch"],
+        [["--idle-timeout", "5s"], "--idle-timeout only applies with --watch"],
+        [["--status-file", join(dir, "status.json")], "--status-file only applies with --watch"],
+        [["--no-incremental"], "--no-incremental only applies with --watch"],
+        [["--watch", "--json"], "--watch writes -o FILE; it cannot print --json"],
+      ] as const) {
+        const result = await runMhc(["render", marathon.url, "-o", out, ...args]);
+        expect(result.code, args.join(" ")).toBe(2);
+        expect(result.stderr.split("\n")[0]).toBe(`mhc: error: ${error}`);
+      }
+      const fromFile = await runMhc(["render", "--watch", "--from", join(dir, "apps.json"), "-o", out]);
+      expect(fromFile.code).toBe(2);
+      expect(fromFile.stderr).toContain("it cannot watch --from");
+      expect(marathon.requests).toEqual([]);
+    } finally {
+      await marathon.close();
+    }
+  });
 });

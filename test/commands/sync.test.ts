@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { webWithHosts } from "../helpers/apps.ts";
 import { runMhc, startMhc } from "../helpers/cli.ts";
 import { bareRepo, git, tempDir } from "../helpers/git.ts";
+import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { eventually } from "../helpers/wait.ts";
 
 const env = { XDG_CACHE_HOME: tempDir("mhc-cache-") };
@@ -89,7 +90,7 @@ describe("--path is a file inside the repo", () => {
   );
 });
 
-describe("a sync killed during haproxy -c", () => {
+describe.skipIf(!haproxyAvailable())("a sync killed during haproxy -c", () => {
   it("leaves its validation folder behind, and the next sync removes it", async () => {
     const tmp = tempDir("mhc-tmpdir-");
     const bin = tempDir("mhc-bin-");
@@ -148,5 +149,27 @@ describe("sync --dry-run never prints a password", () => {
       "-  user alice insecure-password (hidden)\n+  user alice insecure-password (hidden)\n",
     );
     expect(`${preview.stdout}${preview.stderr}`).not.toMatch(/pl41n-s3cret|n3w-s3cret/);
+  });
+});
+
+describe.skipIf(!haproxyAvailable())("sync's validation folder", () => {
+  it("is private (mode 0700) under $TMPDIR/mhc-validate-<pid>-…, and gone after the sync", async () => {
+    const tmp = tempDir("mhc-tmpdir-");
+    const bin = tempDir("mhc-bin-");
+    const record = join(bin, "seen.txt");
+    // The real HAProxy; first it notes where the candidate is and that folder's mode.
+    const noting = join(bin, "haproxy");
+    writeFileSync(
+      noting,
+      `#!/bin/sh\nfor a; do [ "$prev" = "-f" ] && printf '%s %s\\n' "$(dirname "$a")" "$(stat -c %a "$(dirname "$a")")" >> ${record}; prev=$a; done\nexec haproxy "$@"\n`,
+    );
+    chmodSync(noting, 0o755);
+    const args = ["sync", "--from", snapshotFile(), "--repo", bareRepo(), "--validate", "always"];
+    const result = await runMhc([...args, "--haproxy", noting], { env: { ...env, TMPDIR: tmp } });
+    expect(result.code, result.stderr).toBe(0);
+    const seen = readFileSync(record, "utf8").trim().split("\n");
+    expect(seen.length).toBeGreaterThan(0);
+    for (const line of seen) expect(line).toMatch(new RegExp(`^${tmp}/mhc-validate-\\d+-\\S+ 700$`));
+    expect(readdirSync(tmp)).toEqual([]);
   });
 });

@@ -299,3 +299,14 @@ describe("userlist passwords hidden for output that reaches logs", () => {
     expect(lineByLine).not.toBe(patch);
   });
 });
+
+describe("the app-id frontend", () => {
+  const httpApp = snapshotOf(hostApp("/web", [10000], [task()], { labels: { HAPROXY_0_MODE: "http" } }));
+
+  it("is emitted on *:9091 when some app is in http mode; --app-id-port 0 leaves it out", () => {
+    expect(renderJson(httpApp)).toContain("frontend app_id_in\n  bind *:9091\n");
+    const without = renderJson(httpApp, { appIdPort: 0 });
+    expect(without).not.toContain("app_id_in");
+    expect(without).not.toContain("9091");
+  });
+});

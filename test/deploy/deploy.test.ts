@@ -156,13 +156,7 @@ describe.skipIf(!haproxyAvailable())("mhc deploy with --pid-file (real HAProxy, 
     expect(result.code).toBe(9);
     expect(result.stderr).not.toContain("s3cr3t-pw");
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
-
-    fixture.commit(haproxyConfig([{ port: await freePort(), servers: [alpha().port] }]));
-    const missingPath = await fixture.deploy(pidMode(), ["--path", "nope/haproxy.cfg"]);
-    expect(missingPath.code).toBe(9);
-    expect(missingPath.stderr).toContain("nope/haproxy.cfg does not exist");
-    const missingRef = await fixture.deploy(pidMode(), ["--ref", "no-such-branch"]);
-    expect(missingRef.code).toBe(9);
+    // A missing ref or --path: test/deploy/record.test.ts.
   });
 
   it("refuses bad usage with exit 2: one line, then where the help is", async () => {

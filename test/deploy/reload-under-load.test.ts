@@ -62,7 +62,7 @@ describe.skipIf(!haproxyAvailable())("reload under load: zero failed requests", 
     return logs;
   }
 
-  it("--pid-file with expose-fd listeners (-sf plus -x)", async () => {
+  it("--pid-file with expose-fd listeners (-sf plus -x); old processes do not pile up: every replaced pid exits", async () => {
     fixture = new DeployFixture();
     const logs = await alternateUnderLoad(
       () => ["--pid-file", fixture.pidFile],
@@ -76,7 +76,7 @@ describe.skipIf(!haproxyAvailable())("reload under load: zero failed requests", 
     expect(await waitUntil(() => replaced.every((pid) => !isAlive(Number(pid))), 10_000)).toBe(true);
   }, 90_000);
 
-  it("--master-socket (master-worker, listeners handed over by the master)", async () => {
+  it("--master-socket (master-worker, listeners handed over by the master); old workers do not pile up: one worker is left", async () => {
     fixture = new DeployFixture();
     await alternateUnderLoad(() => ["--master-socket", fixture.masterSocket]);
     const settled = await waitUntil(

@@ -1,5 +1,13 @@
 import { spawnSync } from "node:child_process";
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
@@ -124,5 +132,55 @@ describe.skipIf(!haproxyAvailable())("deploy --status tells the truth", () => {
     expect(result.code).toBe(8);
     expect(result.stderr).toContain("is not a regular file");
     expect(lstatSync(fifo).isFIFO()).toBe(true);
+  });
+});
+
+describe.skipIf(!haproxyAvailable())("deploy --status: the states between installed and current", () => {
+  const { alpha, newFixture } = deploySuite();
+
+  it("a config mhc did not install is not-by-mhc; one edited since the deploy is modified; both exit 1", async () => {
+    const fixture = newFixture();
+    const config = haproxyConfig([{ port: await freePort(), servers: [alpha().port] }]);
+    writeFileSync(fixture.config, config);
+    const byHand = await fixture.deploy([], ["--status", "--json"]);
+    expect(byHand.code).toBe(1);
+    expect(JSON.parse(byHand.stdout)).toMatchObject({ state: "not-by-mhc", installed: true, record: null });
+
+    rmSync(fixture.config);
+    fixture.commit(config);
+    // A reload command gives --status no HAProxy to look at, so only the file decides.
+    expect((await fixture.deploy(["--reload-cmd", "true"])).code).toBe(0);
+    expect((await fixture.deploy([], ["--status"])).code).toBe(0);
+    writeFileSync(fixture.config, `${config}# edited by hand\n`);
+    const edited = await fixture.deploy([], ["--status", "--json"]);
+    expect(edited.code).toBe(1);
+    expect(JSON.parse(edited.stdout)).toMatchObject({
+      state: "modified",
+      matchesRecord: false,
+      // --reload-cmd cannot tell which HAProxy runs: those fields are null.
+      haproxy: { running: null, pids: [], configs: [], startedAt: null, loadedInstalled: null },
+    });
+    expect((await fixture.deploy([], ["--status"])).stdout).toContain("MODIFIED since the deploy");
+  });
+
+  it("a file written after HAProxy started is not-loaded (exit 1), even with the recorded bytes", async () => {
+    const fixture = newFixture();
+    const port = await freePort();
+    const config = haproxyConfig([{ port, servers: [alpha().port] }]);
+    fixture.commit(config);
+    const pidMode = ["--pid-file", fixture.pidFile];
+    expect((await fixture.deploy(pidMode)).code).toBe(0);
+    await waitForPort(port);
+    expect((await fixture.deploy(pidMode, ["--status"])).code).toBe(0);
+
+    await new Promise((r) => setTimeout(r, 200));
+    writeFileSync(fixture.config, config);
+    const rewritten = await fixture.deploy(pidMode, ["--status", "--json"]);
+    expect(rewritten.code).toBe(1);
+    expect(JSON.parse(rewritten.stdout)).toMatchObject({
+      state: "not-loaded",
+      matchesRecord: true,
+      haproxy: { running: true, loadedInstalled: false },
+    });
   });
 });

@@ -390,3 +390,20 @@ describe.skipIf(!haproxyAvailable())("validate", () => {
     expect(existsSync(file)).toBe(true);
   });
 });
+
+describe.runIf(process.env.MHC_BIN)("the compiled binary", () => {
+  it("never loads a .env or bunfig.toml from the folder it runs in", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "mhc-autoload-"));
+    const marker = join(folder, "preloaded");
+    writeFileSync(join(folder, ".env"), `MARATHON_URL=${marathon.url}\n`);
+    writeFileSync(join(folder, "bunfig.toml"), 'preload = ["./preload.ts"]\n');
+    writeFileSync(
+      join(folder, "preload.ts"),
+      `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "");\n`,
+    );
+    const result = await runMhc(["render"], { cwd: folder, env: { MARATHON_URL: undefined } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("no Marathon address");
+    expect(existsSync(marker)).toBe(false);
+  });
+});

@@ -167,8 +167,13 @@ describe("options before the subcommand", () => {
     expect(commits(remote)).toHaveLength(1);
     expect((await runMhc(["--version"])).stdout).toBe(`${pkg.version}\n`);
     expect((await runMhc(["-q", "--version"])).stdout).toBe(`${pkg.version}\n`);
+  });
+
+  it("--verbose with --quiet is a usage error, wherever each is", async () => {
     const both = await runMhc(["--verbose", "render", "--from", snapshotFile, "--quiet"]);
     expectUsageError(both, "choose --verbose or --quiet, not both", "mhc render");
+    const after = await runMhc(["render", "--from", snapshotFile, "-q", "--verbose"]);
+    expectUsageError(after, "choose --verbose or --quiet, not both", "mhc render");
   });
 });
 
@@ -405,5 +410,67 @@ describe.skipIf(!canDropPrivileges || process.env.MHC_RUNTIME === "deno")("permi
     expect(result.stderr).toContain("--workdir");
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.status).toBe(8);
+  });
+});
+
+describe("-h and -v work with every command, before or after its name", () => {
+  it.each(["render", "diff", "validate", "sync", "deploy", "completion"])(
+    "%s: -v before or after it and --version print the version; -h prints its help",
+    async (command) => {
+      for (const args of [
+        ["-v", command],
+        [command, "-v"],
+        [command, "--version"],
+      ]) {
+        const result = await runMhc(args);
+        expect(result, args.join(" ")).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: "" });
+      }
+      const help = await runMhc([command, "-h"]);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain(`mhc ${command}`);
+      expect((await runMhc(["-h", command])).stdout).toBe(help.stdout);
+    },
+  );
+});
+
+describe("shell completion of option values", () => {
+  it("bash completes option values (and arguments) as file names", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "mhc-complete-"));
+    for (const name of ["haproxy.cfg", "hosts.json", "other.txt"]) writeFileSync(join(folder, name), "");
+    const script = join(folder, "mhc.bash");
+    writeFileSync(script, (await runMhc(["completion", "bash"])).stdout);
+    const complete = (...words: string[]) =>
+      execFileSync(
+        "bash",
+        [
+          "-c",
+          `source "$0"; COMP_WORDS=("$@"); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _mhc; echo "\${COMPREPLY[*]}"`,
+          script,
+          "mhc",
+          ...words,
+        ],
+        { encoding: "utf8", cwd: folder },
+      )
+        .trim()
+        .split(" ")
+        .sort();
+    expect(complete("render", "-o", "h")).toEqual(["haproxy.cfg", "hosts.json"]);
+    expect(complete("sync", "--from", "o")).toEqual(["other.txt"]);
+    expect(complete("validate", "hap")).toEqual(["haproxy.cfg"]);
+  });
+});
+
+describe("--help wins over everything else on the line", () => {
+  it("also over an option before the command and over --verbose with --quiet", async () => {
+    const help = (await runMhc(["sync", "--help"])).stdout;
+    for (const args of [
+      ["--dry-run", "sync", "--help"],
+      ["--verbose", "--quiet", "sync", "--help"],
+      ["-h", "--dry-run", "sync"],
+      ["sync", "--help", "--verbose", "-q"],
+    ]) {
+      const result = await runMhc(args);
+      expect(result, args.join(" ")).toMatchObject({ code: 0, stdout: help, stderr: "" });
+    }
   });
 });

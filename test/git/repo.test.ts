@@ -8,6 +8,8 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateSnapshot } from "../../scripts/bench/generate.ts";
@@ -318,5 +320,55 @@ describe("what --repo names", () => {
     [file, "is a file, not a git repository"],
   ])("%s without --init is a usage error", (repo, message) => {
     expect(() => resolveTarget(repo, false)).toThrow(message);
+  });
+});
+
+describe("git credentials", () => {
+  it("the clone's git config does not store the repo URL", async () => {
+    const remote = bareRepo();
+    const workdir = join(tempDir(), "work");
+    const result = await sync(snapshotFile(["10.0.0.1"]), remote, "--workdir", workdir);
+    expect(result.code, result.stderr).toBe(0);
+    expect(commits(remote)).toHaveLength(1);
+    expect(readFileSync(join(workdir, ".git", "config"), "utf8")).not.toContain(remote);
+  });
+
+  it("git never prompts: a remote asking for a password fails at once with exit 9", async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(401, { "WWW-Authenticate": 'Basic realm="git"' }).end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const started = Date.now();
+      const url = `http://127.0.0.1:${port}/cfg.git`;
+      const result = await sync(snapshotFile(["10.0.0.1"]), url, "--git-timeout", "20");
+      expect(result.code).toBe(9);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(result.stderr).toContain("terminal prompts disabled");
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe("the default work dir", () => {
+  it("is keyed by the repo URL without its credentials: a rotated password reuses the clone", async () => {
+    const remote = bareRepo();
+    const xdg = tempDir("mhc-xdg-");
+    const run = (password: string, hosts: string[]) =>
+      runMhc(
+        ["sync", "--from", snapshotFile(hosts), "--repo", `file://deployer:${password}@localhost${remote}`],
+        { env: { XDG_CACHE_HOME: xdg } },
+      );
+    const first = await run("0ld-pw", ["10.0.0.1"]);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await run("n3w-pw", ["10.0.0.1", "10.0.0.2"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(commits(remote)).toHaveLength(2);
+    const clones = readdirSync(join(xdg, "mhc", "sync")).filter((name) => !name.endsWith(".lock"));
+    expect(clones).toHaveLength(1);
+    const config = readFileSync(join(xdg, "mhc", "sync", clones[0] as string, ".git", "config"), "utf8");
+    for (const text of [config, first.stderr, second.stderr]) expect(text).not.toMatch(/0ld-pw|n3w-pw/);
   });
 });

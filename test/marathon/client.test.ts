@@ -295,3 +295,31 @@ describe("TLS with a private CA (--ca-file)", () => {
     }
   });
 });
+
+describe("credentials and refusals", () => {
+  it("a --token wins over basic auth, from --auth and from the URL", async () => {
+    const m = await marathon(() => json(body));
+    const url = m.url.replace("http://", "http://bob:pw@");
+    await fetchSnapshot([parseEndpoint(url, { basic: "alice:s3cret", token: "eyJtoken" })], fast);
+    expect(m.requests.map((r) => r.headers.authorization)).toEqual(["token=eyJtoken"]);
+  });
+
+  it("403 stops at once like 401; another 4xx skips that address without retrying it", async () => {
+    const forbidden = await marathon(() => ({ status: 403, body: "{}" }));
+    const second = await marathon(() => json(body));
+    const error = await failure(
+      fetchSnapshot([parseEndpoint(forbidden.url, {}), parseEndpoint(second.url, {})], fast),
+    );
+    expect(error.exitCode).toBe(ExitCode.marathonAuth);
+    expect(forbidden.requests).toHaveLength(1);
+    expect(second.requests).toHaveLength(0);
+
+    const missing = await marathon(() => ({ status: 404, body: "{}" }));
+    const ok = await fetchSnapshot([parseEndpoint(missing.url, {}), parseEndpoint(second.url, {})], fast);
+    expect(ok.snapshot.apps).toHaveLength(1);
+    expect(missing.requests).toHaveLength(1);
+    const onlyMissing = await failure(fetchSnapshot([parseEndpoint(missing.url, {})], fast));
+    expect(onlyMissing.exitCode).toBe(ExitCode.marathonUnreachable);
+    expect(missing.requests).toHaveLength(2); // one per fetch: a 404 is not retried
+  });
+});

@@ -230,4 +230,15 @@ describe("Marathon event stream under a broken or hostile server", () => {
     );
     await s.stop();
   });
+
+  it("--timeout bounds connecting: a server that never answers the subscription is given up and retried", async () => {
+    const m = await server(() => {}); // accepts, never sends headers
+    const s = subscribe([m.url], 60_000, { timeoutMs: 300 });
+    await eventually(() => m.connects.length >= 2, "a second attempt after the timeout", 5_000);
+    expect(s.seen.disconnected[0]).toContain(m.url);
+    expect(s.seen.connected).toEqual([]);
+    const first = m.connects[0] as number;
+    expect((m.connects[1] as number) - first).toBeGreaterThanOrEqual(250);
+    await s.stop();
+  });
 });

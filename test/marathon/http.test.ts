@@ -86,3 +86,25 @@ describe("HTTP layer shared by the Marathon client and the event stream", () => 
     }
   });
 });
+
+describe("redirect bound", () => {
+  it("follows up to 3 redirects; a 4th is a clear failure", async () => {
+    const leader = await marathon(() => ({ body: '{"apps":[]}' }));
+    let next = leader.url;
+    const hops: { url: string }[] = [];
+    for (let i = 0; i < 4; i++) {
+      const target = next;
+      const hop = await marathon(() => ({ status: 307, headers: { location: `${target}/v2/apps` } }));
+      hops.push(hop);
+      next = hop.url;
+    }
+    // hops[2] is three redirects away from the leader, hops[3] four.
+    expect(await text(hops[2]?.url as string)).toBe('{"apps":[]}');
+    const error = await text(hops[3]?.url as string).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(HttpFailure);
+    expect((error as HttpFailure).message).toContain("more than 3 redirects");
+  });
+});

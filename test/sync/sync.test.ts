@@ -640,3 +640,44 @@ describe("machine-readable and reviewable output", () => {
     expect(result.stdout).toMatch(/\n@@ -\d+,\d+ \+\d+,\d+ @@ backend web_10000\n/);
   });
 });
+
+describe("--review-branch needs a remote or bare repo", () => {
+  it("with a local working repo a gated change is refused (exit 10), saying so, and nothing is committed", async () => {
+    const repo = join(tempDir(), "cfg");
+    expect((await sync(snapshotFile([web(["10.0.0.1", "10.0.0.2", "10.0.0.3"])]), repo, "--init")).code).toBe(
+      0,
+    );
+    const result = await sync(snapshotFile([web(["10.0.0.1"])]), repo, "--review-branch", "mhc-review");
+    expect(result.code).toBe(10);
+    expect(result.stderr).toContain("--review-branch needs a remote or bare repo");
+    expect(commits(repo)).toHaveLength(1);
+    expect(git(repo, "branch", "--list", "mhc-review").trim()).toBe("");
+  });
+});
+
+describe("push races exhausted", () => {
+  it("a push that loses every race up to --push-attempts is exit 9; the others' commits stay", async () => {
+    const remote = bareRepo();
+    await sync(snapshotFile([web(["10.0.0.1"])]), remote);
+    // Every push from mhc is beaten by someone else's commit (the inner push skips the hook).
+    hook(
+      remote,
+      "pre-receive",
+      `[ -n "$MHC_TEST_RIVAL" ] && exit 0
+repo=$(cd "$GIT_DIR" && pwd)
+unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_DIR
+tmp=$(mktemp -d) && git clone -q "$repo" "$tmp" && cd "$tmp" &&
+date +%s%N > NOTES && git add NOTES && git -c user.name=other -c user.email=o@x commit -qm "someone else" &&
+MHC_TEST_RIVAL=1 git push -q origin HEAD:main >/dev/null 2>&1
+exit 0`,
+    );
+    const result = await sync(snapshotFile([web(["10.0.0.1", "10.0.0.2"])]), remote, "--push-attempts", "2");
+    expect(result.code, result.stderr).toBe(9);
+    expect(result.stderr).toContain("push lost a race (attempt 1 of 2); starting over");
+    // The last lost race is not followed by a new start, only by the error.
+    expect(result.stderr).not.toContain("attempt 2 of 2); starting over");
+    expect(result.stderr).toContain("mhc: error: push rejected 2 times (the remote keeps moving)");
+    const log = git(remote, "log", "--format=%s", "main").trim().split("\n");
+    expect(log).toEqual(["someone else", "someone else", "haproxy: +1 app /web"]);
+  });
+});

@@ -74,4 +74,14 @@ describe("conflicts pass", () => {
       resolve([service("/a", 10000), service("/b", 10001), service("/c", 10002)], { incumbents }).kept,
     ).toEqual(["/a", "/b", "/c"]);
   });
+
+  it("an app whose service port is the app-id port (9091) is refused while an http app needs that frontend; --app-id-port 0 frees it", () => {
+    const http = service("/http", 10000, "*", { mode: "http" });
+    const onAppIdPort = service("/tcp-9091", 9091);
+    const withFrontend = resolve([http, onAppIdPort]);
+    expect(withFrontend.kept).toEqual(["/http"]);
+    expect(withFrontend.dropped).toEqual(["/tcp-9091: *:9091 is already bound by the app-id frontend"]);
+    expect(resolve([http, onAppIdPort], { appIdPort: 0 }).kept).toEqual(["/http", "/tcp-9091"]);
+    expect(resolve([onAppIdPort]).kept).toEqual(["/tcp-9091"]); // no http app: no app-id frontend
+  });
 });
