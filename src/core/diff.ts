@@ -8,9 +8,15 @@ import { diffArrays } from "diff";
  */
 
 type Op = " " | "-" | "+";
-interface Line {
-  op: Op;
-  text: string;
+/** The diff, one op and one text per line in two parallel lists: no object per line. */
+interface Lines {
+  ops: Op[];
+  texts: string[];
+}
+
+function push(out: Lines, op: Op, text: string): void {
+  out.ops.push(op);
+  out.texts.push(text);
 }
 
 const gapEditLimit = 2_000;
@@ -26,12 +32,12 @@ function splitLines(text: string): string[] {
   return lines;
 }
 
-function replaceAll(out: Line[], a: string[], b: string[]): void {
-  for (const text of a) out.push({ op: "-", text });
-  for (const text of b) out.push({ op: "+", text });
+function replaceAll(out: Lines, a: string[], b: string[]): void {
+  for (const text of a) push(out, "-", text);
+  for (const text of b) push(out, "+", text);
 }
 
-function myersGap(out: Line[], a: string[], b: string[]): void {
+function myersGap(out: Lines, a: string[], b: string[]): void {
   const changes = diffArrays(a, b, { maxEditLength: gapEditLimit });
   if (!changes) {
     replaceAll(out, a, b);
@@ -39,7 +45,7 @@ function myersGap(out: Line[], a: string[], b: string[]): void {
   }
   for (const change of changes) {
     const op: Op = change.added ? "+" : change.removed ? "-" : " ";
-    for (const text of change.value) out.push({ op, text });
+    for (const text of change.value) push(out, op, text);
   }
 }
 
@@ -111,7 +117,7 @@ function diffInput(a: string[], b: string[]): DiffInput {
 
 /** Diffs a[fromA, toA) against b[fromB, toB). */
 function diffRange(
-  out: Line[],
+  out: Lines,
   input: DiffInput,
   fromA: number,
   toA: number,
@@ -123,7 +129,7 @@ function diffRange(
   let startA = fromA;
   let startB = fromB;
   while (startA < toA && startB < toB && idsA[startA] === idsB[startB]) {
-    out.push({ op: " ", text: a[startA++] as string });
+    push(out, " ", a[startA++] as string);
     startB++;
   }
   let endA = toA;
@@ -178,18 +184,18 @@ function diffRange(
         const anchorA = anchorsA[k] as number;
         const anchorB = anchorsB[k] as number;
         diffRange(out, input, nextA, anchorA, nextB, anchorB, depth + 1);
-        out.push({ op: " ", text: a[anchorA] as string });
+        push(out, " ", a[anchorA] as string);
         nextA = anchorA + 1;
         nextB = anchorB + 1;
       }
       diffRange(out, input, nextA, endA, nextB, endB, depth + 1);
     }
   }
-  for (let i = endA; i < toA; i++) out.push({ op: " ", text: a[i] as string });
+  for (let i = endA; i < toA; i++) push(out, " ", a[i] as string);
 }
 
-function diffLines(oldText: string, newText: string): Line[] {
-  const out: Line[] = [];
+function diffLines(oldText: string, newText: string): Lines {
+  const out: Lines = { ops: [], texts: [] };
   const a = splitLines(oldText);
   const b = splitLines(newText);
   diffRange(out, diffInput(a, b), 0, a.length, 0, b.length, 0);
@@ -200,10 +206,10 @@ function diffLines(oldText: string, newText: string): Line[] {
 export const configSection = (line: string) => /^[A-Za-z]/.test(line);
 
 /** The nearest section header above `lines[start]` (old side), as git names a hunk's function. */
-function sectionAbove(lines: Line[], start: number, isHeader: (line: string) => boolean): string {
+function sectionAbove(lines: Lines, start: number, isHeader: (line: string) => boolean): string {
   for (let k = start - 1; k >= 0; k--) {
-    const line = lines[k] as Line;
-    if (line.op !== "+" && isHeader(line.text)) return ` ${line.text.replace(noEol, "").slice(0, 80)}`;
+    const text = lines.texts[k] as string;
+    if (lines.ops[k] !== "+" && isHeader(text)) return ` ${text.replace(noEol, "").slice(0, 80)}`;
   }
   return "";
 }
@@ -222,37 +228,38 @@ export function unifiedDiff(
 ): string {
   if (oldText === newText) return "";
   const lines = diffLines(oldText, newText);
+  const { ops, texts } = lines;
   const out = [`--- ${oldName}`, `+++ ${newName}`];
-  // Line numbers (1-based) in old and new at lines[cursor]; hunks only move forward.
+  // Line numbers (1-based) in old and new at ops[cursor]; hunks only move forward.
   let cursor = 0;
   let oldLine = 1;
   let newLine = 1;
   let i = 0;
-  while (i < lines.length) {
-    while (i < lines.length && (lines[i] as Line).op === " ") i++;
-    if (i >= lines.length) break;
+  while (i < ops.length) {
+    while (i < ops.length && ops[i] === " ") i++;
+    if (i >= ops.length) break;
     const start = Math.max(0, i - context);
     let end = i;
     // Extend the hunk while the next change is within 2×context unchanged lines.
     for (;;) {
-      while (end < lines.length && (lines[end] as Line).op !== " ") end++;
+      while (end < ops.length && ops[end] !== " ") end++;
       let next = end;
-      while (next < lines.length && (lines[next] as Line).op === " ") next++;
-      if (next < lines.length && next - end <= 2 * context) end = next;
+      while (next < ops.length && ops[next] === " ") next++;
+      if (next < ops.length && next - end <= 2 * context) end = next;
       else {
-        end = Math.min(lines.length, end + context);
+        end = Math.min(ops.length, end + context);
         break;
       }
     }
     for (; cursor < start; cursor++) {
-      const op = (lines[cursor] as Line).op;
+      const op = ops[cursor];
       if (op !== "+") oldLine++;
       if (op !== "-") newLine++;
     }
     let oldCount = 0;
     let newCount = 0;
     for (let k = start; k < end; k++) {
-      const op = (lines[k] as Line).op;
+      const op = ops[k];
       if (op !== "+") oldCount++;
       if (op !== "-") newCount++;
     }
@@ -261,10 +268,10 @@ export function unifiedDiff(
     const section = sectionHeader ? sectionAbove(lines, start, sectionHeader) : "";
     out.push(`@@ -${oldStart},${oldCount} +${newStart},${newCount} @@${section}`);
     for (let k = start; k < end; k++) {
-      const line = lines[k] as Line;
-      if (line.text.endsWith(noEol))
-        out.push(`${line.op}${line.text.slice(0, -noEol.length)}`, "\\ No newline at end of file");
-      else out.push(`${line.op}${line.text}`);
+      const text = texts[k] as string;
+      if (text.endsWith(noEol))
+        out.push(`${ops[k]}${text.slice(0, -noEol.length)}`, "\\ No newline at end of file");
+      else out.push(`${ops[k]}${text}`);
     }
     i = end;
   }
