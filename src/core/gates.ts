@@ -16,8 +16,7 @@ export interface GateVerdict {
 
 export interface GateInput {
   published: PublishedModel;
-  /** Read through `changes`, which compares it with `published`. */
-  candidate: PublishedModel;
+  /** The candidate as compared with `published`: the gates read it only through the changes. */
   changes: Changes;
   appsInSnapshot: number;
   maxDropPercent: number;
@@ -97,5 +96,5 @@ export function checkReplacement(
   // A watch passes the model it wrote itself while the file still holds that text.
   const published = typeof current === "string" ? readConfigText(current) : current;
   const changes = compareModels(published, candidate);
-  return checkGates({ published, candidate, changes, appsInSnapshot, maxDropPercent })[0];
+  return checkGates({ published, changes, appsInSnapshot, maxDropPercent })[0];
 }

@@ -45,7 +45,6 @@ export function decidePublish(input: DecisionInput): Decision {
   const changes = compareModels(input.published.model, input.candidate.model);
   const gates = checkGates({
     published: input.published.model,
-    candidate: input.candidate.model,
     changes,
     appsInSnapshot: input.appsInSnapshot,
     maxDropPercent: input.maxDropPercent,

@@ -43,7 +43,6 @@ describe("checkGates", () => {
   ])("%s", (_, published, candidate, appsInSnapshot, expected) => {
     const verdicts = checkGates({
       published,
-      candidate,
       changes: compareModels(published, candidate),
       appsInSnapshot,
       maxDropPercent: 50,
@@ -54,7 +53,6 @@ describe("checkGates", () => {
   it("says why in words", () => {
     const [verdict] = checkGates({
       published: model(service("/web", 1, 10)),
-      candidate: model(service("/web", 1, 4)),
       changes: compareModels(model(service("/web", 1, 10)), model(service("/web", 1, 4))),
       appsInSnapshot: 1,
       maxDropPercent: 50,
@@ -76,7 +74,6 @@ describe("checkGates, blue/green", () => {
     const gates = (candidate: ReturnType<typeof model>) =>
       checkGates({
         published,
-        candidate,
         changes: compareModels(published, candidate),
         appsInSnapshot: 2,
         maxDropPercent: 50,
