@@ -31,13 +31,19 @@ function holdSession(port: number): Promise<Socket> {
 describe.skipIf(!haproxyAvailable())("deploy applies server-only changes over the Runtime API", () => {
   const { alpha, beta, newFixture } = deploySuite();
 
-  it("a one-server change keeps the worker pid (0 reloads), answers from the new server at once, and drains a removed one without failed requests", async () => {
+  /** A master-worker HAProxy serving one backend with alpha as s0, deployed by mhc. */
+  async function deployedWithAlpha() {
     const fixture = newFixture();
     const mode = ["--master-socket", fixture.masterSocket];
     const port = await freePort();
     fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
     expect((await fixture.deploy(mode)).code).toBe(0);
     await waitForPort(port);
+    return { fixture, mode, port };
+  }
+
+  it("a one-server change keeps the worker pid (0 reloads), answers from the new server at once, and drains a removed one without failed requests", async () => {
+    const { fixture, mode, port } = await deployedWithAlpha();
     const before = await workers(fixture);
     const load = startLoad(port, { concurrency: 4, maxMs: 30_000 });
 
@@ -135,12 +141,7 @@ describe.skipIf(!haproxyAvailable())("deploy applies server-only changes over th
   });
 
   it("reloads when the runtime state reads back otherwise than the file after applying (a server re-weighted by hand), and says so in the record and --status", async () => {
-    const fixture = newFixture();
-    const mode = ["--master-socket", fixture.masterSocket];
-    const port = await freePort();
-    fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
-    expect((await fixture.deploy(mode)).code).toBe(0);
-    await waitForPort(port);
+    const { fixture, mode, port } = await deployedWithAlpha();
     // Behind mhc's back: s0 runs at weight 7 while the file says 1. Adding s1 goes through, and the
     // read-back of the backend finds the difference.
     const api = await openRuntimeApi(fixture.masterSocket);
@@ -162,12 +163,7 @@ describe.skipIf(!haproxyAvailable())("deploy applies server-only changes over th
   });
 
   it("a run stopped after its runtime changes but before the install is completed by a reload on the next run", async () => {
-    const fixture = newFixture();
-    const mode = ["--master-socket", fixture.masterSocket];
-    const port = await freePort();
-    fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
-    expect((await fixture.deploy(mode)).code).toBe(0);
-    await waitForPort(port);
+    const { fixture, mode, port } = await deployedWithAlpha();
     // What the stopped run had done: the new server added at runtime, the file not yet installed.
     const api = await openRuntimeApi(fixture.masterSocket);
     expect(await api.run(`add server be_${port}/s1 127.0.0.1:${beta().port}`)).toContain(
@@ -185,12 +181,7 @@ describe.skipIf(!haproxyAvailable())("deploy applies server-only changes over th
   });
 
   it("a runtime deploy after a record from an older mhc (no reloadedAt) still reports HAProxy as current", async () => {
-    const fixture = newFixture();
-    const mode = ["--master-socket", fixture.masterSocket];
-    const port = await freePort();
-    fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
-    expect((await fixture.deploy(mode)).code).toBe(0);
-    await waitForPort(port);
+    const { fixture, mode, port } = await deployedWithAlpha();
     const { applied: _a, appliedBecause: _b, reloadedAt: _r, ...older } = record(fixture);
     writeFileSync(`${fixture.config}.mhc-deploy.json`, JSON.stringify(older));
     fixture.commit(haproxyConfig([{ port, servers: [alpha().port, beta().port] }]));
@@ -230,12 +221,7 @@ describe.skipIf(!haproxyAvailable())("deploy applies server-only changes over th
   });
 
   it("a removed server with an open session is drained: new requests go elsewhere, it goes once the session ends, or is cut after --drain-timeout", async () => {
-    const fixture = newFixture();
-    const mode = ["--master-socket", fixture.masterSocket];
-    const port = await freePort();
-    fixture.commit(haproxyConfig([{ port, servers: [alpha().port] }]));
-    expect((await fixture.deploy(mode)).code).toBe(0);
-    await waitForPort(port);
+    const { fixture, mode, port } = await deployedWithAlpha();
     fixture.commit(
       haproxyConfig([{ port, servers: [alpha().port, beta().port] }])
         .replace(" s0 ", " sa ")
