@@ -2,26 +2,20 @@ import { epochSeconds, type Metric, writeMetricsFile } from "../io/metrics.ts";
 import { readFailure, readRecord } from "./record.ts";
 import { behindSeconds, type DeployStats, readStats } from "./stats.ts";
 
-/** The figures of `deploy --status --json` (`metrics`) and of --metrics-file. */
-export interface DeployFigures {
+/** The figures of `deploy --status --json` (`metrics`) and of --metrics-file: the stats, the record's commit, whether a candidate is held. */
+export interface DeployFigures extends Omit<DeployStats, "remoteCommit"> {
   deployedCommit: string | null;
   deployedAt: string | null;
   applied: "runtime" | "reload" | null;
-  lastSuccessAt: string | null;
-  lastFailureAt: string | null;
-  runtimeApplies: number;
-  reloads: number;
-  rollbacks: number;
-  refused: number;
   /** A refused candidate is held (the host stays on the deployed commit). */
   held: boolean;
-  behindSince: string | null;
   behindSeconds: number;
 }
 
 export async function deployFigures(config: string, stats?: DeployStats): Promise<DeployFigures> {
   const current = stats ?? (await readStats(config));
   const record = await readRecord(config);
+  // Spelled out rather than spread: --status --json keeps its documented key order.
   return {
     deployedCommit: record?.commit ?? null,
     deployedAt: record?.deployedAt ?? null,
