@@ -240,7 +240,7 @@ export default defineCommand({
     // --watch refuses --from itself, whatever comes with it.
     if (watch) return watchSync(plan, watch, args, rawArgs);
     checkSnapshotSource(args.from, args._, rawArgs);
-    const result = await syncOnce(plan, () => loadSnapshot(args, args._, rawArgs));
+    const result = await syncOnce(plan, () => loadSnapshot(args, args._, rawArgs, true));
     if (args.json) {
       process.stdout.write(`${JSON.stringify(jsonResult(plan, result), null, 2)}\n`);
     } else if (result.dryRun && result.changed) {

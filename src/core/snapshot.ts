@@ -60,9 +60,13 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 /** Parses a Marathon response body. `origin` names where it came from, for error messages. */
 export function parseSnapshot(text: string, origin: string): Snapshot {
-  let data: unknown;
+  return snapshotFromJson(parseJson(text, origin), origin);
+}
+
+/** JSON.parse, failing with the one-line error of a body (or part of one) that is not JSON. */
+export function parseJson(text: string, origin: string): unknown {
   try {
-    data = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     const hint = text.trim() === "" ? "the body is empty" : (error as Error).message;
     throw new MhcError(
@@ -70,7 +74,6 @@ export function parseSnapshot(text: string, origin: string): Snapshot {
       ExitCode.marathonData,
     );
   }
-  return snapshotFromJson(data, origin);
 }
 
 export function snapshotFromJson(data: unknown, origin: string): Snapshot {

@@ -1,8 +1,9 @@
-import { type MarathonApp, parseSnapshot, type Snapshot } from "../core/snapshot.ts";
+import type { MarathonApp, Snapshot } from "../core/snapshot.ts";
 import { ExitCode, MhcError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { MarathonEndpoint } from "./address.ts";
 import { formatBytes, get, HttpFailure, type HttpResponse } from "./http.ts";
+import { SnapshotStreamParser } from "./snapshot-stream.ts";
 
 export interface ClientOptions {
   timeoutMs: number;
@@ -22,7 +23,14 @@ export interface FetchedSnapshot {
   snapshot: Snapshot;
   /** The address that answered, without credentials. */
   source: string;
-  body: string;
+  /** The JSON text, when asked for (`keepBody`). */
+  body?: string;
+}
+
+/** What to GET, and whether to keep the JSON text beside the snapshot (for a digest). */
+export interface SnapshotRequest {
+  path?: string;
+  keepBody?: boolean;
 }
 
 const appsPath = "/v2/apps?embed=apps.tasks";
@@ -34,19 +42,33 @@ const tooLarge = (maxBytes: number) =>
     ExitCode.marathonData,
   );
 
+/** An answer that does not parse as a snapshot, as an HttpFailure: retried when it may be truncated. */
+function dataFailure(error: unknown, origin: string): unknown {
+  if (!(error instanceof MhcError)) return error;
+  // A truncated answer may be whole next time; a foreign shape will not change.
+  const truncated = error.message.includes("not valid JSON");
+  return new HttpFailure(error.message.replace(`${origin}: `, ""), truncated, error.exitCode);
+}
+
 /**
- * The whole body as text, at most `maxBytes` of it (after decompression). Each chunk is decoded as
- * it arrives and the bytes are dropped: a 70 MB snapshot is never held as bytes and as text at
- * once, and the text's growth lets the GC free the chunks while they are read.
+ * Reads the body, at most `maxBytes` of it (after decompression), parsing it as it arrives (see
+ * SnapshotStreamParser): the bytes are dropped chunk by chunk, and a 70 MB snapshot is never held
+ * whole unless `keepBody` asks for its text.
  */
-async function readText(response: HttpResponse, maxBytes: number): Promise<string> {
+async function readSnapshot(
+  response: HttpResponse,
+  maxBytes: number,
+  origin: string,
+  keepBody: boolean,
+): Promise<{ snapshot: Snapshot; body?: string }> {
+  const parser = new SnapshotStreamParser(origin);
   // A byte-order mark is kept, as Buffer.toString keeps it: the text is what Marathon sent.
-  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-  let text = "";
+  const decoder = keepBody ? new TextDecoder("utf-8", { ignoreBOM: true }) : undefined;
+  let body = "";
   let size = 0;
   const decode = (chunk?: Buffer) => {
     try {
-      text += decoder.decode(chunk, { stream: chunk !== undefined });
+      body += decoder?.decode(chunk, { stream: chunk !== undefined }) ?? "";
     } catch {
       throw new HttpFailure(
         `answered ${formatBytes(size)}, more than this runtime can hold as text`,
@@ -60,19 +82,39 @@ async function readText(response: HttpResponse, maxBytes: number): Promise<strin
       size += chunk.length;
       if (size > maxBytes) throw tooLarge(maxBytes);
       decode(chunk);
+      try {
+        parser.write(chunk);
+      } catch (error) {
+        throw dataFailure(error, origin);
+      }
     });
   } finally {
     response.close();
   }
   decode();
-  return text;
+  const text = parser.unparsedText();
+  if (text !== undefined && !/^\s*[[{]/.test(text)) {
+    const contentType = String(response.headers["content-type"] ?? "");
+    const title = /<title>([^<]{1,80})<\/title>/i.exec(text)?.[1]?.trim();
+    throw new HttpFailure(
+      `this is not Marathon's API (it answered ${contentType || "without a content type"}${title ? `: "${title}"` : ""}); check the address and port`,
+      false,
+      ExitCode.marathonData,
+    );
+  }
+  try {
+    return { snapshot: parser.end(), ...(decoder ? { body } : {}) };
+  } catch (error) {
+    throw dataFailure(error, origin);
+  }
 }
 
-/** One GET of `path` (a snapshot) from one address, read within the timeout and the size bound, then parsed. */
+/** One GET of `path` (a snapshot) from one address, read within the timeout and the size bound, and parsed. */
 async function attempt(
   endpoint: MarathonEndpoint,
   options: ClientOptions,
-  path = appsPath,
+  path: string,
+  keepBody: boolean,
 ): Promise<FetchedSnapshot> {
   const response = await get(endpoint, path, {
     accept: "application/json",
@@ -81,25 +123,13 @@ async function attempt(
     // Bounds connect, headers and the body read alike.
     signal: AbortSignal.timeout(options.timeoutMs),
   });
-  const body = await readText(response, options.maxResponseBytes);
-  const contentType = String(response.headers["content-type"] ?? "");
-  if (!/^\s*[[{]/.test(body)) {
-    const title = /<title>([^<]{1,80})<\/title>/i.exec(body)?.[1]?.trim();
-    throw new HttpFailure(
-      `this is not Marathon's API (it answered ${contentType || "without a content type"}${title ? `: "${title}"` : ""}); check the address and port`,
-      false,
-      ExitCode.marathonData,
-    );
-  }
-  const origin = `Marathon at ${endpoint.url}`;
-  try {
-    return { snapshot: parseSnapshot(body, origin), source: endpoint.url, body };
-  } catch (error) {
-    if (!(error instanceof MhcError)) throw error;
-    // A truncated answer may be whole next time; a foreign shape will not change.
-    const truncated = error.message.includes("not valid JSON");
-    throw new HttpFailure(error.message.replace(`${origin}: `, ""), truncated, error.exitCode);
-  }
+  const read = await readSnapshot(
+    response,
+    options.maxResponseBytes,
+    `Marathon at ${endpoint.url}`,
+    keepBody,
+  );
+  return { ...read, source: endpoint.url };
 }
 
 /** Reports an attempt that takes longer than `slowMs`, once, unless it settles first. */
@@ -123,7 +153,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function fetchSnapshot(
   endpoints: MarathonEndpoint[],
   options: ClientOptions,
-  path = appsPath,
+  { path = appsPath, keepBody = false }: SnapshotRequest = {},
 ): Promise<FetchedSnapshot> {
   const failures = new Map<string, HttpFailure>();
   const skip = new Set<string>();
@@ -139,9 +169,13 @@ export async function fetchSnapshot(
       const last = failures.get(endpoint.url);
       if (last) log.info(`${waiting} (last: ${last.message})`);
       try {
-        return await reportingSlowness(attempt(endpoint, options, path), options.slowMs ?? 2_000, () => {
-          if (!last) log.info(waiting);
-        });
+        return await reportingSlowness(
+          attempt(endpoint, options, path, keepBody),
+          options.slowMs ?? 2_000,
+          () => {
+            if (!last) log.info(waiting);
+          },
+        );
       } catch (error) {
         if (!(error instanceof HttpFailure)) throw error;
         if (error.status === 404 && path !== appsPath) throw error;
@@ -173,7 +207,7 @@ export async function fetchApp(
 ): Promise<MarathonApp | undefined> {
   const path = `/v2/apps/${id.split("/").filter(Boolean).map(encodeURIComponent).join("/")}?embed=app.tasks`;
   try {
-    const { snapshot } = await fetchSnapshot(endpoints, options, path);
+    const { snapshot } = await fetchSnapshot(endpoints, options, { path });
     const app = snapshot.apps[0];
     if (snapshot.shape !== "apps" || snapshot.apps.length !== 1 || app?.id !== id)
       throw new MhcError(`Marathon answered ${path} with another app`, ExitCode.marathonData);

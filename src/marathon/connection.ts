@@ -22,8 +22,8 @@ export interface LoadedSnapshot {
   snapshot: Snapshot;
   /** Where it came from, without credentials: a Marathon URL or a file name. */
   source: string;
-  /** The raw JSON text, for a digest. */
-  body: string;
+  /** The JSON text, when asked for (`keepBody`): a commit names its digest. */
+  body?: string;
 }
 
 async function readStdin(): Promise<string> {
@@ -77,23 +77,28 @@ export async function marathonConnection(
   };
 }
 
-export async function fetchFromConnection(connection: MarathonConnection): Promise<LoadedSnapshot> {
-  const fetched = await fetchSnapshot(connection.endpoints, connection.options);
+/** The snapshot from Marathon; with `keepBody`, also its JSON text (else it is parsed as it arrives, never held whole). */
+export async function fetchFromConnection(
+  connection: MarathonConnection,
+  keepBody = false,
+): Promise<LoadedSnapshot> {
+  const fetched = await fetchSnapshot(connection.endpoints, connection.options, { keepBody });
   log.debug(`read ${fetched.snapshot.apps.length} apps from ${fetched.source}`);
   return fetched;
 }
 
-/** The snapshot from --from (a file, or - for stdin) or else from Marathon. */
+/** The snapshot from --from (a file, or - for stdin) or else from Marathon; `keepBody` as fetchFromConnection. */
 export async function loadSnapshot(
   args: MarathonArgValues,
   positionals: string[],
   rawArgs: string[],
+  keepBody = false,
 ): Promise<LoadedSnapshot> {
   // The commands refuse --from with a Marathon address or flag up front; MARATHON_URL is a default it overrides.
   if (args.from !== undefined) {
     const body = args.from === "-" ? await readStdin() : await readTextFile(args.from, "--from file");
     const source = args.from === "-" ? "stdin" : args.from;
-    return { snapshot: parseSnapshot(body, source), source, body };
+    return { snapshot: parseSnapshot(body, source), source, ...(keepBody ? { body } : {}) };
   }
-  return fetchFromConnection(await marathonConnection(args, positionals, rawArgs));
+  return fetchFromConnection(await marathonConnection(args, positionals, rawArgs), keepBody);
 }

@@ -49,7 +49,8 @@ export async function watchCommand(watch: WatchCommand): Promise<void> {
   const source = new RenderSource({
     options: watch.options,
     incremental: watch.settings.incremental,
-    loadAll: () => fetchFromConnection(connection),
+    // sync names the digest of each full read in its commit.
+    loadAll: () => fetchFromConnection(connection, watch.command === "sync"),
     loadApp: (id) => fetchApp(connection.endpoints, connection.options, id),
     status,
   });

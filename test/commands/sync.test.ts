@@ -1,11 +1,13 @@
+import { createHash } from "node:crypto";
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { describe, expect, it } from "vitest";
 import { webWithHosts } from "../helpers/apps.ts";
 import { runMhc, startMhc } from "../helpers/cli.ts";
-import { bareRepo, git, tempDir } from "../helpers/git.ts";
+import { bareRepo, git, message, tempDir } from "../helpers/git.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
+import { startMarathon } from "../helpers/marathon.ts";
 import { eventually } from "../helpers/wait.ts";
 
 const env = { XDG_CACHE_HOME: tempDir("mhc-cache-") };
@@ -171,5 +173,24 @@ describe.skipIf(!haproxyAvailable())("sync's validation folder", () => {
     expect(seen.length).toBeGreaterThan(0);
     for (const line of seen) expect(line).toMatch(new RegExp(`^${tmp}/mhc-validate-\\d+-\\S+ 700$`));
     expect(readdirSync(tmp)).toEqual([]);
+  });
+});
+
+describe("the Snapshot-Digest trailer", () => {
+  it("of a sync from Marathon is the sha256 of the exact bytes Marathon answered", async () => {
+    // Spacing and characters of several bytes, which a text re-encoded from the parsed JSON would lose.
+    const apps = webWithHosts(2) as { apps: { labels?: Record<string, string> }[] };
+    for (const app of apps.apps) app.labels = { owner: "Zoë 日本" };
+    const body = Buffer.from(` ${JSON.stringify(apps, null, 1)}\n`);
+    const marathon = await startMarathon(() => ({ body }));
+    try {
+      const remote = bareRepo();
+      const result = await runMhc(["sync", marathon.url, "--repo", remote, "--validate", "never"], { env });
+      expect(result.code, result.stderr).toBe(0);
+      const digest = createHash("sha256").update(body).digest("hex");
+      expect(message(remote)).toContain(`\nSnapshot-Digest: sha256:${digest}\n`);
+    } finally {
+      await marathon.close();
+    }
   });
 });

@@ -165,9 +165,17 @@ describe("Marathon answers that must not take mhc down", () => {
     const note = "é".repeat(40_000);
     const text = JSON.stringify({ apps: [{ id: "/web", labels: { pad: "xy", note } }] });
     const m = await marathon(() => ({ body: gzipSync(text), headers: { "content-encoding": "gzip" } }));
-    const result = await fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, retries: 0 });
+    const result = await fetchSnapshot(
+      [parseEndpoint(m.url, {})],
+      { ...fast, retries: 0 },
+      { keepBody: true },
+    );
     expect(result.body).toBe(text);
     expect(result.snapshot.apps[0]?.labels?.note).toBe(note);
+    // Parsed as it arrives, the text is not kept unless asked for.
+    const streamed = await fetchSnapshot([parseEndpoint(m.url, {})], { ...fast, retries: 0 });
+    expect(streamed.body).toBeUndefined();
+    expect(streamed.snapshot).toEqual(result.snapshot);
   });
 
   it("a corrupt gzip answer is a one-line mhc error (exit 5)", async () => {

@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import { parseSnapshot, type Snapshot } from "../../src/core/snapshot.ts";
+import { ExitCode, MhcError } from "../../src/errors.ts";
+import { SnapshotStreamParser } from "../../src/marathon/snapshot-stream.ts";
+import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
+
+const origin = "Marathon at http://m";
+
+/** The body fed in chunks cut at `cuts` (byte offsets); the snapshot or the MhcError it gave. */
+function streamed(bytes: Uint8Array, cuts: number[]): Snapshot | MhcError {
+  const parser = new SnapshotStreamParser(origin);
+  try {
+    let from = 0;
+    for (const cut of [...cuts, bytes.length]) {
+      parser.write(bytes.subarray(from, cut));
+      from = cut;
+    }
+    return parser.end();
+  } catch (error) {
+    if (error instanceof MhcError) return error;
+    throw error;
+  }
+}
+
+function whole(text: string): Snapshot | MhcError {
+  try {
+    return parseSnapshot(text, origin);
+  } catch (error) {
+    if (error instanceof MhcError) return error;
+    throw error;
+  }
+}
+
+/** What a test compares: snapshots as they are, errors by exit code and kind (JSON.parse words its hints by position). */
+const outcome = (result: Snapshot | MhcError) =>
+  result instanceof MhcError
+    ? {
+        exitCode: result.exitCode,
+        message: result.message.includes("not valid JSON") ? "not valid JSON" : result.message,
+      }
+    : result;
+
+/** Every way of cutting the body in two, plus byte by byte, gives what parseSnapshot gives on the whole text. */
+function expectSameAsWhole(text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  const expected = outcome(whole(text));
+  const cuttings = [[], Array.from({ length: bytes.length }, (_, i) => i + 1)];
+  for (let cut = 1; cut < bytes.length; cut++) cuttings.push([cut]);
+  for (const cuts of cuttings)
+    expect(outcome(streamed(bytes, cuts)), `cut at ${cuts.join(",")}`).toEqual(expected);
+}
+
+const web = hostApp(
+  "/web",
+  [10000],
+  [task({ id: "web.1", ports: [31000] }), task({ id: "web.2", ports: [31001] })],
+);
+
+describe("a Marathon body parsed as it arrives", () => {
+  it.each([
+    ["no apps", `{"apps":[]}`],
+    [
+      "a real /v2/apps?embed=apps.tasks answer",
+      JSON.stringify(snapshotOf(web, hostApp("/api", [10001], []))),
+    ],
+    [
+      "whitespace everywhere",
+      ` \n{ "apps" : [ \t{"id":"/a", "tasks" : [ ] } ,\r\n {"id":"/b"} ] , "x" : 1 }\n`,
+    ],
+    [
+      "escapes and brackets in strings",
+      `{"apps":[{"id":"/a\\"},{\\\\","labels":{"x":"]}\\\\\\"[{","y":"\\u0022}"}}]}`,
+    ],
+    ["text in many bytes per character", `{"apps":[{"id":"/é","labels":{"k":"日本 🚀","k2":"ü"}}]}`],
+    ["an escaped key", `{"app\\u0073":[{"id":"/a"}]}`],
+    ["the last of two apps keys wins", `{"apps":[{"id":"/a"}],"apps":[{"id":"/b"},{"id":"/c"}]}`],
+    ["apps that is not a list", `{"apps":{"id":"/a"}}`],
+    ["apps then a number", `{"apps":[{"id":"/a"}],"apps":5}`],
+    ["entries that are not apps", `{"apps":[1,"x,]",null,true,[{"id":"/n"}],{"id":"/a"}]}`],
+    ["no entry with an id", `{"apps":[1,2]}`],
+    [
+      "apps nested in groups",
+      `{"id":"/","groups":[{"id":"/g","apps":[{"id":"/g/a"}],"groups":[]}],"apps":[{"id":"/b"}]}`,
+    ],
+    [
+      "the /v2/tasks shape",
+      `{"tasks":[{"appId":"/a","id":"t1","host":"h","ports":[1],"servicePorts":[80]}]}`,
+    ],
+    ["one app", `{"app":{"id":"/a","tasks":[]}}`],
+    ["an app without its wrapper", `{"id":"/a","instances":1}`],
+    ["apps deeper than the top level", `{"x":{"apps":[{"id":"/a"}]}}`],
+  ])("%s: as parsed whole", (_, text) => expectSameAsWhole(text));
+
+  it.each([
+    ["empty", ""],
+    ["only whitespace", " \n "],
+    ["a list", `[{"id":"/a"}]`],
+    ["a byte-order mark first", `\ufeff{"apps":[]}`],
+    ["HTML", "<html><title>Login</title></html>"],
+    ["two entries without a comma", `{"apps":[{"id":"/a"}{"id":"/b"}]}`],
+    ["eleven entries, two without a comma", `{"apps":[${'{"id":"/a"},'.repeat(10)}{"id":"/b"}{"id":"/c"}]}`],
+    ["a trailing comma in the list", `{"apps":[{"id":"/a"},]}`],
+    ["a trailing comma in an app", `{"apps":[{"id":"/a",}]}`],
+    ["a bad literal", `{"apps":[tru,{"id":"/a"}]}`],
+    ["a leading zero", `{"apps":[01,{"id":"/a"}]}`],
+    ["a bad escape in a key", `{"app\\x":[{"id":"/a"}]}`],
+    ["no colon", `{"apps" [{"id":"/a"}]}`],
+    ["a bracket too many", `{"apps":[{"id":"/a"}]]}`],
+    ["a bracket too few", `{"apps":[{"id":"/a"}}`],
+    ["text after the object", `{"apps":[{"id":"/a"}]} x`],
+    ["a second object", `{"apps":[{"id":"/a"}]}{"apps":[]}`],
+  ])("%s: the same error as parsed whole", (_, text) => {
+    expect(whole(text)).toBeInstanceOf(MhcError);
+    expectSameAsWhole(text);
+  });
+
+  it("a body cut off anywhere is a one-line data error saying it may be truncated", () => {
+    const text = JSON.stringify(snapshotOf(web, hostApp("/api", [10001], [task({ ports: [31002] })])));
+    for (let end = 0; end < text.length; end++) {
+      const result = streamed(new TextEncoder().encode(text.slice(0, end)), []);
+      expect(result, `cut at ${end}`).toBeInstanceOf(MhcError);
+      const { message, exitCode } = result as MhcError;
+      expect(exitCode).toBe(ExitCode.marathonData);
+      expect(message).toMatch(/^Marathon at http:\/\/m: not valid JSON \(.+\); is the response truncated\?$/);
+    }
+  });
+
+  it("a garbled entry fails as it arrives, before the rest of the body", () => {
+    const parser = new SnapshotStreamParser(origin);
+    expect(() => parser.write(new TextEncoder().encode(`{"apps":[{"id":"/a",,}`))).toThrow(/not valid JSON/);
+  });
+
+  it("keeps a body that is not a JSON object as text, for the caller to name", () => {
+    const parser = new SnapshotStreamParser(origin);
+    parser.write(new TextEncoder().encode("<html><title>Login</title>"));
+    expect(parser.unparsedText()).toBe("<html><title>Login</title>");
+    const object = new SnapshotStreamParser(origin);
+    object.write(new TextEncoder().encode(`{"apps":[]}`));
+    expect(object.unparsedText()).toBeUndefined();
+  });
+});
