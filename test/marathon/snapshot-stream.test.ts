@@ -125,9 +125,39 @@ describe("a Marathon body parsed as it arrives", () => {
     }
   });
 
-  it("a garbled entry fails as it arrives, before the rest of the body", () => {
+  it.each([
+    [
+      "an app holding objects with absolute ids",
+      `{"apps":[{"id":"/a","x":[{"id":"/n"},{"id":"/m"}]},{"id":"/b"}]}`,
+    ],
+    [
+      "apps written with spaces, not split at their starts",
+      `{"apps":[{"id":"/a"}, {"id":"/b"},{ "id":"/c"}]}`,
+    ],
+    ["a garbled app between two good ones", `{"apps":[{"id":"/a"},{"id":"/b",,},{"id":"/c"}]}`],
+    ["apps ending in a scalar", `{"apps":[{"id":"/a"},{"id":"/b"},1]}`],
+  ])("split at the start of each app: %s, as parsed whole", (_, text) => expectSameAsWhole(text));
+
+  it("an app of more than a MiB is read byte by byte, and so is the rest", () => {
+    const big = { id: "/big", labels: { pad: "x".repeat(1.5 * 2 ** 20) } };
+    const text = JSON.stringify({ apps: [{ id: "/a" }, big, { id: "/b" }, { id: "/c" }] });
+    const bytes = new TextEncoder().encode(text);
+    const expected = whole(text);
+    for (const cuts of [
+      [],
+      [10, 2 ** 20, 2 ** 20 + 3, bytes.length - 20],
+      Array.from({ length: 30 }, (_, i) => (i + 1) * 65_536),
+    ])
+      expect(streamed(bytes, cuts)).toEqual(expected);
+  });
+
+  it("a garbled app fails while the body arrives, at most a MiB after it", () => {
     const parser = new SnapshotStreamParser(origin);
-    expect(() => parser.write(new TextEncoder().encode(`{"apps":[{"id":"/a",,}`))).toThrow(/not valid JSON/);
+    parser.write(new TextEncoder().encode(`{"apps":[{"id":"/a",,},`));
+    const good = new TextEncoder().encode(`{"id":"/b","labels":{"pad":"${"x".repeat(1_000)}"}},`);
+    expect(() => {
+      for (let i = 0; i < 1_100; i++) parser.write(good);
+    }).toThrow(/^Marathon at http:\/\/m: not valid JSON \(.+\); is the response truncated\?$/);
   });
 
   it("keeps a body that is not a JSON object as text, for the caller to name", () => {
