@@ -16,6 +16,8 @@ const isSpace = (byte: number) => byte === 0x20 || byte === 0x0a || byte === 0x0
 const nextApp = Buffer.from('},{"id":"/');
 /** Bytes of one app held while looking for `nextApp`: past this, the apps are read byte by byte. */
 const appBytesAtMost = 1 << 20;
+/** Matches inside one app (each costs a parse of the app so far): past this, the apps are read byte by byte. */
+const missesAtMost = 16;
 /** `"apps"`, as a key of the top-level object is written when nothing in it is escaped. */
 const appsKey = [quote, 0x61, 0x70, 0x70, 0x73, quote];
 
@@ -76,6 +78,8 @@ export class SnapshotStreamParser {
   private held: Buffer | undefined;
   /** Splitting at `nextApp` found no end within `appBytesAtMost`: the rest is read byte by byte. */
   private splitGaveUp = false;
+  /** Matches of `nextApp` inside the current app. */
+  private misses = 0;
   private readonly entryDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
   constructor(private readonly origin: string) {}
@@ -129,19 +133,26 @@ export class SnapshotStreamParser {
       // A match that starts among the last bytes held and ends in this chunk.
       const tail = held.subarray(Math.max(0, held.length - nextApp.length + 1));
       const across = Buffer.concat([tail, chunk.subarray(0, nextApp.length - 1)]).indexOf(nextApp);
-      const end = held.length - tail.length + across;
-      if (across !== -1 && across < tail.length && this.parsedApp(held.subarray(0, end + 1))) {
-        // The next app may start among the bytes held, too.
-        const next = end + 2 - held.length;
-        held = next < 0 ? held.subarray(end + 2) : undefined;
-        start = Math.max(next, 0);
-        at = start;
+      if (across !== -1 && across < tail.length) {
+        const end = held.length - tail.length + across;
+        if (this.parsedApp(held.subarray(0, end + 1))) {
+          this.misses = 0;
+          // The next app may start among the bytes held, too.
+          const next = end + 2 - held.length;
+          held = next < 0 ? held.subarray(end + 2) : undefined;
+          start = Math.max(next, 0);
+          at = start;
+        } else this.misses++;
       }
     }
     for (let end = chunk.indexOf(nextApp, at); end !== -1; end = chunk.indexOf(nextApp, at)) {
       at = end + 1;
       const app = chunk.subarray(start, end + 1);
-      if (!this.parsedApp(held ? Buffer.concat([held, app]) : app)) continue;
+      if (!this.parsedApp(held ? Buffer.concat([held, app]) : app)) {
+        if (++this.misses > missesAtMost) break;
+        continue;
+      }
+      this.misses = 0;
       held = undefined;
       start = end + 2;
       at = start;
@@ -149,7 +160,7 @@ export class SnapshotStreamParser {
     const rest = held ? Buffer.concat([held, chunk]) : chunk.subarray(start);
     this.held = rest;
     this.splitting = true;
-    if (rest.length > appBytesAtMost) this.readByByte(rest);
+    if (rest.length > appBytesAtMost || this.misses > missesAtMost) this.readByByte(rest);
   }
 
   /** The entry `bytes` as an app, when it parses; false when not (the search for its end goes on). */

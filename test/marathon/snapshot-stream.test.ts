@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { parseSnapshot, type Snapshot } from "../../src/core/snapshot.ts";
 import { ExitCode, MhcError } from "../../src/errors.ts";
 import { SnapshotStreamParser } from "../../src/marathon/snapshot-stream.ts";
@@ -137,6 +137,23 @@ describe("a Marathon body parsed as it arrives", () => {
     ["a garbled app between two good ones", `{"apps":[{"id":"/a"},{"id":"/b",,},{"id":"/c"}]}`],
     ["apps ending in a scalar", `{"apps":[{"id":"/a"},{"id":"/b"},1]}`],
   ])("split at the start of each app: %s, as parsed whole", (_, text) => expectSameAsWhole(text));
+
+  it("an app holding many objects with absolute ids is read byte by byte, and so is the rest", () => {
+    const nested = Array.from({ length: 40 }, (_, i) => ({ id: `/n${i}` }));
+    const text = JSON.stringify({
+      apps: [{ id: "/a" }, { id: "/b", x: nested }, { id: "/c" }, { id: "/d" }],
+    });
+    const parser = new SnapshotStreamParser(origin);
+    const parses = vi.spyOn(JSON, "parse");
+    try {
+      parser.write(new TextEncoder().encode(text));
+      expect(parser.end()).toEqual(whole(text));
+      // Each match inside /b costs a parse of /b so far; after 16 the rest is read byte by byte.
+      expect(parses.mock.calls.length).toBeLessThan(30);
+    } finally {
+      parses.mockRestore();
+    }
+  });
 
   it("an app of more than a MiB is read byte by byte, and so is the rest", () => {
     const big = { id: "/big", labels: { pad: "x".repeat(1.5 * 2 ** 20) } };
