@@ -124,7 +124,9 @@ export function mergeDeploymentGroups(apps: MarathonApp[]): Merged {
     }
     if (group.value === undefined) {
       const stray: string[] = [];
-      for (const key in app.labels ?? {}) if (deploymentLabel.test(key)) stray.push(key);
+      // Most label keys do not start with "HAPROXY_": they are not tested against the pattern.
+      for (const key in app.labels ?? {})
+        if (key.startsWith("HAPROXY_") && deploymentLabel.test(key)) stray.push(key);
       if (stray.length > 0)
         warnings.push(`app ${app.id}: ${stray.sort().join(", ")} ignored: no HAPROXY_DEPLOYMENT_GROUP`);
       rest.push(app);
@@ -139,6 +141,8 @@ export function mergeDeploymentGroups(apps: MarathonApp[]): Merged {
     }
   }
   const deployments = new Map<MarathonApp, Deployment>();
+  // Without deployment groups the apps stay as given (in id order, as prepare passes them).
+  if (groups.size === 0) return { apps: rest, deployments, problems, warnings };
   const ids = new Set(rest.map((app) => app.id));
   for (const [group, members] of groups) {
     if (ids.has(group)) {

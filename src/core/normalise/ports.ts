@@ -24,18 +24,26 @@ export type NetworkMode = "host" | "bridge" | "container";
 export const isPort = (p: unknown): p is number =>
   typeof p === "number" && Number.isInteger(p) && p >= 1 && p <= 65535;
 
-/** The service port fields of a spec: 0 and absent mean none; another non-port number is invalid. */
-const servicePortOf = (raw: unknown): Pick<PortSpec, "servicePort" | "invalidServicePort"> =>
-  isPort(raw)
-    ? { servicePort: raw }
-    : typeof raw === "number" && raw !== 0
-      ? { servicePort: 0, invalidServicePort: raw }
-      : { servicePort: 0 };
+/**
+ * A spec with its service port fields: 0 and absent mean none; another non-port number is invalid.
+ * Built field by field (no spreads): 10,000 apps are read on every render.
+ */
+function spec(index: number, rawServicePort: unknown): PortSpec {
+  if (isPort(rawServicePort)) return { index, servicePort: rawServicePort };
+  if (typeof rawServicePort === "number" && rawServicePort !== 0)
+    return { index, servicePort: 0, invalidServicePort: rawServicePort };
+  return { index, servicePort: 0 };
+}
+
+const hasMode = (networks: readonly ({ mode?: string | null } | null)[], mode: string) => {
+  for (let i = 0; i < networks.length; i++) if (networks[i]?.mode === mode) return true;
+  return false;
+};
 
 export function networkMode(app: MarathonApp): NetworkMode {
   const networks = app.networks ?? [];
-  if (networks.some((n) => n?.mode === "container/bridge")) return "bridge";
-  if (networks.some((n) => n?.mode === "container")) return "container";
+  if (hasMode(networks, "container/bridge")) return "bridge";
+  if (hasMode(networks, "container")) return "container";
   if (networks.length > 0) return "host";
   const dockerNetwork = app.container?.docker?.network?.toUpperCase();
   if (dockerNetwork === "BRIDGE") return "bridge";
@@ -43,40 +51,49 @@ export function networkMode(app: MarathonApp): NetworkMode {
   return "host";
 }
 
+/** The service ports an app declares (portDefinitions, else the older `ports`). */
+function declaredPorts(app: MarathonApp): unknown[] {
+  const definitions = app.portDefinitions;
+  if (!definitions) return app.ports ?? [];
+  const ports: unknown[] = new Array(definitions.length);
+  for (let i = 0; i < definitions.length; i++) ports[i] = definitions[i]?.port;
+  return ports;
+}
+
 export function portSpecs(app: MarathonApp, mode: NetworkMode = networkMode(app)): PortSpec[] {
   if (mode === "host") {
-    const definitions = app.portDefinitions?.map((d) => d?.port) ?? app.ports ?? [];
-    return definitions.map((port, index) => ({
-      index,
-      ...servicePortOf(port),
-      hostPortIndex: index,
-      requiredPort: app.requirePorts && isPort(port) ? port : undefined,
-    }));
+    const ports = declaredPorts(app);
+    const specs: PortSpec[] = new Array(ports.length);
+    for (let index = 0; index < ports.length; index++) {
+      const port = ports[index];
+      const hostSpec = spec(index, port);
+      hostSpec.hostPortIndex = index;
+      hostSpec.requiredPort = app.requirePorts && isPort(port) ? port : undefined;
+      specs[index] = hostSpec;
+    }
+    return specs;
   }
   const mappings = app.container?.portMappings ?? app.container?.docker?.portMappings;
   if (mappings) {
     let hostPorts = 0;
-    return mappings.map((mapping, index) => {
-      const usesHostPort = mode === "bridge" || typeof mapping?.hostPort === "number";
-      const spec: PortSpec = {
-        index,
-        ...servicePortOf(mapping?.servicePort),
-        ...(usesHostPort
-          ? { hostPortIndex: hostPorts }
-          : { containerPort: mapping?.containerPort ?? undefined }),
-      };
-      if (usesHostPort) hostPorts++;
-      return spec;
-    });
+    const specs: PortSpec[] = new Array(mappings.length);
+    for (let index = 0; index < mappings.length; index++) {
+      const mapping = mappings[index];
+      const mappingSpec = spec(index, mapping?.servicePort);
+      if (mode === "bridge" || typeof mapping?.hostPort === "number") mappingSpec.hostPortIndex = hostPorts++;
+      else mappingSpec.containerPort = mapping?.containerPort ?? undefined;
+      specs[index] = mappingSpec;
+    }
+    return specs;
   }
   // Marathon 1.4 IP-per-task: discovery ports on the task's IP; service ports come from portDefinitions, if any.
   const discovery = app.ipAddress?.discovery?.ports ?? [];
-  const servicePorts = app.portDefinitions?.map((d) => d?.port) ?? app.ports ?? [];
-  return discovery.map((port, index) => ({
-    index,
-    ...servicePortOf(servicePorts[index]),
-    containerPort: port?.number ?? undefined,
-  }));
+  const servicePorts = declaredPorts(app);
+  return discovery.map((port, index) => {
+    const discoverySpec = spec(index, servicePorts[index]);
+    discoverySpec.containerPort = port?.number ?? undefined;
+    return discoverySpec;
+  });
 }
 
 /** FNV-1a, 32 bits: a stable hash without node:crypto (core stays pure). */
