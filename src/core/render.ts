@@ -461,9 +461,29 @@ export function hidePasswords(config: string): string {
  */
 export function hidePatchPasswords(patch: string): string {
   // Only lines that name a password or auth can change: a half-changed 10,000-app patch has over
-  // 100,000 lines, and a string per line would double what printing the patch costs.
-  return patch.replace(
-    /^([-+ ])(.*(?:password|auth).*)$/gm,
-    (_, marker: string, line: string) => marker + hidePasswords(line),
-  );
+  // 100,000 lines, so those lines are found by searching for the two words, and only they are
+  // matched (a regular expression tried on every line costs about as much as printing the patch).
+  const parts: string[] = [];
+  let done = 0;
+  let password = patch.indexOf("password");
+  let auth = patch.indexOf("auth");
+  while (password !== -1 || auth !== -1) {
+    const at = password === -1 ? auth : auth === -1 ? password : Math.min(password, auth);
+    // The line around it, ended as `^` and `$` end lines in a multiline expression.
+    const start = lineTerminators.reduce((s, t) => Math.max(s, patch.lastIndexOf(t, at) + 1), 0);
+    const end = lineTerminators.reduce((e, t) => {
+      const found = patch.indexOf(t, at);
+      return found === -1 ? e : Math.min(e, found);
+    }, patch.length);
+    const line = patch.slice(start, end);
+    parts.push(patch.slice(done, start), /^[-+ ]/.test(line) ? line[0] + hidePasswords(line.slice(1)) : line);
+    done = end;
+    if (password !== -1 && password < end) password = patch.indexOf("password", end);
+    if (auth !== -1 && auth < end) auth = patch.indexOf("auth", end);
+  }
+  if (done === 0) return patch;
+  parts.push(patch.slice(done));
+  return parts.join("");
 }
+
+const lineTerminators = ["\n", "\r", "\u2028", "\u2029"];

@@ -287,6 +287,8 @@ describe("userlist passwords hidden for output that reaches logs", () => {
       "+user a password\u2028x",
       "+ auth",
       "+password",
+      "-  user c password p1 auth password p2\u2029 user d password p3",
+      "no marker: user e password p4",
       "@@ -1 +1 @@ user a password q",
       "   server web_1 10.0.0.1:80 check",
     ];
