@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -116,6 +117,12 @@ describe("sync --layout parts", () => {
     expect(after).toEqual([...index, "index"].sort());
     expect(git(repo, "status", "--porcelain")).toBe("");
     expect(existsSync(join(repo, path))).toBe(false);
+    // As the README says: in a checkout, `cat $(cat index)` prints the config.
+    const printed = execFileSync("sh", ["-c", "cat $(cat index)"], {
+      cwd: join(repo, folder),
+      encoding: "utf8",
+    });
+    expect(printed).toBe((await runMhc(["render", "--from", snapshotFile(120)])).stdout);
   });
 
   it("a broken parts folder in the repo (an index naming a missing part) is written again by the next sync", async () => {
