@@ -316,9 +316,13 @@ export function blobId(content: string): string {
  */
 let lastIds = new Map<string, { content: string; id: string }>();
 
-function idOf(file: { path: string; content: string }): string {
+/** Files larger than this are hashed by git as it stores them, not by mhc first (mhc's CPU is the watch's budget). */
+const hashInGit = 1024 * 1024;
+
+function idOf(file: { path: string; content: string }): string | undefined {
   const last = lastIds.get(file.path);
-  return last?.content === file.content ? last.id : blobId(file.content);
+  if (last?.content === file.content) return last.id;
+  return file.content.length > hashInGit ? undefined : blobId(file.content);
 }
 
 /**
@@ -329,9 +333,9 @@ function idOf(file: { path: string; content: string }): string {
 async function writeBlobs(
   git: Git,
   gitDir: string,
-  files: { path: string; content: string; id: string }[],
-): Promise<void> {
-  if (files.length === 0) return;
+  files: { path: string; content: string; id?: string }[],
+): Promise<string[]> {
+  if (files.length === 0) return [];
   const blobFiles = files.map((_, i) => join(gitDir, `mhc-blob-${i}`));
   let ids: string[];
   try {
@@ -345,12 +349,14 @@ async function writeBlobs(
   }
   const stored = (await git.git(["cat-file", "--batch-check"], `${ids.join("\n")}\n`)).trim().split("\n");
   files.forEach((file, i) => {
-    if (ids[i] !== file.id || stored[i] !== `${file.id} blob ${Buffer.byteLength(file.content)}`)
+    const id = ids[i];
+    if ((file.id ?? id) !== id || stored[i] !== `${id} blob ${Buffer.byteLength(file.content)}`)
       throw new MhcError(
         `git stored something other than the rendered ${file.path}; nothing committed`,
         ExitCode.git,
       );
   });
+  return ids;
 }
 
 /** What `git commit` does to a message it is not asked to edit: trailing blanks and extra empty lines go. */
@@ -390,16 +396,22 @@ export async function commitFiles(
 ): Promise<string> {
   const paths = files.map((f) => f.path);
   const remove = options.remove ?? [];
-  const before = await git.run(["rev-parse", "--verify", "--quiet", "HEAD"]);
-  const parent = before.ok ? before.stdout.trim() : undefined;
-  if (parent) await refuseCommittedSymlinks(git, parent, [...paths, ...remove]);
+  // The git dir, HEAD and its tree in one process (there are a dozen per sync); no HEAD yet: the dir.
+  const both = await git.run(["rev-parse", "--absolute-git-dir", "HEAD", "HEAD^{tree}"]);
+  const [gitDir = "", parent, headTree] = (
+    both.ok ? both.stdout : await git.git(["rev-parse", "--absolute-git-dir"])
+  )
+    .trim()
+    .split("\n");
   const folders = foldersOf(paths, remove);
+  // Folders and whole files: a part's own path needs no look (it is written as a blob, never through).
+  if (parent) await refuseCommittedSymlinks(git, parent, [...new Set([...folders, ...remove])]);
   const existing = parent ? await treeEntries(git, parent, folders, true) : [];
   const had = new Map(existing.map((e) => [e.path, e.id]));
-  const withIds = files.map((file) => ({ ...file, id: idOf(file) }));
+  const hashed = files.map((file) => ({ ...file, id: idOf(file) }));
   const written = new Set(paths);
   const gone = existing.filter((e) => !written.has(e.path) && remove.some((r) => under(e.path, r)));
-  const changed = withIds.filter((f) => had.get(f.path) !== f.id);
+  const unknown = hashed.filter((f) => f.id === undefined || had.get(f.path) !== f.id);
   if (options.worktree) {
     for (const path of paths) await checkWritablePath(git.dir, path);
     for (const { path, content } of files) {
@@ -413,8 +425,10 @@ export async function commitFiles(
     }
     for (const { path } of gone) await rm(join(git.dir, path), { force: true });
   }
-  const gitDir = (await git.git(["rev-parse", "--absolute-git-dir"])).trim();
-  await writeBlobs(git, gitDir, changed);
+  const stored = await writeBlobs(git, gitDir, unknown);
+  const storedIds = new Map(unknown.map((f, i) => [f.path, stored[i] as string]));
+  const withIds = hashed.map((f) => ({ ...f, id: f.id ?? (storedIds.get(f.path) as string) }));
+  const changed = withIds.filter((f) => had.get(f.path) !== f.id);
   const removals = gone.map((e) => `0 ${zeroId}\t${e.path}\0`);
   const indexInfo = [...changed.map((f) => `100644 ${f.id}\t${f.path}\0`), ...removals].join("");
   // The tree is built in an index of mhc's own, so a person's staged changes are not committed.
@@ -430,7 +444,7 @@ export async function commitFiles(
   } finally {
     await rm(index, { force: true });
   }
-  if (parent && tree === (await git.git(["rev-parse", `${parent}^{tree}`])).trim())
+  if (parent && tree === headTree)
     throw new MhcError(
       `git commit did not record the rendered files ${describe(paths)}; nothing pushed`,
       ExitCode.git,
