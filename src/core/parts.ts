@@ -49,15 +49,17 @@ function lineHash(text: string): number {
 const partName = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$/;
 
 /**
- * The line a cut may fall before, and what names it. Config: a section (`backend app_x`), named
+ * The lines a cut may fall before, and what names them. Config: a section (`backend app_x`), named
  * after it so a reviewer sees which sections a changed part holds. Model: an entry of a list (a
  * service, an excluded task, a dropped app), keyed by its first line with content.
  */
-function boundaryKey(kind: PartsKind, text: string, start: number, end: number): string | undefined {
-  const first = text.charCodeAt(start);
-  if (kind === "config") return first >= 97 && first <= 122 ? text.slice(start, end) : undefined;
-  if (!text.startsWith("    {", start)) return undefined;
-  if (end - start > 5) return text.slice(start, end);
+const boundaryLines: Record<PartsKind, RegExp> = {
+  config: /\n([a-z][^\n]*)/g,
+  model: /\n( {4}\{[^\n]*)/g,
+};
+
+function boundaryKey(kind: PartsKind, text: string, line: string, end: number): string {
+  if (kind === "config" || line.length > 5) return line;
   const nextEnd = text.indexOf("\n", end + 1);
   return text.slice(end + 1, nextEnd < 0 ? text.length : nextEnd);
 }
@@ -81,19 +83,20 @@ export function splitIntoParts(text: string, kind: PartsKind): { index: string; 
     taken.add(name);
     parts.push({ name, text: text.slice(partStart, end) });
   };
-  for (let start = 0; start < text.length; ) {
-    const newline = text.indexOf("\n", start);
-    const end = newline < 0 ? text.length : newline;
-    const key = boundaryKey(kind, text, start, end);
-    if (key !== undefined) {
-      if (start === 0) partKey = key;
-      else if (lineHash(key) % linesPerCut === 0 || start - partStart >= longPart) {
-        close(start);
-        partStart = start;
-        partKey = key;
-      }
+  // A regular expression finds the boundary lines: several times faster than looking at every line.
+  const lines = new RegExp(boundaryLines[kind]);
+  const firstLine = lines.exec(`\n${text.slice(0, text.indexOf("\n") + 1 || text.length)}`)?.[1];
+  if (firstLine !== undefined) partKey = boundaryKey(kind, text, firstLine, firstLine.length);
+  lines.lastIndex = 0;
+  for (let match = lines.exec(text); match !== null; match = lines.exec(text)) {
+    const start = match.index + 1;
+    const line = match[1] as string;
+    const key = boundaryKey(kind, text, line, start + line.length);
+    if (lineHash(key) % linesPerCut === 0 || start - partStart >= longPart) {
+      close(start);
+      partStart = start;
+      partKey = key;
     }
-    start = end + 1;
   }
   if (text.length > 0) close(text.length);
   return { index: parts.map((p) => `${p.name}\n`).join(""), parts };

@@ -157,6 +157,8 @@ async function refreshWorkdir(
     await resetWorkdir(git, branch);
     return checkout;
   }
+  if (pushedFrom.get(`${workdir}\u0000${branch}`) === head && (await holdsOnly(git, branch, head)))
+    return checkout;
   if (!(await isRepoRoot(git))) {
     if (existsSync(join(workdir, ".git")))
       log.warn(`work dir ${workdir} is not a sound git repo; recreating it`);
@@ -179,6 +181,29 @@ async function refreshWorkdir(
   const again = await fetchBranch(git, target.url, branch);
   if (!again.ok) throw gitFailure("fetch", again.stderr);
   return checkout;
+}
+
+/**
+ * What this process last pushed from each work dir to each branch. While the remote branch is still
+ * there and the work dir's branch (checked out, nothing else in the folder) too, nothing needs
+ * fetching: a watch saves a fetch and two git processes per sync.
+ */
+const pushedFrom = new Map<string, string>();
+
+export function markPushed(git: Git, branch: string, commit: string): void {
+  pushedFrom.set(`${git.dir}\u0000${branch}`, commit);
+}
+
+async function holdsOnly(git: Git, branch: string, commit: string): Promise<boolean> {
+  if (readdirSync(git.dir).some((name) => name !== ".git")) return false;
+  const local = await git.run(["rev-parse", "--absolute-git-dir", "--symbolic-full-name", "HEAD", "HEAD"]);
+  const [gitDir = "", ref, head] = local.stdout.trim().split("\n");
+  return (
+    local.ok &&
+    resolve(gitDir) === resolve(git.dir, ".git") &&
+    ref === `refs/heads/${branch}` &&
+    head === commit
+  );
 }
 
 async function isRepoRoot(git: Git): Promise<boolean> {
@@ -347,7 +372,11 @@ async function writeBlobs(
   } finally {
     await Promise.all(blobFiles.map((file) => rm(file, { force: true })));
   }
-  const stored = (await git.git(["cat-file", "--batch-check"], `${ids.join("\n")}\n`)).trim().split("\n");
+  // An id worked out here that git agrees with proves the content; git's record is asked for the rest.
+  const unproven = files.some((file, i) => file.id !== ids[i]);
+  const stored = unproven
+    ? (await git.git(["cat-file", "--batch-check"], `${ids.join("\n")}\n`)).trim().split("\n")
+    : ids.map((id, i) => `${id} blob ${Buffer.byteLength((files[i] as { content: string }).content)}`);
   files.forEach((file, i) => {
     const id = ids[i];
     if ((file.id ?? id) !== id || stored[i] !== `${id} blob ${Buffer.byteLength(file.content)}`)
@@ -369,6 +398,9 @@ function cleanMessage(message: string): string {
 }
 
 const zeroId = "0".repeat(40);
+
+/** The index this process built its last commit's tree in, and that tree. */
+let keptIndex: { file: string; tree: string } | undefined;
 
 /** The folders a commit of `paths` and `remove` can change, to list what HEAD has there. */
 function foldersOf(paths: string[], remove: string[]): string[] {
@@ -431,18 +463,23 @@ export async function commitFiles(
   const changed = withIds.filter((f) => had.get(f.path) !== f.id);
   const removals = gone.map((e) => `0 ${zeroId}\t${e.path}\0`);
   const indexInfo = [...changed.map((f) => `100644 ${f.id}\t${f.path}\0`), ...removals].join("");
-  // The tree is built in an index of mhc's own, so a person's staged changes are not committed.
+  // The tree is built in an index of mhc's own, so a person's staged changes are not committed. It
+  // is kept for the next commit of this process, which starts from the tree it wrote.
   const index = join(gitDir, "mhc-commit.index");
   const own = { GIT_INDEX_FILE: index };
   let tree: string;
   try {
     // Left by a sync that was killed (this one holds the repo's sync lock).
     await rm(`${index}.lock`, { force: true });
-    await git.git(parent ? ["read-tree", parent] : ["read-tree", "--empty"], undefined, own);
+    if (!(keptIndex?.file === index && keptIndex.tree === headTree))
+      await git.git(parent ? ["read-tree", parent] : ["read-tree", "--empty"], undefined, own);
+    keptIndex = undefined;
     await git.git(["update-index", "-z", "--index-info"], indexInfo, own);
     tree = (await git.git(["write-tree"], undefined, own)).trim();
-  } finally {
+    keptIndex = { file: index, tree };
+  } catch (error) {
     await rm(index, { force: true });
+    throw error;
   }
   if (parent && tree === headTree)
     throw new MhcError(

@@ -25,6 +25,7 @@ import {
   commitFiles,
   type Identity,
   identityEnv,
+  markPushed,
   openWorkspace,
   pushHead,
   remoteBranchHead,
@@ -411,6 +412,7 @@ async function carryOut(
   if (!checkout.pushUrl)
     return { ...described, commit, message: `committed ${commit.slice(0, 12)} to ${decision.branch}` };
   if ((await pushHead(checkout.git, checkout.pushUrl, ref, lease)) !== "pushed") return "race lost";
+  if (decision.kind === "commit") markPushed(checkout.git, decision.branch, commit);
   const pushed = `pushed ${commit.slice(0, 12)} to`;
   if (decision.kind === "review") {
     const held = decision.gates[0] as GateVerdict;
