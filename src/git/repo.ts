@@ -196,8 +196,8 @@ export function markPushed(git: Git, branch: string, commit: string): void {
 
 async function holdsOnly(git: Git, branch: string, commit: string): Promise<boolean> {
   if (readdirSync(git.dir).some((name) => name !== ".git")) return false;
-  const local = await git.run(["rev-parse", "--absolute-git-dir", "--symbolic-full-name", "HEAD", "HEAD"]);
-  const [gitDir = "", ref, head] = local.stdout.trim().split("\n");
+  const local = await git.run(["rev-parse", "--absolute-git-dir", "HEAD", "--symbolic-full-name", "HEAD"]);
+  const [gitDir = "", head, ref] = local.stdout.trim().split("\n");
   return (
     local.ok &&
     resolve(gitDir) === resolve(git.dir, ".git") &&
