@@ -5,6 +5,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -196,6 +197,32 @@ describe("sync never writes through a symlink out of the repo", () => {
     const result = await sync(snapshotFile(["10.0.0.1", "10.0.0.2"]), repo);
     expect(result.code).toBe(9);
     expect(readFileSync(outside, "utf8")).toBe("untouched\n");
+  });
+
+  it("--layout parts: the parts folder committed as a symlink, or a part that is one in a local working repo: exit 9, targets untouched", async () => {
+    const outside = tempDir("mhc-outside-");
+    writeFileSync(join(outside, "index"), "untouched\n");
+    const remote = remoteWith({ [`${path}.parts`]: `link:${outside}` });
+    const before = commits(remote);
+    const linked = await sync(snapshotFile(["10.0.0.1"]), remote, "--layout", "parts");
+    expect(linked.code, linked.stderr).toBe(9);
+    expect(linked.stderr).toContain(`${path}.parts is a symlink in the repo`);
+    expect(commits(remote)).toEqual(before);
+    expect(readFileSync(join(outside, "index"), "utf8")).toBe("untouched\n");
+
+    const repo = join(tempDir(), "cfg");
+    expect((await sync(snapshotFile(["10.0.0.1"]), repo, "--init", "--layout", "parts")).code).toBe(0);
+    const target = join(outside, "part.cfg");
+    writeFileSync(target, "untouched\n");
+    const index = readFileSync(join(repo, `${path}.parts`, "index"), "utf8")
+      .trim()
+      .split("\n");
+    const part = join(repo, `${path}.parts`, index[0] as string);
+    rmSync(part);
+    symlinkSync(target, part);
+    const local = await sync(snapshotFile(["10.0.0.1", "10.0.0.2"]), repo, "--layout", "parts");
+    expect(local.code).toBe(9);
+    expect(readFileSync(target, "utf8")).toBe("untouched\n");
   });
 
   it("--path may not point into .git/", async () => {
