@@ -412,7 +412,7 @@ async function carryOut(
   if (!checkout.pushUrl)
     return { ...described, commit, message: `committed ${commit.slice(0, 12)} to ${decision.branch}` };
   if ((await pushHead(checkout.git, checkout.pushUrl, ref, lease)) !== "pushed") return "race lost";
-  if (decision.kind === "commit") markPushed(checkout.git, decision.branch, commit);
+  if (decision.kind === "commit") await markPushed(checkout.git, decision.branch, commit);
   const pushed = `pushed ${commit.slice(0, 12)} to`;
   if (decision.kind === "review") {
     const held = decision.gates[0] as GateVerdict;

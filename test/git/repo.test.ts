@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateSnapshot } from "../../scripts/bench/generate.ts";
 import { gitIn } from "../../src/git/git.ts";
-import { commitFiles, resolveTarget } from "../../src/git/repo.ts";
+import { commitFiles, markPushed, resolveTarget } from "../../src/git/repo.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
 import { repoRoot, runMhc } from "../helpers/cli.ts";
 import { bareRepo, commits, fileAt, git, tempDir } from "../helpers/git.ts";
@@ -397,5 +397,28 @@ describe("the default work dir", () => {
     expect(clones).toHaveLength(1);
     const config = readFileSync(join(xdg, "mhc", "sync", clones[0] as string, ".git", "config"), "utf8");
     for (const text of [config, first.stderr, second.stderr]) expect(text).not.toMatch(/0ld-pw|n3w-pw/);
+  });
+});
+
+describe("a long watch keeps its work dir packed", () => {
+  it("after a push, git packs the work dir's loose objects once there are many (git maintenance --auto)", async () => {
+    const repo = tempDir("mhc-loose-");
+    git(repo, "init", "-q", "-b", "main");
+    for (let i = 0; i < 2000; i++) writeFileSync(join(repo, `f${i}`), `${i}\n`);
+    git(repo, "add", "-A");
+    git(repo, "commit", "-qm", "many");
+    const loose = () => Number(/^count: (\d+)$/m.exec(git(repo, "count-objects", "-v"))?.[1]);
+    expect(loose()).toBeGreaterThan(2000);
+    const config = join(tempDir("mhc-gitconfig-"), "config");
+    writeFileSync(config, "[gc]\n\tauto = 256\n\tautoDetach = false\n");
+    const saved = process.env.GIT_CONFIG_GLOBAL;
+    process.env.GIT_CONFIG_GLOBAL = config;
+    try {
+      await markPushed(gitIn(repo), "main", git(repo, "rev-parse", "HEAD").trim());
+    } finally {
+      if (saved === undefined) delete process.env.GIT_CONFIG_GLOBAL;
+      else process.env.GIT_CONFIG_GLOBAL = saved;
+    }
+    expect(loose()).toBeLessThan(100);
   });
 });
