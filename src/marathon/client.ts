@@ -66,15 +66,17 @@ async function readSnapshot(
   const decoder = keepBody ? new TextDecoder("utf-8", { ignoreBOM: true }) : undefined;
   let body = "";
   let size = 0;
+  const tooLong = () =>
+    new HttpFailure(
+      `answered ${formatBytes(size)}, more than this runtime can hold as text`,
+      false,
+      ExitCode.marathonData,
+    );
   const decode = (chunk?: Buffer) => {
     try {
       body += decoder?.decode(chunk, { stream: chunk !== undefined }) ?? "";
     } catch {
-      throw new HttpFailure(
-        `answered ${formatBytes(size)}, more than this runtime can hold as text`,
-        false,
-        ExitCode.marathonData,
-      );
+      throw tooLong();
     }
   };
   try {
@@ -85,7 +87,8 @@ async function readSnapshot(
       try {
         parser.write(chunk);
       } catch (error) {
-        throw dataFailure(error, origin);
+        // A body kept as text (not a JSON object, or the frame of one) can outgrow a string.
+        throw error instanceof RangeError ? tooLong() : dataFailure(error, origin);
       }
     });
   } finally {
