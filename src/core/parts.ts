@@ -79,8 +79,9 @@ export function splitIntoParts(text: string, kind: PartsKind): { index: string; 
   const close = (end: number) => {
     const base = nameOf(kind, partKey);
     let name = base;
-    for (let n = 2; taken.has(name); n++) name = base.replace(/(\.[a-z]+)$/, `~${n}$1`);
-    taken.add(name);
+    // Compared without case: a checkout on a case-insensitive file system must not merge two parts.
+    for (let n = 2; taken.has(name.toLowerCase()); n++) name = base.replace(/(\.[a-z]+)$/, `~${n}$1`);
+    taken.add(name.toLowerCase());
     parts.push({ name, text: text.slice(partStart, end) });
   };
   // A regular expression finds the boundary lines: several times faster than looking at every line.

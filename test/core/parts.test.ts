@@ -91,6 +91,12 @@ describe("parts layout", () => {
     expect(joinParts(index, (name) => asMap(parts).get(name))).toBe(twice);
   });
 
+  it("names that differ only in case get a numbered twin (a case-insensitive checkout keeps both)", () => {
+    const text = `global\n${"backend Same\n  server s 1.2.3.4:5\n".repeat(2000)}${"backend same\n  server s 1.2.3.4:5\n".repeat(2000)}`;
+    const names = splitIntoParts(text, "config").parts.map((p) => p.name.toLowerCase());
+    expect(new Set(names).size).toBe(names.length);
+  });
+
   it("a broken index is refused: a missing part, a bad or repeated name, no final newline", () => {
     const parts = new Map([
       ["a.cfg", "A"],
