@@ -260,7 +260,8 @@ export class SnapshotStreamParser {
       } else if (this.inApps && this.depth === 2 && byte !== comma && byte !== closeBracket) {
         this.text += this.decoder.decode(chunk.subarray(from, i), { stream: true });
         if (byte === openBrace && !this.splitGaveUp) {
-          return this.splitApps(Buffer.from(chunk.buffer, chunk.byteOffset, n), i);
+          this.splitApps(Buffer.from(chunk.buffer, chunk.byteOffset, n), i);
+          return;
         }
         // The space keeps two entries written without a comma between them apart: ` 1 2` does not parse.
         this.text += ` ${this.entries.length}`;
