@@ -294,7 +294,12 @@ async function syncFigures(size: Scale): Promise<void> {
 const watchBursts = 5;
 const watchWaitMinMs = 200;
 let watchResults:
-  | { incrementalParts: WatchFigures; incremental: WatchFigures; full: WatchFigures; renderWatch: WatchFigures }
+  | {
+      incrementalParts: WatchFigures;
+      incremental: WatchFigures;
+      full: WatchFigures;
+      renderWatch: WatchFigures;
+    }
   | undefined;
 
 /** sync --watch, incremental and --no-incremental side by side, on bursts of task events. */
