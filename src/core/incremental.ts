@@ -1,9 +1,10 @@
-import type { Model, RenderOptions, Service } from "./model.ts";
+import type { Model, RenderOptions } from "./model.ts";
+import type { ConflictsMemo } from "./normalise/conflicts.ts";
 import { networkMode, type PortSpec, portSpecs } from "./normalise/ports.ts";
 import { type HostChecks, hostChecks } from "./normalise/servers.ts";
 import { shapeProblem } from "./normalise/shape.ts";
 import { type AppPart, assemble, normaliseApp, type Prepared, prepare } from "./normalise.ts";
-import { render } from "./render.ts";
+import { type RenderMemo, render } from "./render.ts";
 import type { MarathonApp, MarathonTask, Snapshot } from "./snapshot.ts";
 
 /**
@@ -83,8 +84,8 @@ export class IncrementalModel {
   /** Each entry's JSON shape problem, for as long as the entry object lives. */
   private readonly shapes = new WeakMap<object, string | undefined>();
   private readonly checkHost: HostChecks = hostChecks();
-  /** Each service's rendered text, for as long as the service object lives. */
-  private readonly serviceTexts = new WeakMap<Service, string>();
+  /** Each service's rendered texts, for as long as the service object lives. */
+  private readonly serviceTexts: RenderMemo = new WeakMap();
   /**
    * The last passes across apps, with each app's part in the same order, while they can be patched
    * (no IP-per-task app took a port from the range); dropped when an app comes or goes.
@@ -92,6 +93,8 @@ export class IncrementalModel {
   private last: { prepared: Prepared; parts: AppPart[]; at: Map<string, number> } | undefined;
   /** Apps replaced since the last passes across apps. */
   private readonly replaced = new Set<string>();
+  /** The last conflicts pass, reused while no service's bind, name or incumbency changed. */
+  private readonly conflicts: ConflictsMemo = {};
 
   private constructor(private readonly options: RenderOptions) {}
 
@@ -290,7 +293,7 @@ export class IncrementalModel {
     const options = incumbents ? { ...this.options, incumbents } : this.options;
     const last = this.patched(options) ?? this.passesAcrossApps(options);
     this.replaced.clear();
-    return assemble(last.prepared, last.parts, options);
+    return assemble(last.prepared, last.parts, options, this.conflicts);
   }
 
   private passesAcrossApps(options: RenderOptions) {
@@ -358,7 +361,8 @@ export class IncrementalModel {
   serviceTextsOf(model: Model, leaveOut: ReadonlySet<string> = new Set()): Map<string, string> {
     const texts = new Map<string, string>();
     for (const service of model.services)
-      if (!leaveOut.has(service.appId)) texts.set(service.name, this.serviceTexts.get(service) ?? "");
+      if (!leaveOut.has(service.appId))
+        texts.set(service.name, this.serviceTexts.get(service)?.sections ?? "");
     return texts;
   }
 }

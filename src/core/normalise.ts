@@ -1,5 +1,5 @@
 import type { Dropped, ExcludedTask, Model, RenderOptions, Service } from "./model.ts";
-import { resolveBindConflicts } from "./normalise/conflicts.ts";
+import { type ConflictsMemo, resolveBindConflicts } from "./normalise/conflicts.ts";
 import { type Deployment, mergeDeploymentGroups } from "./normalise/deployments.ts";
 import {
   assignServicePorts,
@@ -319,9 +319,15 @@ export function normaliseApp(
 
 /**
  * The model from the passes across apps and the part of each prepared app (in `prepared.apps`
- * order): label counts, the --group warning, bind conflicts, and the order of the lists.
+ * order): label counts, the --group warning, bind conflicts (`conflicts` keeps the last pass, for
+ * watch mode), and the order of the lists.
  */
-export function assemble(prepared: Prepared, parts: readonly AppPart[], options: RenderOptions): Model {
+export function assemble(
+  prepared: Prepared,
+  parts: readonly AppPart[],
+  options: RenderOptions,
+  conflicts?: ConflictsMemo,
+): Model {
   const warnings = [...prepared.warnings];
   const dropped = [...prepared.dropped];
   const excluded: ExcludedTask[] = [];
@@ -358,10 +364,15 @@ export function assemble(prepared: Prepared, parts: readonly AppPart[], options:
       `--group ${wanted.join(",")} matched no app; ${seen.length > 0 ? `groups in Marathon: ${listed}` : "no app has a HAPROXY_GROUP label"}`,
     );
   }
-  const services = resolveBindConflicts(candidates, options, (service, reason) => {
-    dropped.push({ appId: service.appId, portIndex: service.portIndex, reason });
-    warnings.push(`app ${service.appId} port index ${service.portIndex} skipped: ${reason}`);
-  });
+  const services = resolveBindConflicts(
+    candidates,
+    options,
+    (service, reason) => {
+      dropped.push({ appId: service.appId, portIndex: service.portIndex, reason });
+      warnings.push(`app ${service.appId} port index ${service.portIndex} skipped: ${reason}`);
+    },
+    conflicts,
+  );
   excluded.sort(
     (a, b) => compare(a.appId, b.appId) || compare(a.taskId, b.taskId) || compare(a.reason, b.reason),
   );
