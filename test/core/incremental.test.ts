@@ -159,6 +159,31 @@ describe("incremental model, single events", () => {
     expect(new Set(changed)).toEqual(new Set([cluster.app(4).id]));
   });
 
+  it("keeps only the fields mhc reads, so apps with a wrong JSON type in one of them are left out with the same reasons as in a full render", () => {
+    const snapshot: Snapshot = {
+      shape: "apps",
+      apps: generateSnapshot({ apps: 12, tasksPerApp: 3, seed: 13 }).apps as MarathonApp[],
+    };
+    const [a, b, c, d, e] = snapshot.apps as [
+      MarathonApp,
+      MarathonApp,
+      MarathonApp,
+      MarathonApp,
+      MarathonApp,
+    ];
+    (a.tasks?.[0] as { ports: unknown }).ports = "8080";
+    (b as { healthChecks: unknown }).healthChecks = {};
+    (c as { tasks: unknown }).tasks = { id: "not a list" };
+    (d.tasks as unknown[])[1] = 5;
+    (e.tasks?.[2] as { healthCheckResults: unknown }).healthCheckResults = [{ alive: "yes" }];
+    const full = normalise(structuredClone(snapshot), options);
+    const model = IncrementalModel.from(structuredClone(snapshot), options) as IncrementalModel;
+    const kept = model.model();
+    expect(model.render(kept)).toBe(render(full, options));
+    expect(kept.dropped).toEqual(full.dropped);
+    expect(kept.dropped.length).toBe(5);
+  });
+
   it("refuses a snapshot whose apps cannot be keyed by id (duplicates): such a cluster is read in full", () => {
     const app = { id: "/a", instances: 1 };
     expect(IncrementalModel.from({ shape: "apps", apps: [app, app] }, options)).toBeUndefined();
