@@ -4,7 +4,7 @@ import { networkMode, type PortSpec, portSpecs } from "./normalise/ports.ts";
 import { type HostChecks, hostChecks } from "./normalise/servers.ts";
 import { appFieldsSchema, shapeProblem, taskSchema } from "./normalise/shape.ts";
 import { type AppPart, assemble, normaliseApp, type Prepared, prepare } from "./normalise.ts";
-import { type RenderMemo, render } from "./render.ts";
+import { type RenderMemo, render, renderMemo } from "./render.ts";
 import type { MarathonApp, MarathonTask, Snapshot } from "./snapshot.ts";
 
 /**
@@ -85,7 +85,7 @@ export class IncrementalModel {
   private readonly shapes = new WeakMap<object, string | undefined>();
   private readonly checkHost: HostChecks = hostChecks();
   /** Each service's rendered texts, for as long as the service object lives. */
-  private readonly serviceTexts: RenderMemo = new WeakMap();
+  private readonly serviceTexts: RenderMemo = renderMemo();
   /**
    * The last passes across apps, with each app's part in the same order, while they can be patched
    * (no IP-per-task app took a port from the range); dropped when an app comes or goes.
@@ -366,7 +366,7 @@ export class IncrementalModel {
     const texts = new Map<string, string>();
     for (const service of model.services)
       if (!leaveOut.has(service.appId))
-        texts.set(service.name, this.serviceTexts.get(service)?.sections ?? "");
+        texts.set(service.name, this.serviceTexts.texts.get(service)?.sections ?? "");
     return texts;
   }
 }

@@ -106,6 +106,14 @@ function specsOf(apps: MarathonApp[], options: RenderOptions) {
   return { specs, exhausted };
 }
 
+const byExcludedTask = (a: ExcludedTask, b: ExcludedTask) =>
+  compare(a.appId, b.appId) || compare(a.taskId, b.taskId) || compare(a.reason, b.reason);
+
+function isSorted<T>(list: readonly T[], order: (a: T, b: T) => number): boolean {
+  for (let i = 1; i < list.length; i++) if (order(list[i - 1] as T, list[i] as T) > 0) return false;
+  return true;
+}
+
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
 /** What the passes across apps leave for the pass of each app. */
@@ -313,7 +321,8 @@ export function normaliseApp(
       excluded.set(`${app.id}\u0000${taskId}\u0000${reason}`, { appId: app.id, taskId, reason });
     });
   }
-  if (excluded.size > 0) part.excluded = [...excluded.values()];
+  // In the model's order already, so the model's list of 10,000 apps is only checked, not sorted.
+  if (excluded.size > 0) part.excluded = [...excluded.values()].sort(byExcludedTask);
   return part;
 }
 
@@ -373,9 +382,7 @@ export function assemble(
     },
     conflicts,
   );
-  excluded.sort(
-    (a, b) => compare(a.appId, b.appId) || compare(a.taskId, b.taskId) || compare(a.reason, b.reason),
-  );
+  if (!isSorted(excluded, byExcludedTask)) excluded.sort(byExcludedTask);
   dropped.sort(
     (a, b) =>
       compare(a.appId, b.appId) || (a.portIndex ?? -1) - (b.portIndex ?? -1) || compare(a.reason, b.reason),

@@ -26,22 +26,44 @@ export interface KeptTexts {
   none?: string;
   appId?: string;
 }
-export type RenderMemo = WeakMap<Service, KeptTexts>;
 
-/** A text of `service`, made once per memo; without one (a single render), made every time. */
-function kept(
-  memo: RenderMemo | undefined,
-  service: Service,
-  key: keyof KeptTexts,
-  make: () => string,
-): string {
-  if (!memo) return make();
-  const texts = memo.get(service);
-  const known = texts?.[key];
+/** What render keeps across calls (watch mode). */
+export interface RenderMemo {
+  texts: WeakMap<Service, KeptTexts>;
+  /** The last render's services and their texts, by position: most services are where they were. */
+  last?: { services: readonly Service[]; texts: readonly KeptTexts[] };
+}
+
+export const renderMemo = (): RenderMemo => ({ texts: new WeakMap() });
+
+/** The kept texts of each service, in the model's order (found by position where the service did not move). */
+function keptTexts(memo: RenderMemo, services: readonly Service[]): KeptTexts[] {
+  const last = memo.last;
+  const kept = services.map((service, i) => {
+    if (last?.services[i] === service) return last.texts[i] as KeptTexts;
+    let texts = memo.texts.get(service);
+    if (!texts) {
+      texts = {};
+      memo.texts.set(service, texts);
+    }
+    return texts;
+  });
+  memo.last = { services, texts: kept };
+  return kept;
+}
+
+/** A service and its kept texts (none in a single render). */
+interface Kept {
+  service: Service;
+  texts: KeptTexts | undefined;
+}
+
+/** One of a service's texts, made once while it is kept. */
+function textOf(kept: Kept, key: keyof KeptTexts, make: (service: Service) => string): string {
+  const known = kept.texts?.[key];
   if (known !== undefined) return known;
-  const text = make();
-  if (texts) texts[key] = text;
-  else memo.set(service, { [key]: text });
+  const text = make(kept.service);
+  if (kept.texts) kept.texts[key] = text;
   return text;
 }
 
@@ -108,77 +130,71 @@ function frontendHead(
 }
 
 /** The shared HTTP (and HTTPS) frontends, as texts that each end in a newline. */
-function httpFrontends(services: Service[], options: RenderOptions, memo?: RenderMemo): string[] {
+function httpFrontends(services: readonly Kept[], options: RenderOptions): string[] {
   const routes = routeOrder(services);
   if (routes.length === 0) return [];
   const http = { bindAddr: bindAddress(options.httpBindAddress), port: options.httpPort };
-  const texts = routingFrontend(routes, frontendHead("HTTP_FRONTEND_HEAD", options, http), "host", memo);
+  const texts = routingFrontend(routes, frontendHead("HTTP_FRONTEND_HEAD", options, http), "host");
   if (options.sslCerts === undefined) return texts;
-  if (options.groupHttpsByVhost) return [...texts, ...httpsByVhost(routes, options, options.sslCerts, memo)];
+  if (options.groupHttpsByVhost) return [...texts, ...httpsByVhost(routes, options, options.sslCerts)];
   const https = {
     bindAddr: bindAddress(options.httpsBindAddress),
     port: options.httpsPort,
     sslCerts: `crt ${options.sslCerts}`,
   };
-  return [
-    ...texts,
-    ...routingFrontend(routes, frontendHead("HTTPS_FRONTEND_HEAD", options, https), "sni", memo),
-  ];
+  return [...texts, ...routingFrontend(routes, frontendHead("HTTPS_FRONTEND_HEAD", options, https), "sni")];
 }
 
 /** marathon-lb's :9091: every http-mode app by its id in `X-Marathon-App-Id` (its first http port). */
-function appIdFrontend(services: Service[], options: RenderOptions, memo?: RenderMemo): string[] {
+function appIdFrontend(services: readonly Kept[], options: RenderOptions): string[] {
   if (options.appIdPort <= 0) return [];
   const rules: string[] = [];
   let lastApp = "";
-  for (const service of services) {
+  for (const kept of services) {
+    const service = kept.service;
     if (service.mode !== "http" || service.appId === lastApp) continue;
     lastApp = service.appId;
-    rules.push(
-      kept(
-        memo,
-        service,
-        "appId",
-        () =>
-          `  acl app_${service.name} req.hdr(x-marathon-app-id) -i ${service.appId}\n  use_backend ${service.name} if app_${service.name}\n`,
-      ),
-    );
+    rules.push(textOf(kept, "appId", appIdRules));
   }
   if (rules.length === 0) return [];
   const values = { bindAddr: bindAddress(options.appIdBindAddress), port: options.appIdPort };
   return [joinLines(frontendHead("HTTP_FRONTEND_APPID_HEAD", options, values)), ...rules, "\n"];
 }
 
+const appIdRules = ({ name, appId }: Service) =>
+  `  acl app_${name} req.hdr(x-marathon-app-id) -i ${appId}\n  use_backend ${name} if app_${name}\n`;
+
 /** Vhost routes (with or without a path) before path-only routes: a path alone never takes a vhost's traffic. */
 const routeTier = (service: Service) => (service.vhosts.length > 0 ? 0 : 1);
 
 /** Routed services in the order their rules are tried (see README "Route order"). */
-function routeOrder(services: Service[]): Service[] {
+function routeOrder(services: readonly Kept[]): Kept[] {
   return services
-    .filter((s) => s.vhosts.length > 0 || s.paths.length > 0)
-    .map((service, order) => ({ service, order }))
+    .filter(({ service: s }) => s.vhosts.length > 0 || s.paths.length > 0)
+    .map((kept, order) => ({ kept, order }))
     .sort(
       (a, b) =>
-        routeTier(a.service) - routeTier(b.service) ||
-        routingWeight(b.service) - routingWeight(a.service) ||
+        routeTier(a.kept.service) - routeTier(b.kept.service) ||
+        routingWeight(b.kept.service) - routingWeight(a.kept.service) ||
         a.order - b.order,
     )
-    .map(({ service }) => service);
+    .map(({ kept }) => kept);
 }
 
 /**
  * The shared frontend routing by VHOST/PATH: on plain HTTP by `Host` header, on the HTTPS
  * frontend by the TLS server name (SNI), which also picks the certificate.
  */
-function routingFrontend(routes: Service[], head: string[], match: HostMatch, memo?: RenderMemo): string[] {
+function routingFrontend(routes: readonly Kept[], head: string[], match: HostMatch): string[] {
   const texts = [joinLines(head)];
-  for (const service of routes) texts.push(kept(memo, service, match, () => routeRules(service, match)));
+  const rules = routeRules[match];
+  for (const kept of routes) texts.push(textOf(kept, match, rules));
   texts.push("\n");
   return texts;
 }
 
 /** One service's ACLs and use_backend in a shared frontend. */
-function routeRules(service: Service, match: HostMatch): string {
+function routeRulesBy(match: HostMatch, service: Service): string {
   const lines: string[] = [];
   const conditions: string[] = [];
   const hostLines = hostCriteria[match](service.vhosts);
@@ -191,21 +207,22 @@ function routeRules(service: Service, match: HostMatch): string {
   return joinLines(lines);
 }
 
+const routeRules: Record<HostMatch, (service: Service) => string> = {
+  host: (service) => routeRulesBy("host", service),
+  sni: (service) => routeRulesBy("sni", service),
+  none: (service) => routeRulesBy("none", service),
+};
+
 /**
  * `--group-https-by-vhost`, as marathon-lb: the HTTPS port only reads the TLS server name and
  * passes the connection (over an abstract socket, with the client address in a PROXY header) to
  * one TLS frontend per vhost, which carries that vhost's certificate (the first app's SSL_CERT,
  * else --ssl-certs) and bind options.
  */
-function httpsByVhost(
-  routes: Service[],
-  options: RenderOptions,
-  sslCerts: string,
-  memo: RenderMemo | undefined,
-): string[] {
-  const byVhost = new Map<string, Service[]>();
-  for (const service of routes) {
-    for (const vhost of service.vhosts) byVhost.set(vhost, [...(byVhost.get(vhost) ?? []), service]);
+function httpsByVhost(routes: readonly Kept[], options: RenderOptions, sslCerts: string): string[] {
+  const byVhost = new Map<string, Kept[]>();
+  for (const kept of routes) {
+    for (const vhost of kept.service.vhosts) byVhost.set(vhost, [...(byVhost.get(vhost) ?? []), kept]);
   }
   if (byVhost.size === 0) return [];
   const vhosts = [...byVhost.keys()].sort();
@@ -231,7 +248,8 @@ function httpsByVhost(
   lines.push("");
   const texts = [joinLines(lines)];
   for (const vhost of vhosts) {
-    const services = byVhost.get(vhost) as Service[];
+    const routed = byVhost.get(vhost) as Kept[];
+    const services = routed.map((kept) => kept.service);
     const owner = services.find((s) => s.sslCert) ?? services[0];
     const bindOptions = services.find((s) => s.bindOptions)?.bindOptions;
     texts.push(
@@ -242,7 +260,7 @@ function httpsByVhost(
         "",
       ]),
       ...routingFrontend(
-        services,
+        routed,
         [
           `frontend ${name(vhost)}`,
           `  bind ${socket(vhost)} accept-proxy ssl crt ${owner?.sslCert ?? sslCerts}${bindOptions ? ` ${bindOptions}` : ""}`,
@@ -250,7 +268,6 @@ function httpsByVhost(
           "  option httplog",
         ],
         "none",
-        memo,
       ),
     );
   }
@@ -476,13 +493,15 @@ function serviceSections(service: Service, options: RenderOptions, out: Pieces):
 export function render(model: Model, options: RenderOptions, memo?: RenderMemo): string {
   const head = (options.head ?? defaultHead).replace(/\s*$/, "\n");
   const parts: string[] = [banner, head, "\n"];
+  const texts = memo ? keptTexts(memo, model.services) : undefined;
+  const services = model.services.map((service, i): Kept => ({ service, texts: texts?.[i] }));
   const stats = joinLines(statsSection(options));
   if (stats) parts.push(stats);
-  for (const text of httpFrontends(model.services, options, memo)) parts.push(text);
-  for (const text of appIdFrontend(model.services, options, memo)) parts.push(text);
+  for (const text of httpFrontends(services, options)) parts.push(text);
+  for (const text of appIdFrontend(services, options)) parts.push(text);
   const scratch: Pieces = [];
-  for (const service of model.services)
-    parts.push(kept(memo, service, "sections", () => serviceSections(service, options, scratch)));
+  const sections = (service: Service) => serviceSections(service, options, scratch);
+  for (const kept of services) parts.push(textOf(kept, "sections", sections));
   const text = parts.join("");
   // Each section ends with a blank line; the one closing the file is left out.
   return parts.length > 3 ? text.slice(0, -1) : text;

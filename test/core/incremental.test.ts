@@ -240,6 +240,15 @@ describe("incremental model, passes across apps", () => {
     expect(step.keptText).toBe(step.fullText);
     expect(step.kept.dropped).toEqual([]);
     expect(step.kept.services.find((s) => s.bindPort === heldPort)?.appId).toBe(snapshot.apps[5]?.id);
+    incumbents = incumbentsOf(publishedModelOf(step.kept));
+    // App 2 asks for its old port back: app 5, unchanged since, now holds it in the published config.
+    replace(snapshot, model, 2, (app) => {
+      app.labels = { ...app.labels, HAPROXY_0_PORT: String(heldPort) };
+    });
+    step = bothRenders(snapshot, model, incumbents);
+    expect(step.keptText).toBe(step.fullText);
+    expect(step.kept.dropped).toEqual(step.full.dropped);
+    expect(step.kept.services.find((s) => s.bindPort === heldPort)?.appId).toBe(snapshot.apps[5]?.id);
   });
 
   it("an app that joins or leaves a blue/green group, or starts taking service ports from the range, changes the output exactly as a full render", () => {

@@ -42,6 +42,8 @@ export interface ConflictsMemo {
     services: readonly Service[];
     binds: readonly CanonicalBind[];
     incumbent: readonly boolean[] | undefined;
+    /** The incumbents' binds and owners, in the map's order. */
+    incumbents: { binds: readonly string[]; owners: readonly string[] } | undefined;
     kept: readonly boolean[];
     /** Each dropped service's index and reason, in the order they were dropped. */
     drops: readonly [number, string][];
@@ -49,6 +51,22 @@ export interface ConflictsMemo {
 }
 
 type Last = NonNullable<ConflictsMemo["last"]>;
+
+/** Whether a map holds these entries in this order. */
+function holdsOnly(map: ReadonlyMap<string, string>, entries: Last["incumbents"]): boolean {
+  if (!entries || map.size !== entries.binds.length) return false;
+  let i = 0;
+  let same = true;
+  map.forEach((owner, bind) => {
+    if (bind !== entries.binds[i] || owner !== entries.owners[i]) same = false;
+    i++;
+  });
+  return same;
+}
+
+function entriesOf(map: ReadonlyMap<string, string>): Last["incumbents"] {
+  return { binds: [...map.keys()], owners: [...map.values()] };
+}
 
 /** Whether the services, their binds and incumbency are what the last pass read. */
 function sameAsLast(
@@ -117,18 +135,26 @@ export function resolveBindConflicts(
   const binds = services.map((s, i) =>
     last?.services[i] === s ? (last.binds[i] as CanonicalBind) : canonicalBindOf(s),
   );
-  const incumbents = options.incumbents;
-  // Each service's bind looked up once; without incumbents (a first render, a watch's check) none is.
-  const incumbent = incumbents?.size
-    ? services.map((s, i) => incumbents.get((binds[i] as CanonicalBind).key) === s.appId)
+  const incumbents = options.incumbents?.size ? options.incumbents : undefined;
+  // Each service's bind looked up once; without incumbents (a first render, a watch's check) none
+  // is, and when they are the last pass's, only those of services that were not in it.
+  const sameIncumbents =
+    incumbents !== undefined && last !== undefined && holdsOnly(incumbents, last.incumbents);
+  const incumbent = incumbents
+    ? services.map((s, i) =>
+        sameIncumbents && last?.services[i] === s
+          ? last.incumbent?.[i] === true
+          : incumbents.get((binds[i] as CanonicalBind).key) === s.appId,
+      )
     : undefined;
+  const incumbentEntries = sameIncumbents ? last?.incumbents : incumbents && entriesOf(incumbents);
   const listeners = [...reserved.values()]
     .flat()
     .map((b) => `${b.owner as string} ${b.address}:${b.port}`)
     .join("\n");
   if (last && sameAsLast(last, listeners, services, incumbent)) {
     for (const [i, reason] of last.drops) drop(services[i] as Service, reason);
-    if (memo) memo.last = { ...last, services, binds };
+    if (memo) memo.last = { ...last, services, binds, incumbent, incumbents: incumbentEntries };
     return services.filter((_, i) => last.kept[i]);
   }
   const drops: [number, string][] = [];
@@ -159,6 +185,6 @@ export function resolveBindConflicts(
     reserveCanonical(bind.address, bind.port, { service, incumbent: incumbent?.[i] === true });
     kept[i] = true;
   }
-  if (memo) memo.last = { listeners, services, binds, incumbent, kept, drops };
+  if (memo) memo.last = { listeners, services, binds, incumbent, incumbents: incumbentEntries, kept, drops };
   return services.filter((_, i) => kept[i]);
 }
