@@ -27,35 +27,39 @@ export interface KeptTexts {
   appId?: string;
 }
 
+/** A service and its kept texts (none in a single render). */
+interface Kept {
+  service: Service;
+  texts: KeptTexts | undefined;
+}
+
 /** What render keeps across calls (watch mode). */
 export interface RenderMemo {
   texts: WeakMap<Service, KeptTexts>;
-  /** The last render's services and their texts, by position: most services are where they were. */
-  last?: { services: readonly Service[]; texts: readonly KeptTexts[] };
+  /** The last render's services with their texts, by position: most services are where they were. */
+  last?: readonly Kept[];
+  /** The last routed services (in the model's order) and the order of their rules, as indices. */
+  routes?: { routed: readonly Kept[]; order: readonly number[] };
 }
 
 export const renderMemo = (): RenderMemo => ({ texts: new WeakMap() });
 
-/** The kept texts of each service, in the model's order (found by position where the service did not move). */
-function keptTexts(memo: RenderMemo, services: readonly Service[]): KeptTexts[] {
+/** Each service with its kept texts, in the model's order (found by position where the service did not move). */
+function keptTexts(services: readonly Service[], memo: RenderMemo | undefined): Kept[] {
+  if (!memo) return services.map((service) => ({ service, texts: undefined }));
   const last = memo.last;
-  const kept = services.map((service, i) => {
-    if (last?.services[i] === service) return last.texts[i] as KeptTexts;
+  const kept = services.map((service, i): Kept => {
+    const before = last?.[i];
+    if (before?.service === service) return before;
     let texts = memo.texts.get(service);
     if (!texts) {
       texts = {};
       memo.texts.set(service, texts);
     }
-    return texts;
+    return { service, texts };
   });
-  memo.last = { services, texts: kept };
+  memo.last = kept;
   return kept;
-}
-
-/** A service and its kept texts (none in a single render). */
-interface Kept {
-  service: Service;
-  texts: KeptTexts | undefined;
 }
 
 /** One of a service's texts, made once while it is kept. */
@@ -130,8 +134,8 @@ function frontendHead(
 }
 
 /** The shared HTTP (and HTTPS) frontends, as texts that each end in a newline. */
-function httpFrontends(services: readonly Kept[], options: RenderOptions): string[] {
-  const routes = routeOrder(services);
+function httpFrontends(services: readonly Kept[], options: RenderOptions, memo?: RenderMemo): string[] {
+  const routes = routeOrder(services, memo);
   if (routes.length === 0) return [];
   const http = { bindAddr: bindAddress(options.httpBindAddress), port: options.httpPort };
   const texts = routingFrontend(routes, frontendHead("HTTP_FRONTEND_HEAD", options, http), "host");
@@ -167,18 +171,36 @@ const appIdRules = ({ name, appId }: Service) =>
 /** Vhost routes (with or without a path) before path-only routes: a path alone never takes a vhost's traffic. */
 const routeTier = (service: Service) => (service.vhosts.length > 0 ? 0 : 1);
 
-/** Routed services in the order their rules are tried (see README "Route order"). */
-function routeOrder(services: readonly Kept[]): Kept[] {
-  return services
-    .filter(({ service: s }) => s.vhosts.length > 0 || s.paths.length > 0)
-    .map((kept, order) => ({ kept, order }))
-    .sort(
-      (a, b) =>
-        routeTier(a.kept.service) - routeTier(b.kept.service) ||
-        routingWeight(b.kept.service) - routingWeight(a.kept.service) ||
-        a.order - b.order,
-    )
-    .map(({ kept }) => kept);
+/**
+ * Routed services in the order their rules are tried (see README "Route order"). The order
+ * depends only on each one's tier and weight: while those are as last time, so is the order.
+ */
+function routeOrder(services: readonly Kept[], memo?: RenderMemo): Kept[] {
+  const routed = services.filter(({ service: s }) => s.vhosts.length > 0 || s.paths.length > 0);
+  const last = memo?.routes;
+  const order =
+    last && sameRouteKeys(routed, last.routed)
+      ? last.order
+      : routed
+          .map((_, i) => i)
+          .sort(
+            (a, b) =>
+              routeTier((routed[a] as Kept).service) - routeTier((routed[b] as Kept).service) ||
+              routingWeight((routed[b] as Kept).service) - routingWeight((routed[a] as Kept).service) ||
+              a - b,
+          );
+  if (memo) memo.routes = { routed, order };
+  return order.map((i) => routed[i] as Kept);
+}
+
+function sameRouteKeys(routed: readonly Kept[], before: readonly Kept[]): boolean {
+  if (routed.length !== before.length) return false;
+  for (let i = 0; i < routed.length; i++) {
+    const a = (routed[i] as Kept).service;
+    const b = (before[i] as Kept).service;
+    if (a !== b && (routeTier(a) !== routeTier(b) || routingWeight(a) !== routingWeight(b))) return false;
+  }
+  return true;
 }
 
 /**
@@ -493,11 +515,10 @@ function serviceSections(service: Service, options: RenderOptions, out: Pieces):
 export function render(model: Model, options: RenderOptions, memo?: RenderMemo): string {
   const head = (options.head ?? defaultHead).replace(/\s*$/, "\n");
   const parts: string[] = [banner, head, "\n"];
-  const texts = memo ? keptTexts(memo, model.services) : undefined;
-  const services = model.services.map((service, i): Kept => ({ service, texts: texts?.[i] }));
+  const services = keptTexts(model.services, memo);
   const stats = joinLines(statsSection(options));
   if (stats) parts.push(stats);
-  for (const text of httpFrontends(services, options)) parts.push(text);
+  for (const text of httpFrontends(services, options, memo)) parts.push(text);
   for (const text of appIdFrontend(services, options)) parts.push(text);
   const scratch: Pieces = [];
   const sections = (service: Service) => serviceSections(service, options, scratch);

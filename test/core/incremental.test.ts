@@ -251,6 +251,26 @@ describe("incremental model, passes across apps", () => {
     expect(step.kept.services.find((s) => s.bindPort === heldPort)?.appId).toBe(snapshot.apps[5]?.id);
   });
 
+  it("the shared frontend's rules follow a changed route weight, as a full render orders them", () => {
+    const snapshot = generated(30, 24);
+    const model = IncrementalModel.from(structuredClone(snapshot), options) as IncrementalModel;
+    const routed = snapshot.apps.flatMap((app, i) =>
+      (app.labels as Record<string, string> | undefined)?.HAPROXY_0_VHOST ? [i] : [],
+    );
+    expect(routed.length).toBeGreaterThanOrEqual(3);
+    for (const [index, weight] of [
+      [routed[2], "5"],
+      [routed[1], "9"],
+      [routed[2], "0"],
+    ] as [number, string][]) {
+      replace(snapshot, model, index, (app) => {
+        app.labels = { ...app.labels, HAPROXY_0_BACKEND_WEIGHT: weight };
+      });
+      const step = bothRenders(snapshot, model, new Map());
+      expect(step.keptText).toBe(step.fullText);
+    }
+  });
+
   it("an app that joins or leaves a blue/green group, or starts taking service ports from the range, changes the output exactly as a full render", () => {
     const snapshot = generated(30, 22);
     const model = IncrementalModel.from(structuredClone(snapshot), options) as IncrementalModel;
