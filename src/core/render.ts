@@ -179,20 +179,23 @@ function routeOrder(services: readonly Kept[], memo?: RenderMemo): Kept[] {
   const routed = services.filter(({ service: s }) => s.vhosts.length > 0 || s.paths.length > 0);
   const last = memo?.routes;
   const order =
-    last && sameRouteKeys(routed, last.routed)
-      ? last.order
-      : routed
-          .map((_, i) => i)
-          .sort(
-            (a, b) =>
-              routeTier((routed[a] as Kept).service) - routeTier((routed[b] as Kept).service) ||
-              routingWeight((routed[b] as Kept).service) - routingWeight((routed[a] as Kept).service) ||
-              a - b,
-          );
+    last && sameRouteKeys(routed, last.routed) ? last.order : ruleOrder(routed.map((kept) => kept.service));
   if (memo) memo.routes = { routed, order };
   return order.map((i) => routed[i] as Kept);
 }
 
+/** The indices of `routes` in the order their rules are tried. */
+function ruleOrder(routes: readonly Service[]): number[] {
+  return routes
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const x = routes[a] as Service;
+      const y = routes[b] as Service;
+      return routeTier(x) - routeTier(y) || routingWeight(y) - routingWeight(x) || a - b;
+    });
+}
+
+/** Whether each routed service, where it is not the same one, has the tier and weight of the one before. */
 function sameRouteKeys(routed: readonly Kept[], before: readonly Kept[]): boolean {
   if (routed.length !== before.length) return false;
   for (let i = 0; i < routed.length; i++) {
@@ -209,14 +212,14 @@ function sameRouteKeys(routed: readonly Kept[], before: readonly Kept[]): boolea
  */
 function routingFrontend(routes: readonly Kept[], head: string[], match: HostMatch): string[] {
   const texts = [joinLines(head)];
-  const rules = routeRules[match];
+  const rules = (service: Service) => routeRules(match, service);
   for (const kept of routes) texts.push(textOf(kept, match, rules));
   texts.push("\n");
   return texts;
 }
 
 /** One service's ACLs and use_backend in a shared frontend. */
-function routeRulesBy(match: HostMatch, service: Service): string {
+function routeRules(match: HostMatch, service: Service): string {
   const lines: string[] = [];
   const conditions: string[] = [];
   const hostLines = hostCriteria[match](service.vhosts);
@@ -228,12 +231,6 @@ function routeRulesBy(match: HostMatch, service: Service): string {
   lines.push(`  use_backend ${service.name}${conditions.length > 0 ? ` if ${conditions.join(" ")}` : ""}`);
   return joinLines(lines);
 }
-
-const routeRules: Record<HostMatch, (service: Service) => string> = {
-  host: (service) => routeRulesBy("host", service),
-  sni: (service) => routeRulesBy("sni", service),
-  none: (service) => routeRulesBy("none", service),
-};
 
 /**
  * `--group-https-by-vhost`, as marathon-lb: the HTTPS port only reads the TLS server name and
