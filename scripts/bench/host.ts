@@ -9,12 +9,15 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
+import { partsFolder, partsIndex, splitIntoParts } from "../../src/core/parts.ts";
 import { showProc } from "../../src/haproxy/master-cli.ts";
 import { openFilesLimit } from "../../src/io/processes.ts";
 import { type Run, type Series, series } from "./measure.ts";
 
 export interface HostFigures {
   runtime: Series;
+  /** The same, with the config committed as a folder of parts (`sync --layout parts`). */
+  runtimeParts: Series;
   reload: Series;
   /** The worker pid stayed the same through every runtime deploy. */
   workerKept: boolean;
@@ -63,9 +66,19 @@ export async function measureHostChange(options: {
   git(clone, "remote", "add", "origin", remote);
   const stateFile = join(dir, "server-state");
   const versions = [options.base, options.oneMoved].map((c) => forThisMachine(c, stateFile));
-  mkdirSync(join(clone, "haproxy"));
+  let layout: "single" | "parts" = "single";
   const commit = (content: string) => {
-    writeFileSync(join(clone, "haproxy", "haproxy.cfg"), content);
+    rmSync(join(clone, "haproxy"), { recursive: true, force: true });
+    mkdirSync(join(clone, "haproxy"));
+    if (layout === "single") writeFileSync(join(clone, "haproxy", "haproxy.cfg"), content);
+    else {
+      // As `mhc sync --layout parts` commits it.
+      const folder = join(clone, "haproxy", partsFolder("haproxy.cfg"));
+      const { index, parts } = splitIntoParts(content, "config");
+      mkdirSync(folder);
+      for (const part of parts) writeFileSync(join(folder, part.name), part.text);
+      writeFileSync(join(folder, partsIndex), index);
+    }
     git(clone, "add", "-A");
     git(
       clone,
@@ -103,6 +116,14 @@ export async function measureHostChange(options: {
     const runtime = await series("deploy runtime 10k", options.runs, () => options.timedRun(deploy()), {
       before: next,
     });
+    layout = "parts";
+    const runtimeParts = await series(
+      "deploy runtime 10k, parts",
+      options.runs,
+      () => options.timedRun(deploy()),
+      { before: next },
+    );
+    layout = "single";
     const after = await showProc(socket);
     const reload = await series(
       "deploy reload 10k",
@@ -112,10 +133,11 @@ export async function measureHostChange(options: {
     );
     return {
       runtime,
+      runtimeParts,
       reload,
       workerKept:
         before !== undefined && JSON.stringify(before.workerPids) === JSON.stringify(after?.workerPids),
-      allRuntime: runtime.runs.every((r) => r.stderr.includes("no reload")),
+      allRuntime: [...runtime.runs, ...runtimeParts.runs].every((r) => r.stderr.includes("no reload")),
       fdLimit: before ? openFilesLimit(before.masterPid) : undefined,
       servers: (versions[0] as string).split("\n").filter((l) => /^\s+server /.test(l)).length,
     };

@@ -116,8 +116,9 @@ export async function watchBench(
   options: WatchBenchOptions,
   mode: "incremental" | "full",
   command: "sync" | "render" = "sync",
+  layout: "single" | "parts" = "single",
 ): Promise<WatchFigures> {
-  const dir = join(options.work, `watch-${command}-${mode}`);
+  const dir = join(options.work, `watch-${command}-${mode}${layout === "parts" ? "-parts" : ""}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const remote = join(dir, "remote.git");
@@ -127,7 +128,7 @@ export async function watchBench(
   const output = join(dir, "haproxy.cfg");
   const target =
     command === "sync"
-      ? ["--repo", remote, "--workdir", join(dir, "workdir"), "--validate", "never"]
+      ? ["--repo", remote, "--workdir", join(dir, "workdir"), "--validate", "never", "--layout", layout]
       : ["-o", output];
   const args = [
     command,

@@ -28,6 +28,13 @@ export const syncArgs = {
   },
   path: { type: "string", description: "Path of the config inside the repo", default: "haproxy/haproxy.cfg" },
   branch: { type: "string", description: "Branch to publish to", default: "main" },
+  layout: {
+    type: "enum",
+    options: ["single", "parts"] as string[],
+    description:
+      "Commit the config and its model as one file each, or each as a folder of parts (<path>.parts/)",
+    default: "single",
+  },
   workdir: {
     type: "string",
     description: "Where the clone is kept, a folder mhc creates (default: ~/.cache/mhc/sync/<hash of repo>)",
@@ -124,6 +131,7 @@ async function planSync(args: SyncArgValues, rawArgs: string[]): Promise<SyncPla
       repo: args.repo,
       path,
       branch: args.branch,
+      layout: args.layout as "single" | "parts",
       ...(args.workdir ? { workdir: args.workdir } : {}),
       init: args.init === true,
       gitTimeoutMs: gitTimeoutMs(args["git-timeout"]),

@@ -1,4 +1,5 @@
 import { checkGates, type GateVerdict } from "./gates.ts";
+import type { Layout } from "./parts.ts";
 import type { PublishedModel } from "./published.ts";
 import { type Changes, commitBody, commitSubject, compareModels } from "./summary.ts";
 
@@ -23,6 +24,8 @@ export interface DecisionInput {
   trailers: string[];
   /** Said first in the body (e.g. services quarantined because HAProxy rejected them). */
   notes?: string[];
+  /** The repo stores the published files in the other layout (`--layout`): commit even if unchanged. */
+  relayout?: Layout;
 }
 
 interface Described {
@@ -40,8 +43,14 @@ export type Decision =
   | ({ kind: "review"; branch: string } & Described)
   | ({ kind: "commit"; branch: string; overridden: GateVerdict[] } & Described);
 
+const relayoutSubject = (layout: Layout) =>
+  layout === "parts"
+    ? "Store the config and its model as folders of parts"
+    : "Store the config and its model as one file each";
+
 export function decidePublish(input: DecisionInput): Decision {
-  if (input.published.config === input.candidate.config) return { kind: "unchanged" };
+  const sameConfig = input.published.config === input.candidate.config;
+  if (sameConfig && input.relayout === undefined) return { kind: "unchanged" };
   const changes = compareModels(input.published.model, input.candidate.model);
   const gates = checkGates({
     published: input.published.model,
@@ -57,7 +66,11 @@ export function decidePublish(input: DecisionInput): Decision {
   ];
   const body = commitBody({ changes, overridden, notes });
   const trailers = [...input.trailers, ...overridden.map((g) => `Gate-Overridden: ${g.gate} (${g.detail})`)];
-  const message = `${commitSubject(changes)}\n\n${body}\n\n${trailers.join("\n")}`;
+  const subject = sameConfig ? relayoutSubject(input.relayout as Layout) : commitSubject(changes);
+  const said = sameConfig
+    ? `The config and its model are unchanged; only how the repo stores them changes (--layout ${input.relayout}).`
+    : body;
+  const message = `${subject}\n\n${said}\n\n${trailers.join("\n")}`;
   const described = { changes, message, gates };
   if (input.dryRun) return { kind: "dry-run", ...described };
   if (!held) return { kind: "commit", branch: input.branch, overridden, ...described };

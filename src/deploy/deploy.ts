@@ -100,18 +100,22 @@ async function deployLocked(target: Target, repo: string, ref: string, run: RunR
   const { options, config } = target;
   // Before the fetch: a remote outage must not keep HAProxy on a config it has not loaded.
   await completePendingReload(target);
+  const installedBytes = await readBytesIfExists(target.file);
+  const previous = await readRecord(config);
+  // Hashed once, as read: 10 MB take about 10 ms.
+  const installedByMhc =
+    previous !== undefined && installedBytes !== undefined && previous.sha256 === sha256(installedBytes);
   const { commit, content } = await fetchConfig({
     repo,
     ref,
     path: options.path,
     workdir: options.workdir ? resolve(options.workdir) : defaultDeployCache(repo, config),
     gitTimeoutMs: options.gitTimeoutMs,
+    ...(installedByMhc ? { known: { rev: previous.commit, bytes: installedBytes } } : {}),
   });
   run.remoteCommit = commit;
   const short = commit.slice(0, 12);
-  const installedBytes = await readBytesIfExists(target.file);
   const installed = installedBytes?.toString("utf8");
-  const previous = await readRecord(config);
   const record = {
     commit,
     ref,
@@ -148,9 +152,6 @@ async function deployLocked(target: Target, repo: string, ref: string, run: RunR
   }
 
   log.info(`deploying commit ${short} (${options.path} at ${ref})`);
-  // Hashed once, as read: 10 MB take about 10 ms.
-  const installedByMhc =
-    previous !== undefined && installedBytes !== undefined && previous.sha256 === sha256(installedBytes);
   const next: DeployRecord = {
     ...record,
     deployedAt: "",

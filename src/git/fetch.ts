@@ -1,9 +1,11 @@
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { partsFolder } from "../core/parts.ts";
 import { ExitCode, errorMessage, MhcError } from "../errors.ts";
 import { log } from "../log.ts";
 import { type Git, gitIn, gitReason } from "./git.ts";
+import { type KnownFile, type PartList, readPublished } from "./tree.ts";
 import { cacheDir, folderError, folderState, recreateFolder, registerCredentials } from "./workdir.ts";
 
 /** How `mhc deploy` reads one file of one commit: a shallow fetch into a bare cache of its own. */
@@ -18,6 +20,8 @@ export interface FetchRequest {
   workdir: string;
   /** Deadline of each git call. */
   gitTimeoutMs?: number;
+  /** The installed config and the commit it is: parts the new commit shares are taken from it. */
+  known?: KnownFile;
 }
 
 export interface FetchedConfig {
@@ -107,7 +111,8 @@ async function recreateCache(git: Git): Promise<void> {
  * delta against the commit the cache holds). Nothing but the fetched commit is kept (`prune`), so
  * the cache holds one config, not every one fetched.
  */
-async function fetchAndRead(git: Git, { repo, ref, path }: FetchRequest): Promise<FetchedConfig> {
+async function fetchAndRead(git: Git, request: FetchRequest): Promise<FetchedConfig> {
+  const { repo, ref, path } = request;
   const fetched = await git.run([
     "-c",
     "core.looseCompression=0",
@@ -125,15 +130,44 @@ async function fetchAndRead(git: Git, { repo, ref, path }: FetchRequest): Promis
   if (!resolved.ok)
     throw new MhcError(`${ref} of ${repo} is not a commit: ${gitReason(resolved.stderr)}`, ExitCode.git);
   const commit = resolved.stdout.trim();
-  const blob = await git.run(["cat-file", "blob", `${commit}:${path}`]);
-  if (!blob.ok)
+  const published = await readPublished(git, commit, path, await withPartList(git, request.known));
+  const at = `at ${ref} (commit ${commit.slice(0, 12)}) of ${repo}`;
+  if (!published) throw new MhcError(`${path} does not exist ${at}`, ExitCode.git);
+  if (published.text === undefined)
     throw new MhcError(
-      `${path} does not exist at ${ref} (commit ${commit.slice(0, 12)}) of ${repo}`,
+      `${partsFolder(path)} is broken ${at}: its index is missing or names a part that is not there`,
       ExitCode.git,
     );
+  await writePartList(git, commit, published.parts);
   const pruned = await git.run(["prune", "--expire=now"]);
   if (!pruned.ok) log.debug(`the deploy cache keeps older commits: ${gitReason(pruned.stderr)}`);
-  return { commit, content: blob.stdout };
+  return { commit, content: published.text };
+}
+
+/** Beside the cache's commit: its parts and their sizes, so the next deploy need not ask git. */
+const partListFile = "mhc-parts.json";
+
+async function withPartList(git: Git, known: KnownFile | undefined): Promise<KnownFile | undefined> {
+  if (!known) return undefined;
+  const saved = await readFile(join(git.dir, partListFile), "utf8").then(
+    (text) => JSON.parse(text) as { commit?: unknown; parts?: unknown },
+    () => undefined,
+  );
+  const sound = (p: unknown) =>
+    typeof p === "object" &&
+    p !== null &&
+    /^[0-9a-f]{40}$/.test(String((p as { id?: unknown }).id)) &&
+    Number.isSafeInteger((p as { size?: unknown }).size);
+  if (saved?.commit !== known.rev || !Array.isArray(saved.parts) || !saved.parts.every(sound)) return known;
+  return { ...known, parts: saved.parts as PartList };
+}
+
+async function writePartList(git: Git, commit: string, parts: PartList | undefined): Promise<void> {
+  const file = join(git.dir, partListFile);
+  // Only a hint: a missing or stale list makes the next deploy ask git.
+  await (parts ? writeFile(file, JSON.stringify({ commit, parts })) : rm(file, { force: true })).catch(
+    () => {},
+  );
 }
 
 /** How much history `deploy --status` fetches to count the commits a host is behind. */

@@ -55,6 +55,8 @@ export interface GitResult {
   ok: boolean;
   stdout: string;
   stderr: string;
+  /** stdout as git wrote it (`cat-file --batch` counts bytes, not characters). */
+  bytes: Buffer;
 }
 
 /** Runs git in `dir`. `run` reports a failed command; `git` turns it into an MhcError (exit 9). */
@@ -197,9 +199,16 @@ function runGit(
     });
     child.on("close", (code) => {
       done();
+      const bytes = Buffer.concat(out);
+      let stdout: string | undefined;
       resolve({
         ok: code === 0,
-        stdout: Buffer.concat(out).toString("utf8"),
+        // Decoded when asked for: `cat-file --batch` output is read as bytes.
+        get stdout() {
+          stdout ??= bytes.toString("utf8");
+          return stdout;
+        },
+        bytes,
         stderr: Buffer.concat(err).toString("utf8"),
       });
     });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { lstat, mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -5,6 +6,7 @@ import { ExitCode, MhcError } from "../errors.ts";
 import { acquireLock } from "../io/lock.ts";
 import { log, redact } from "../log.ts";
 import { type Git, type GitOptions, gitFailure, gitIn } from "./git.ts";
+import { treeEntries } from "./tree.ts";
 import {
   cacheDir,
   folderError,
@@ -155,6 +157,8 @@ async function refreshWorkdir(
     await resetWorkdir(git, branch);
     return checkout;
   }
+  if (pushedFrom.get(`${workdir}\u0000${branch}`) === head && (await holdsOnly(git, branch, head)))
+    return checkout;
   if (!(await isRepoRoot(git))) {
     if (existsSync(join(workdir, ".git")))
       log.warn(`work dir ${workdir} is not a sound git repo; recreating it`);
@@ -177,6 +181,35 @@ async function refreshWorkdir(
   const again = await fetchBranch(git, target.url, branch);
   if (!again.ok) throw gitFailure("fetch", again.stderr);
   return checkout;
+}
+
+/**
+ * What this process last pushed from each work dir to each branch. While the remote branch is still
+ * there and the work dir's branch (checked out, nothing else in the folder) too, nothing needs
+ * fetching: a watch saves a fetch and two git processes per sync.
+ */
+const pushedFrom = new Map<string, string>();
+
+/**
+ * Records a push and lets git pack the work dir's loose objects when there are many (the fetch a
+ * watch skips would have): a long watch adds about a hundred per sync in the parts layout.
+ */
+export async function markPushed(git: Git, branch: string, commit: string): Promise<void> {
+  pushedFrom.set(`${git.dir}\u0000${branch}`, commit);
+  const maintained = await git.run(["maintenance", "run", "--auto", "--quiet"]);
+  if (!maintained.ok) log.debug(`git maintenance in the work dir: ${maintained.stderr.trim()}`);
+}
+
+async function holdsOnly(git: Git, branch: string, commit: string): Promise<boolean> {
+  if (readdirSync(git.dir).some((name) => name !== ".git")) return false;
+  const local = await git.run(["rev-parse", "--absolute-git-dir", "HEAD", "--symbolic-full-name", "HEAD"]);
+  const [gitDir = "", head, ref] = local.stdout.trim().split("\n");
+  return (
+    local.ok &&
+    resolve(gitDir) === resolve(git.dir, ".git") &&
+    ref === `refs/heads/${branch}` &&
+    head === commit
+  );
 }
 
 async function isRepoRoot(git: Git): Promise<boolean> {
@@ -300,15 +333,38 @@ async function refuseCommittedSymlinks(git: Git, commit: string, paths: string[]
   }
 }
 
+/** The id git gives a blob of `content`, worked out here (git is asked to store only new blobs). */
+export function blobId(content: string): string {
+  return createHash("sha1")
+    .update(`blob ${Buffer.byteLength(content)}\0`)
+    .update(content, "utf8")
+    .digest("hex");
+}
+
 /**
- * Stores each content as a blob (as is: no filters) and returns their ids, checked with git's own
- * record of each: a blob of exactly as many bytes as the content has. The content goes through a
- * file in the git dir: writing one costs mhc a fraction of what piping 10+ MB to git does.
+ * Ids of the contents this process committed last, by path: a watch commits mostly the same parts
+ * again, and comparing a part with what was there costs less than hashing it.
+ */
+let lastIds = new Map<string, { content: string; id: string }>();
+
+/** Files larger than this are hashed by git as it stores them, not by mhc first (mhc's CPU is the watch's budget). */
+const hashInGit = 1024 * 1024;
+
+function idOf(file: { path: string; content: string }): string | undefined {
+  const last = lastIds.get(file.path);
+  if (last?.content === file.content) return last.id;
+  return file.content.length > hashInGit ? undefined : blobId(file.content);
+}
+
+/**
+ * Stores each content as a blob (as is: no filters), checked with git's own record of each: the
+ * id worked out here, of exactly as many bytes as the content has. The content goes through a file
+ * in the git dir: writing one costs mhc a fraction of what piping 10+ MB to git does.
  */
 async function writeBlobs(
   git: Git,
   gitDir: string,
-  files: { path: string; content: string }[],
+  files: { path: string; content: string; id?: string }[],
 ): Promise<string[]> {
   if (files.length === 0) return [];
   const blobFiles = files.map((_, i) => join(gitDir, `mhc-blob-${i}`));
@@ -316,13 +372,20 @@ async function writeBlobs(
   try {
     await Promise.all(files.map(({ content }, i) => writeFile(blobFiles[i] as string, content)));
     // One git process stores them all (a process costs mhc more than the hashing it waits for).
-    ids = (await git.git(["hash-object", "-w", "--no-filters", "--", ...blobFiles])).trim().split("\n");
+    ids = (await git.git(["hash-object", "-w", "--no-filters", "--stdin-paths"], `${blobFiles.join("\n")}\n`))
+      .trim()
+      .split("\n");
   } finally {
     await Promise.all(blobFiles.map((file) => rm(file, { force: true })));
   }
-  const stored = (await git.git(["cat-file", "--batch-check"], `${ids.join("\n")}\n`)).trim().split("\n");
+  // An id worked out here that git agrees with proves the content; git's record is asked for the rest.
+  const unproven = files.some((file, i) => file.id !== ids[i]);
+  const stored = unproven
+    ? (await git.git(["cat-file", "--batch-check"], `${ids.join("\n")}\n`)).trim().split("\n")
+    : ids.map((id, i) => `${id} blob ${Buffer.byteLength((files[i] as { content: string }).content)}`);
   files.forEach((file, i) => {
-    if (stored[i] !== `${ids[i]} blob ${Buffer.byteLength(file.content)}`)
+    const id = ids[i];
+    if ((file.id ?? id) !== id || stored[i] !== `${id} blob ${Buffer.byteLength(file.content)}`)
       throw new MhcError(
         `git stored something other than the rendered ${file.path}; nothing committed`,
         ExitCode.git,
@@ -340,24 +403,53 @@ function cleanMessage(message: string): string {
   return kept.length === 0 ? "" : `${kept.join("\n")}\n`;
 }
 
+const zeroId = "0".repeat(40);
+
+/** The index this process built its last commit's tree in, and that tree. */
+let keptIndex: { file: string; tree: string } | undefined;
+
+/** The folders a commit of `paths` and `remove` can change, to list what HEAD has there. */
+function foldersOf(paths: string[], remove: string[]): string[] {
+  const folders = new Set<string>(remove);
+  for (const path of paths) folders.add(path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : path);
+  return [...folders].filter((f) => ![...folders].some((o) => f.startsWith(`${o}/`)));
+}
+
+const under = (path: string, target: string) => path === target || path.startsWith(`${target}/`);
+
 /**
  * Commits `files` (paths relative to the repo) onto HEAD as one commit holding HEAD's tree with
- * just those files changed; anything else staged in a person's working repo stays out, as with
- * `git commit --only`. The blobs go to git directly (nothing is checked out or read back unless
- * `worktree`: a person's working repo gets the files and its index is updated for them), and the
- * branch moves only if nothing moved it meanwhile. Returns the new commit, after checking it holds
- * exactly these contents.
+ * just those files changed and whatever HEAD has at `remove` (files or folders) gone, except the
+ * files written; anything else staged in a person's working repo stays out, as with `git commit
+ * --only`. Only blobs git does not already have at those paths are stored, and nothing is checked
+ * out or read back unless `worktree` (a person's working repo gets the files and its index is
+ * updated for them). The branch moves only if nothing moved it meanwhile. Returns the new commit,
+ * after checking it holds exactly these contents.
  */
 export async function commitFiles(
   git: Git,
   files: { path: string; content: string }[],
   message: string,
-  options: { worktree: boolean },
+  options: { worktree: boolean; remove?: string[] },
 ): Promise<string> {
   const paths = files.map((f) => f.path);
-  const before = await git.run(["rev-parse", "--verify", "--quiet", "HEAD"]);
-  const parent = before.ok ? before.stdout.trim() : undefined;
-  if (parent) await refuseCommittedSymlinks(git, parent, paths);
+  const remove = options.remove ?? [];
+  // The git dir, HEAD and its tree in one process (there are a dozen per sync); no HEAD yet: the dir.
+  const both = await git.run(["rev-parse", "--absolute-git-dir", "HEAD", "HEAD^{tree}"]);
+  const [gitDir = "", parent, headTree] = (
+    both.ok ? both.stdout : await git.git(["rev-parse", "--absolute-git-dir"])
+  )
+    .trim()
+    .split("\n");
+  const folders = foldersOf(paths, remove);
+  // Folders and whole files: a part's own path needs no look (it is written as a blob, never through).
+  if (parent) await refuseCommittedSymlinks(git, parent, [...new Set([...folders, ...remove])]);
+  const existing = parent ? await treeEntries(git, parent, folders, true) : [];
+  const had = new Map(existing.map((e) => [e.path, e.id]));
+  const hashed = files.map((file) => ({ ...file, id: idOf(file) }));
+  const written = new Set(paths);
+  const gone = existing.filter((e) => !written.has(e.path) && remove.some((r) => under(e.path, r)));
+  const unknown = hashed.filter((f) => f.id === undefined || had.get(f.path) !== f.id);
   if (options.worktree) {
     for (const path of paths) await checkWritablePath(git.dir, path);
     for (const { path, content } of files) {
@@ -369,26 +461,35 @@ export async function commitFiles(
         throw folderError(`cannot write ${file}`, "--repo", error);
       }
     }
+    for (const { path } of gone) await rm(join(git.dir, path), { force: true });
   }
-  const gitDir = (await git.git(["rev-parse", "--absolute-git-dir"])).trim();
-  const ids = await writeBlobs(git, gitDir, files);
-  const entries = files.flatMap((f, i) => ["--cacheinfo", `100644,${ids[i]},${f.path}`]);
-  // The tree is built in an index of mhc's own, so a person's staged changes are not committed.
+  const stored = await writeBlobs(git, gitDir, unknown);
+  const storedIds = new Map(unknown.map((f, i) => [f.path, stored[i] as string]));
+  const withIds = hashed.map((f) => ({ ...f, id: f.id ?? (storedIds.get(f.path) as string) }));
+  const changed = withIds.filter((f) => had.get(f.path) !== f.id);
+  const removals = gone.map((e) => `0 ${zeroId}\t${e.path}\0`);
+  const indexInfo = [...changed.map((f) => `100644 ${f.id}\t${f.path}\0`), ...removals].join("");
+  // The tree is built in an index of mhc's own, so a person's staged changes are not committed. It
+  // is kept for the next commit of this process, which starts from the tree it wrote.
   const index = join(gitDir, "mhc-commit.index");
   const own = { GIT_INDEX_FILE: index };
   let tree: string;
   try {
     // Left by a sync that was killed (this one holds the repo's sync lock).
     await rm(`${index}.lock`, { force: true });
-    await git.git(parent ? ["read-tree", parent] : ["read-tree", "--empty"], undefined, own);
-    await git.git(["update-index", "--add", ...entries], undefined, own);
+    if (!(keptIndex?.file === index && keptIndex.tree === headTree))
+      await git.git(parent ? ["read-tree", parent] : ["read-tree", "--empty"], undefined, own);
+    keptIndex = undefined;
+    await git.git(["update-index", "-z", "--index-info"], indexInfo, own);
     tree = (await git.git(["write-tree"], undefined, own)).trim();
-  } finally {
+    keptIndex = { file: index, tree };
+  } catch (error) {
     await rm(index, { force: true });
+    throw error;
   }
-  if (parent && tree === (await git.git(["rev-parse", `${parent}^{tree}`])).trim())
+  if (parent && tree === headTree)
     throw new MhcError(
-      `git commit did not record the rendered files ${paths.join(", ")}; nothing pushed`,
+      `git commit did not record the rendered files ${describe(paths)}; nothing pushed`,
       ExitCode.git,
     );
   const text = cleanMessage(message);
@@ -400,23 +501,30 @@ export async function commitFiles(
   ).trim();
   const subject = text.split("\n")[0] ?? "";
   await git.git(["update-ref", "-m", `commit: ${subject}`, "HEAD", commit, parent ?? ""]);
-  if (options.worktree) await git.git(["update-index", "--add", ...entries]);
-  const listed = await git.git(["ls-tree", "-z", commit, "--", ...paths]);
-  const committed = new Map(
-    listed
-      .split("\0")
-      .filter(Boolean)
-      .map((entry) => {
-        const [info = "", path = ""] = entry.split("\t");
-        return [path, info.split(" ")[2]] as const;
-      }),
-  );
-  if (files.some((f, i) => committed.get(f.path) !== ids[i]))
+  // A person's index gets every file as committed, as `git commit --only` leaves it.
+  if (options.worktree)
+    await git.git(
+      ["update-index", "-z", "--index-info"],
+      [...withIds.map((f) => `100644 ${f.id}\t${f.path}\0`), ...removals].join(""),
+    );
+  const committed = new Map((await treeEntries(git, commit, folders, true)).map((e) => [e.path, e.id]));
+  const exact =
+    withIds.every((f) => committed.get(f.path) === f.id) &&
+    [...committed.keys()].every((path) => written.has(path) || !remove.some((r) => under(path, r)));
+  if (!exact)
     throw new MhcError(
-      `git commit did not record the rendered files ${paths.join(", ")}; nothing pushed`,
+      `git commit did not record the rendered files ${describe(paths)}; nothing pushed`,
       ExitCode.git,
     );
+  lastIds = new Map(withIds.map((f) => [f.path, { content: f.content, id: f.id }]));
   return commit;
+}
+
+/** Paths for a message: a parts folder's hundreds of files named by their folder. */
+function describe(paths: string[]): string {
+  return paths.length <= 3
+    ? paths.join(", ")
+    : `${paths.slice(0, 2).join(", ")} and ${paths.length - 2} more`;
 }
 
 export type PushOutcome = "pushed" | "rejected";

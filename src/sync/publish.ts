@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { configSection, unifiedDiff } from "../core/diff.ts";
 import type { GateVerdict } from "../core/gates.ts";
 import type { Dropped, Model, RenderOptions } from "../core/model.ts";
+import { type Layout, type PartsKind, partsFolder, partsIndex, splitIntoParts } from "../core/parts.ts";
 import { type Decision, decidePublish } from "../core/publish-decision.ts";
 import {
   emptyModel,
@@ -22,14 +23,15 @@ import type { Git } from "../git/git.ts";
 import {
   type Checkout,
   commitFiles,
-  committedFile,
   type Identity,
   identityEnv,
+  markPushed,
   openWorkspace,
   pushHead,
   remoteBranchHead,
   resolveTarget,
 } from "../git/repo.ts";
+import { readPublished } from "../git/tree.ts";
 import { checkConfig, firstAlert, haproxyVersion } from "../haproxy/binary.ts";
 import { ownedTempDir } from "../io/temp.ts";
 import { log } from "../log.ts";
@@ -38,6 +40,8 @@ export interface SyncRequest {
   repo: string;
   path: string;
   branch: string;
+  /** One file each for the config and its model, or each as a folder of parts (`--layout`). */
+  layout: Layout;
   workdir?: string;
   /** Create a missing or empty local `repo` as a new repo. */
   init: boolean;
@@ -100,22 +104,55 @@ let lastModelFile: { text: string; model: PublishedModel } | undefined;
  * What this process last committed to the branch. A watch reads the published files back every
  * sync; while HEAD is still that commit they are these, and reading 10+ MB out of git is skipped.
  */
-let lastCommitted: { key: string; commit: string; config: string; modelText: string } | undefined;
+let lastCommitted:
+  | { key: string; commit: string; config: string; modelText: string; layout: Layout }
+  | undefined;
 
 const branchKey = (request: SyncRequest) => `${request.repo}\u0000${request.branch}\u0000${request.path}`;
 
 async function publishedFiles(
   git: Git,
   request: SyncRequest,
-): Promise<{ config: string | undefined; modelText: string | undefined }> {
+): Promise<{ config: string | undefined; modelText: string | undefined; layout?: Layout }> {
   if (lastCommitted?.key === branchKey(request)) {
     const head = await git.run(["rev-parse", "--verify", "--quiet", "HEAD"]);
-    if (head.ok && head.stdout.trim() === lastCommitted.commit)
-      return { config: lastCommitted.config, modelText: lastCommitted.modelText };
+    if (head.ok && head.stdout.trim() === lastCommitted.commit) return lastCommitted;
   }
+  const [config, model] = await Promise.all([
+    readPublished(git, "HEAD", request.path),
+    readPublished(git, "HEAD", modelPath(request.path)),
+  ]);
+  for (const [file, path] of [
+    [config, request.path],
+    [model, modelPath(request.path)],
+  ] as const)
+    if (file && file.text === undefined)
+      log.warn(
+        `${partsFolder(path)} is broken at HEAD (its index is missing or names a missing part); this sync writes it again`,
+      );
+  return { config: config?.text, modelText: model?.text, ...(config ? { layout: config.layout } : {}) };
+}
+
+/**
+ * What a commit writes and what it clears: each file whole, or as a parts folder; the other layout's
+ * files go, so a repo switches layout in one commit.
+ */
+function publishedChanges(
+  layout: Layout,
+  files: { path: string; content: string; kind: PartsKind }[],
+): { files: { path: string; content: string }[]; remove: string[] } {
+  const remove = files.flatMap(({ path }) => [path, partsFolder(path)]);
+  if (layout === "single") return { files, remove };
   return {
-    config: await committedFile(git, request.path),
-    modelText: await committedFile(git, modelPath(request.path)),
+    files: files.flatMap(({ path, content, kind }) => {
+      const { index, parts } = splitIntoParts(content, kind);
+      const folder = partsFolder(path);
+      return [
+        ...parts.map((part) => ({ path: `${folder}/${part.name}`, content: part.text })),
+        { path: `${folder}/${partsIndex}`, content: index },
+      ];
+    }),
+    remove,
   };
 }
 
@@ -247,7 +284,11 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
   try {
     for (let attempt = 1; attempt <= request.pushAttempts; attempt++) {
       const checkout = await workspace.checkout();
-      const { config: publishedConfig, modelText } = checkout
+      const {
+        config: publishedConfig,
+        modelText,
+        layout,
+      } = checkout
         ? await publishedFiles(checkout.git, request)
         : { config: undefined, modelText: undefined };
       const published = publishedModel(publishedConfig, modelText, request.path);
@@ -273,14 +314,15 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
         ...(request.reviewBranch ? { reviewBranch: request.reviewBranch } : {}),
         canPush: checkout?.pushUrl !== undefined || request.dryRun,
         trailers,
+        ...(layout !== undefined && layout !== request.layout ? { relayout: request.layout } : {}),
       });
       const candidateText = modelFile(candidate);
       const outcome = await carryOut(decision, {
         request,
         checkout,
         files: [
-          { path: request.path, content: config },
-          { path: modelPath(request.path), content: candidateText },
+          { path: request.path, content: config, kind: "config" },
+          { path: modelPath(request.path), content: candidateText, kind: "model" },
         ],
         diff: () =>
           hidePatchPasswords(
@@ -308,7 +350,13 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
         },
       });
       if (outcome !== "race lost" && decision.kind === "commit" && outcome.commit)
-        lastCommitted = { key: branchKey(request), commit: outcome.commit, config, modelText: candidateText };
+        lastCommitted = {
+          key: branchKey(request),
+          commit: outcome.commit,
+          config,
+          modelText: candidateText,
+          layout: request.layout,
+        };
       if (outcome !== "race lost") return outcome;
       if (attempt === request.pushAttempts) break;
       log.info(
@@ -328,7 +376,7 @@ export async function publish(request: SyncRequest): Promise<SyncResult> {
 interface Effects {
   request: SyncRequest;
   checkout: Checkout | undefined;
-  files: { path: string; content: string }[];
+  files: { path: string; content: string; kind: PartsKind }[];
   diff: () => string;
   base: Omit<SyncResult, "message">;
 }
@@ -356,10 +404,15 @@ async function carryOut(
   const ref = `refs/heads/${decision.branch}`;
   // The review branch is replaced, but only if nobody moved it since we looked (force-with-lease).
   const lease = decision.kind === "review" ? await reviewBranchLease(checkout, decision.branch) : undefined;
-  const commit = await commitFiles(checkout.git, files, decision.message, { worktree: !checkout.pushUrl });
+  const changes = publishedChanges(request.layout, files);
+  const commit = await commitFiles(checkout.git, changes.files, decision.message, {
+    worktree: !checkout.pushUrl,
+    remove: changes.remove,
+  });
   if (!checkout.pushUrl)
     return { ...described, commit, message: `committed ${commit.slice(0, 12)} to ${decision.branch}` };
   if ((await pushHead(checkout.git, checkout.pushUrl, ref, lease)) !== "pushed") return "race lost";
+  if (decision.kind === "commit") await markPushed(checkout.git, decision.branch, commit);
   const pushed = `pushed ${commit.slice(0, 12)} to`;
   if (decision.kind === "review") {
     const held = decision.gates[0] as GateVerdict;

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { defaultHead } from "../../src/core/head.ts";
+import { splitIntoParts } from "../../src/core/parts.ts";
 import { showProc } from "../../src/haproxy/master-cli.ts";
 import { isAlive } from "../../src/io/processes.ts";
 import { type MhcResult, type RunningMhc, runMhc, startMhc } from "../helpers/cli.ts";
@@ -34,11 +35,22 @@ export class DeployFixture {
     git(this.clone, "remote", "add", "origin", this.remote);
   }
 
+  /** How commit() stores the config: one file, or a folder of parts as `sync --layout parts` does. */
+  layout: "single" | "parts" = "single";
+
   /** Commits `content` as haproxy/haproxy.cfg on `branch` and pushes it; returns the commit id. */
   commit(content: string, branch = "main"): string {
     git(this.clone, "checkout", "--quiet", "-B", branch);
+    rmSync(join(this.clone, "haproxy"), { recursive: true, force: true });
     mkdirSync(join(this.clone, "haproxy"), { recursive: true });
-    writeFileSync(join(this.clone, "haproxy", "haproxy.cfg"), content);
+    if (this.layout === "single") writeFileSync(join(this.clone, "haproxy", "haproxy.cfg"), content);
+    else {
+      const folder = join(this.clone, "haproxy", "haproxy.cfg.parts");
+      const { index, parts } = splitIntoParts(content, "config");
+      mkdirSync(folder);
+      for (const part of parts) writeFileSync(join(folder, part.name), part.text);
+      writeFileSync(join(folder, "index"), index);
+    }
     git(this.clone, "add", "-A");
     git(this.clone, "commit", "--quiet", "--allow-empty", "-m", `config on ${branch}`);
     git(this.clone, "push", "--quiet", "--force", "origin", `HEAD:refs/heads/${branch}`);

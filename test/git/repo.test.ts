@@ -5,6 +5,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -14,7 +15,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateSnapshot } from "../../scripts/bench/generate.ts";
 import { gitIn } from "../../src/git/git.ts";
-import { commitFiles, resolveTarget } from "../../src/git/repo.ts";
+import { commitFiles, markPushed, resolveTarget } from "../../src/git/repo.ts";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
 import { repoRoot, runMhc } from "../helpers/cli.ts";
 import { bareRepo, commits, fileAt, git, tempDir } from "../helpers/git.ts";
@@ -198,6 +199,32 @@ describe("sync never writes through a symlink out of the repo", () => {
     expect(readFileSync(outside, "utf8")).toBe("untouched\n");
   });
 
+  it("--layout parts: the parts folder committed as a symlink, or a part that is one in a local working repo: exit 9, targets untouched", async () => {
+    const outside = tempDir("mhc-outside-");
+    writeFileSync(join(outside, "index"), "untouched\n");
+    const remote = remoteWith({ [`${path}.parts`]: `link:${outside}` });
+    const before = commits(remote);
+    const linked = await sync(snapshotFile(["10.0.0.1"]), remote, "--layout", "parts");
+    expect(linked.code, linked.stderr).toBe(9);
+    expect(linked.stderr).toContain(`${path}.parts is a symlink in the repo`);
+    expect(commits(remote)).toEqual(before);
+    expect(readFileSync(join(outside, "index"), "utf8")).toBe("untouched\n");
+
+    const repo = join(tempDir(), "cfg");
+    expect((await sync(snapshotFile(["10.0.0.1"]), repo, "--init", "--layout", "parts")).code).toBe(0);
+    const target = join(outside, "part.cfg");
+    writeFileSync(target, "untouched\n");
+    const index = readFileSync(join(repo, `${path}.parts`, "index"), "utf8")
+      .trim()
+      .split("\n");
+    const part = join(repo, `${path}.parts`, index[0] as string);
+    rmSync(part);
+    symlinkSync(target, part);
+    const local = await sync(snapshotFile(["10.0.0.1", "10.0.0.2"]), repo, "--layout", "parts");
+    expect(local.code).toBe(9);
+    expect(readFileSync(target, "utf8")).toBe("untouched\n");
+  });
+
   it("--path may not point into .git/", async () => {
     const result = await sync(snapshotFile(["10.0.0.1"]), bareRepo(), "--path", ".git/config");
     expect(result.code).toBe(2);
@@ -370,5 +397,28 @@ describe("the default work dir", () => {
     expect(clones).toHaveLength(1);
     const config = readFileSync(join(xdg, "mhc", "sync", clones[0] as string, ".git", "config"), "utf8");
     for (const text of [config, first.stderr, second.stderr]) expect(text).not.toMatch(/0ld-pw|n3w-pw/);
+  });
+});
+
+describe("a long watch keeps its work dir packed", () => {
+  it("after a push, git packs the work dir's loose objects once there are many (git maintenance --auto)", async () => {
+    const repo = tempDir("mhc-loose-");
+    git(repo, "init", "-q", "-b", "main");
+    for (let i = 0; i < 2000; i++) writeFileSync(join(repo, `f${i}`), `${i}\n`);
+    git(repo, "add", "-A");
+    git(repo, "commit", "-qm", "many");
+    const loose = () => Number(/^count: (\d+)$/m.exec(git(repo, "count-objects", "-v"))?.[1]);
+    expect(loose()).toBeGreaterThan(2000);
+    const config = join(tempDir("mhc-gitconfig-"), "config");
+    writeFileSync(config, "[gc]\n\tauto = 256\n\tautoDetach = false\n");
+    const saved = process.env.GIT_CONFIG_GLOBAL;
+    process.env.GIT_CONFIG_GLOBAL = config;
+    try {
+      await markPushed(gitIn(repo), "main", git(repo, "rev-parse", "HEAD").trim());
+    } finally {
+      if (saved === undefined) delete process.env.GIT_CONFIG_GLOBAL;
+      else process.env.GIT_CONFIG_GLOBAL = saved;
+    }
+    expect(loose()).toBeLessThan(100);
   });
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -248,6 +249,41 @@ describe("mhc sync --watch against a local Marathon with an event stream", () =>
     expect(lines.map((l) => l.trigger)).toEqual(["start", "event"]);
     expect(lines[1]).toMatchObject({ changed: true, exitCode: 0, branch: "main", path });
     expect(lines[1].commit).toBe(git(remote, "rev-parse", "main").trim());
+  });
+
+  it("a commit someone else pushes between two syncs stays: the next sync fetches it and builds on it", async () => {
+    const m = await marathon(web(1));
+    const remote = bareRepo();
+    const p = watch(m.url, remote, "--layout", "parts");
+    await started(m, remote, p);
+    m.apps = web(2);
+    m.send("status_update_event", { taskId: "web.1", taskStatus: "TASK_RUNNING", appId: "/web" });
+    await eventually(() => commits(remote).length === 2, `the second sync\n${p.stderr()}`);
+    const clone = tempDir("mhc-other-");
+    git(clone, "clone", "--quiet", remote, ".");
+    git(clone, "commit", "--quiet", "--allow-empty", "-m", "someone else");
+    execFileSync("sh", ["-c", "echo notes > NOTES && git add NOTES && git commit --quiet -m notes"], {
+      cwd: clone,
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: "t",
+        GIT_AUTHOR_EMAIL: "t@x",
+        GIT_COMMITTER_NAME: "t",
+        GIT_COMMITTER_EMAIL: "t@x",
+      },
+    });
+    git(clone, "push", "--quiet", "origin", "HEAD:main");
+    m.apps = web(3);
+    m.send("status_update_event", { taskId: "web.2", taskStatus: "TASK_RUNNING", appId: "/web" });
+    await eventually(() => commits(remote).length === 5, `the sync after the other push\n${p.stderr()}`);
+    expect(fileAt(remote, "main", "NOTES")).toBe("notes\n");
+    expect(git(remote, "log", "--format=%s", "-3", "main").split("\n")[1]).toBe("notes");
+    const joined = (fileAt(remote, "main", `${path}.parts/index`) ?? "")
+      .split("\n")
+      .filter(Boolean)
+      .map((name) => fileAt(remote, "main", `${path}.parts/${name}`))
+      .join("");
+    expect(servers(joined)).toBe(3);
   });
 
   it("refuses what --watch cannot do, before touching Marathon or git", async () => {

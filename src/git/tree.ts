@@ -1,0 +1,160 @@
+import { type Layout, orderedParts, partsFolder, partsIndex } from "../core/parts.ts";
+import type { Git } from "./git.ts";
+
+/** Reading published files out of a commit, in either layout (one file, or `F.parts`). */
+
+export interface TreeEntry {
+  mode: string;
+  type: string;
+  id: string;
+  path: string;
+}
+
+/** `git ls-tree -z` of `rev` for `paths` (recursive with `recursive`). */
+export async function treeEntries(
+  git: Git,
+  rev: string,
+  paths: string[],
+  recursive = false,
+): Promise<TreeEntry[]> {
+  const listed = await git.git(["ls-tree", "-z", ...(recursive ? ["-r"] : []), rev, "--", ...paths]);
+  const entries: TreeEntry[] = [];
+  for (const entry of listed.split("\0")) {
+    const tab = entry.indexOf("\t");
+    if (tab < 0) continue;
+    const [mode = "", type = "", id = ""] = entry.slice(0, tab).split(" ");
+    entries.push({ mode, type, id, path: entry.slice(tab + 1) });
+  }
+  return entries;
+}
+
+/** The contents of blobs by id, through one `git cat-file --batch`, as bytes. */
+async function readBlobBytes(git: Git, ids: string[]): Promise<Map<string, Buffer>> {
+  const blobs = new Map<string, Buffer>();
+  if (ids.length === 0) return blobs;
+  const result = await git.run(["cat-file", "--batch"], `${ids.join("\n")}\n`);
+  if (!result.ok) return blobs;
+  const out = result.bytes;
+  let at = 0;
+  while (at < out.length) {
+    const headerEnd = out.indexOf(10, at);
+    if (headerEnd < 0) break;
+    const [id = "", type, size] = out.toString("latin1", at, headerEnd).split(" ");
+    if (type !== "blob" || size === undefined) {
+      at = headerEnd + 1;
+      continue;
+    }
+    const start = headerEnd + 1;
+    const end = start + Number(size);
+    blobs.set(id, out.subarray(start, end));
+    at = end + 1;
+  }
+  return blobs;
+}
+
+/** The same, as text. */
+export async function readBlobs(git: Git, ids: string[]): Promise<Map<string, string>> {
+  const texts = new Map<string, string>();
+  for (const [id, bytes] of await readBlobBytes(git, ids)) texts.set(id, bytes.toString("utf8"));
+  return texts;
+}
+
+/** The blobs of a parts folder at `rev`, by part name (with their sizes in bytes, if asked). */
+async function partsAt(
+  git: Git,
+  rev: string,
+  folder: string,
+  sizes = false,
+): Promise<Map<string, { id: string; size: number }>> {
+  const listed = await git.git(["ls-tree", "-z", "-r", ...(sizes ? ["-l"] : []), rev, "--", `${folder}/`]);
+  const parts = new Map<string, { id: string; size: number }>();
+  for (const entry of listed.split("\0")) {
+    const tab = entry.indexOf("\t");
+    const path = entry.slice(tab + 1);
+    if (tab < 0 || path.lastIndexOf("/") !== folder.length) continue;
+    const [, type, id = "", size = "-1"] = entry.slice(0, tab).split(/ +/);
+    if (type === "blob") parts.set(path.slice(folder.length + 1), { id, size: Number(size) });
+  }
+  return parts;
+}
+
+/** The blobs a parts folder joins, in order, with their sizes in bytes (the index last). */
+export type PartList = { id: string; size: number }[];
+
+/**
+ * A file this host already has, as committed at `rev` (deploy's installed config, checked against
+ * its record): parts it shares with the new commit are taken from it instead of from git. `parts`
+ * (what readPublished said of `rev`) saves asking git where each part lies.
+ */
+export interface KnownFile {
+  rev: string;
+  bytes: Buffer;
+  parts?: PartList;
+}
+
+/** The parts of `rev` in index order, with sizes, asked of git. */
+async function partListAt(git: Git, rev: string, folder: string): Promise<PartList | undefined> {
+  const parts = await partsAt(git, rev, folder, true).catch(() => undefined);
+  const index = parts?.get(partsIndex);
+  if (!parts || !index) return undefined;
+  const text = (await readBlobs(git, [index.id])).get(index.id);
+  const ordered = text === undefined ? undefined : orderedParts(text, (name) => parts.get(name));
+  return ordered && [...ordered, index];
+}
+
+/** Where each part of `known` lies in its bytes, by blob id; undefined when the sizes do not add up. */
+async function knownParts(
+  git: Git,
+  folder: string,
+  known: KnownFile,
+): Promise<Map<string, Buffer> | undefined> {
+  const list = known.parts ?? (await partListAt(git, known.rev, folder));
+  if (!list) return undefined;
+  const slices = new Map<string, Buffer>();
+  let at = 0;
+  for (const part of list.slice(0, -1)) {
+    slices.set(part.id, known.bytes.subarray(at, at + part.size));
+    at += part.size;
+  }
+  return at === known.bytes.length ? slices : undefined;
+}
+
+/**
+ * A published file as committed at `rev`: the file itself, or else its parts folder joined by its
+ * index (and the list of its parts). Undefined when neither is there; no `text` when the folder is
+ * broken (no index, or an index naming a part that is not there). With `known`, only the parts it
+ * lacks are read out of git.
+ */
+export async function readPublished(
+  git: Git,
+  rev: string,
+  path: string,
+  known?: KnownFile,
+): Promise<{ layout: Layout; text?: string; parts?: PartList } | undefined> {
+  const folder = partsFolder(path);
+  const top = await treeEntries(git, rev, [path, folder]).catch(() => []);
+  const file = top.find((e) => e.path === path && e.type === "blob");
+  if (file) {
+    const text = (await readBlobs(git, [file.id])).get(file.id);
+    return text === undefined ? undefined : { layout: "single", text };
+  }
+  if (!top.some((e) => e.path === folder && e.type === "tree")) return undefined;
+  const parts = await partsAt(git, rev, folder);
+  const reused = known ? await knownParts(git, folder, known) : undefined;
+  const wanted = [...new Set([...parts.values()].map((p) => p.id))].filter((id) => !reused?.has(id));
+  const blobs = await readBlobBytes(git, wanted);
+  const part = (name: string) => {
+    const id = parts.get(name)?.id;
+    const bytes = id === undefined ? undefined : (blobs.get(id) ?? reused?.get(id));
+    return id === undefined || bytes === undefined ? undefined : { id, bytes };
+  };
+  const index = part(partsIndex);
+  const ordered = index === undefined ? undefined : orderedParts(index.bytes.toString("utf8"), part);
+  if (!index || !ordered) return { layout: "parts" };
+  return {
+    layout: "parts",
+    // Joined as bytes and decoded once (a part never ends inside a character).
+    text: Buffer.concat(ordered.map((p) => p.bytes)).toString("utf8"),
+    parts: [...ordered, index].map((p) => ({ id: p.id, size: p.bytes.length })),
+  };
+}
