@@ -23,6 +23,8 @@ export interface PropagationOptions {
   /** A fresh folder for the repository, the installed config and the sockets. */
   dir: string;
   log?: (message: string) => void;
+  /** `sync --layout` (default: mhc's default, one file). */
+  layout?: "single" | "parts";
 }
 
 export interface PropagationResult {
@@ -187,7 +189,16 @@ export async function measurePropagation(options: PropagationOptions): Promise<P
     children.push(
       spawnMhc(
         options,
-        ["sync", "--watch", marathon.url, "--repo", repo, "--stats-port", "0"],
+        [
+          "sync",
+          "--watch",
+          marathon.url,
+          "--repo",
+          repo,
+          "--stats-port",
+          "0",
+          ...(options.layout ? ["--layout", options.layout] : []),
+        ],
         join(options.dir, "sync.log"),
       ),
     );

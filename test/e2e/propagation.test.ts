@@ -26,5 +26,18 @@ describe.skipIf(!haproxyAvailable())(
         rmSync(dir, { recursive: true, force: true });
       }
     }, 90_000);
+
+    it("the same with the config committed in parts (sync --layout parts): each served, 0 failed requests, 0 reloads", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "mhc-propagation-"));
+      try {
+        const result = await measurePropagation({ mhc: mhcCommand(), events: 4, dir, layout: "parts" });
+        expect(result.delaysMs).toHaveLength(4);
+        expect(result.errors).toEqual({});
+        expect(result.requestsFailed).toBe(0);
+        expect(result.reloads).toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 90_000);
   },
 );
