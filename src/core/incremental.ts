@@ -1,9 +1,10 @@
-import type { Model, RenderOptions, Service } from "./model.ts";
+import type { Model, RenderOptions } from "./model.ts";
+import type { ConflictsMemo } from "./normalise/conflicts.ts";
 import { networkMode, type PortSpec, portSpecs } from "./normalise/ports.ts";
 import { type HostChecks, hostChecks } from "./normalise/servers.ts";
-import { shapeProblem } from "./normalise/shape.ts";
+import { appFieldsSchema, shapeProblem, taskSchema } from "./normalise/shape.ts";
 import { type AppPart, assemble, normaliseApp, type Prepared, prepare } from "./normalise.ts";
-import { render } from "./render.ts";
+import { type RenderMemo, render, renderMemo } from "./render.ts";
 import type { MarathonApp, MarathonTask, Snapshot } from "./snapshot.ts";
 
 /**
@@ -83,8 +84,8 @@ export class IncrementalModel {
   /** Each entry's JSON shape problem, for as long as the entry object lives. */
   private readonly shapes = new WeakMap<object, string | undefined>();
   private readonly checkHost: HostChecks = hostChecks();
-  /** Each service's rendered text, for as long as the service object lives. */
-  private readonly serviceTexts = new WeakMap<Service, string>();
+  /** Each service's rendered texts, for as long as the service object lives. */
+  private readonly serviceTexts: RenderMemo = renderMemo();
   /**
    * The last passes across apps, with each app's part in the same order, while they can be patched
    * (no IP-per-task app took a port from the range); dropped when an app comes or goes.
@@ -92,6 +93,8 @@ export class IncrementalModel {
   private last: { prepared: Prepared; parts: AppPart[]; at: Map<string, number> } | undefined;
   /** Apps replaced since the last passes across apps. */
   private readonly replaced = new Set<string>();
+  /** The last conflicts pass, reused while no service's bind, name or incumbency changed. */
+  private readonly conflicts: ConflictsMemo = {};
 
   private constructor(private readonly options: RenderOptions) {}
 
@@ -115,6 +118,10 @@ export class IncrementalModel {
 
   /** Puts an app as Marathon answered it, or removes it (undefined: Marathon no longer has it). */
   setApp(id: string, app: MarathonApp | undefined): void {
+    this.put(id, app && withReadFields(app));
+  }
+
+  private put(id: string, app: MarathonApp | undefined): void {
     if (app === undefined) {
       if (!this.apps.delete(id)) return;
       this.parts.delete(id);
@@ -194,7 +201,7 @@ export class IncrementalModel {
         }
         if (update.host === undefined || update.ports === undefined)
           return fetchApp(appId, "a new task without host or ports");
-        this.replaceTasks(appId, app, [...tasks, { id: taskId, appId, ...update }]);
+        this.replaceTasks(appId, app, [...tasks, { id: taskId, ...update }]);
         return undefined;
       }
       case "health_status_changed_event":
@@ -277,7 +284,7 @@ export class IncrementalModel {
   }
 
   private replaceTasks(id: string, app: MarathonApp, tasks: (MarathonTask | null)[]) {
-    this.setApp(id, { ...app, tasks: tasks as MarathonTask[] });
+    this.put(id, { ...app, tasks: tasks as MarathonTask[] });
   }
 
   /**
@@ -290,7 +297,7 @@ export class IncrementalModel {
     const options = incumbents ? { ...this.options, incumbents } : this.options;
     const last = this.patched(options) ?? this.passesAcrossApps(options);
     this.replaced.clear();
-    return assemble(last.prepared, last.parts, options);
+    return assemble(last.prepared, last.parts, options, this.conflicts);
   }
 
   private passesAcrossApps(options: RenderOptions) {
@@ -358,9 +365,33 @@ export class IncrementalModel {
   serviceTextsOf(model: Model, leaveOut: ReadonlySet<string> = new Set()): Map<string, string> {
     const texts = new Map<string, string>();
     for (const service of model.services)
-      if (!leaveOut.has(service.appId)) texts.set(service.name, this.serviceTexts.get(service) ?? "");
+      if (!leaveOut.has(service.appId))
+        texts.set(service.name, this.serviceTexts.texts.get(service)?.sections ?? "");
     return texts;
   }
+}
+
+/** The fields of an app and of a task that mhc reads, which are the ones the shape pass checks. */
+const appFields = [...Object.keys(appFieldsSchema.fields), "tasks"];
+const taskFields = Object.keys(taskSchema.fields);
+
+/** An object with only `fields` of `entry` (anything but an object is kept as it is, for the shape pass). */
+function only<T>(entry: T, fields: readonly string[]): T {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return entry;
+  const kept: Record<string, unknown> = {};
+  for (const field of fields) if (field in entry) kept[field] = (entry as Record<string, unknown>)[field];
+  return kept as T;
+}
+
+/**
+ * The app with only the fields mhc reads, its tasks' too. Most of Marathon's app is not read
+ * (command, environment, constraints, strategies, versions; a task's agent, volumes, versions), and
+ * the heap a watcher keeps, which every garbage collection walks, is mostly apps and tasks.
+ */
+function withReadFields(app: MarathonApp): MarathonApp {
+  const kept = only(app, appFields);
+  if (Array.isArray(kept.tasks)) kept.tasks = kept.tasks.map((task) => only(task, taskFields));
+  return kept;
 }
 
 /** Whether an app carries labels of marathon-lb's blue/green deployments (pass 1a reads them). */

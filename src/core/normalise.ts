@@ -1,5 +1,5 @@
 import type { Dropped, ExcludedTask, Model, RenderOptions, Service } from "./model.ts";
-import { resolveBindConflicts } from "./normalise/conflicts.ts";
+import { type ConflictsMemo, resolveBindConflicts } from "./normalise/conflicts.ts";
 import { type Deployment, mergeDeploymentGroups } from "./normalise/deployments.ts";
 import {
   assignServicePorts,
@@ -104,6 +104,14 @@ function specsOf(apps: MarathonApp[], options: RenderOptions) {
     }
   }
   return { specs, exhausted };
+}
+
+const byExcludedTask = (a: ExcludedTask, b: ExcludedTask) =>
+  compare(a.appId, b.appId) || compare(a.taskId, b.taskId) || compare(a.reason, b.reason);
+
+function isSorted<T>(list: readonly T[], order: (a: T, b: T) => number): boolean {
+  for (let i = 1; i < list.length; i++) if (order(list[i - 1] as T, list[i] as T) > 0) return false;
+  return true;
 }
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
@@ -313,15 +321,22 @@ export function normaliseApp(
       excluded.set(`${app.id}\u0000${taskId}\u0000${reason}`, { appId: app.id, taskId, reason });
     });
   }
-  if (excluded.size > 0) part.excluded = [...excluded.values()];
+  // In the model's order already, so the model's list of 10,000 apps is only checked, not sorted.
+  if (excluded.size > 0) part.excluded = [...excluded.values()].sort(byExcludedTask);
   return part;
 }
 
 /**
  * The model from the passes across apps and the part of each prepared app (in `prepared.apps`
- * order): label counts, the --group warning, bind conflicts, and the order of the lists.
+ * order): label counts, the --group warning, bind conflicts (`conflicts` keeps the last pass, for
+ * watch mode), and the order of the lists.
  */
-export function assemble(prepared: Prepared, parts: readonly AppPart[], options: RenderOptions): Model {
+export function assemble(
+  prepared: Prepared,
+  parts: readonly AppPart[],
+  options: RenderOptions,
+  conflicts?: ConflictsMemo,
+): Model {
   const warnings = [...prepared.warnings];
   const dropped = [...prepared.dropped];
   const excluded: ExcludedTask[] = [];
@@ -358,13 +373,16 @@ export function assemble(prepared: Prepared, parts: readonly AppPart[], options:
       `--group ${wanted.join(",")} matched no app; ${seen.length > 0 ? `groups in Marathon: ${listed}` : "no app has a HAPROXY_GROUP label"}`,
     );
   }
-  const services = resolveBindConflicts(candidates, options, (service, reason) => {
-    dropped.push({ appId: service.appId, portIndex: service.portIndex, reason });
-    warnings.push(`app ${service.appId} port index ${service.portIndex} skipped: ${reason}`);
-  });
-  excluded.sort(
-    (a, b) => compare(a.appId, b.appId) || compare(a.taskId, b.taskId) || compare(a.reason, b.reason),
+  const services = resolveBindConflicts(
+    candidates,
+    options,
+    (service, reason) => {
+      dropped.push({ appId: service.appId, portIndex: service.portIndex, reason });
+      warnings.push(`app ${service.appId} port index ${service.portIndex} skipped: ${reason}`);
+    },
+    conflicts,
   );
+  if (!isSorted(excluded, byExcludedTask)) excluded.sort(byExcludedTask);
   dropped.sort(
     (a, b) =>
       compare(a.appId, b.appId) || (a.portIndex ?? -1) - (b.portIndex ?? -1) || compare(a.reason, b.reason),

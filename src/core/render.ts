@@ -14,6 +14,66 @@ const bindAddress = (address: string) => (address.includes(":") ? `[${address}]`
 
 const bind = (address: string, port: number) => `${bindAddress(address)}:${port}`;
 
+/**
+ * Texts of one service that render keeps across calls (watch mode): its frontend and backend, and
+ * its rules in each shared frontend. A normalised service is never changed, so each is made once.
+ */
+export interface KeptTexts {
+  sections?: string;
+  /** Its rules in the shared HTTP frontend (by Host), the shared HTTPS one (by SNI), a vhost's TLS frontend. */
+  host?: string;
+  sni?: string;
+  none?: string;
+  appId?: string;
+}
+
+/** A service and its kept texts (none in a single render). */
+interface Kept {
+  service: Service;
+  texts: KeptTexts | undefined;
+}
+
+/** What render keeps across calls (watch mode). */
+export interface RenderMemo {
+  texts: WeakMap<Service, KeptTexts>;
+  /** The last render's services with their texts, by position: most services are where they were. */
+  last?: readonly Kept[];
+  /** The last routed services (in the model's order) and the order of their rules, as indices. */
+  routes?: { routed: readonly Kept[]; order: readonly number[] };
+}
+
+export const renderMemo = (): RenderMemo => ({ texts: new WeakMap() });
+
+/** Each service with its kept texts, in the model's order (found by position where the service did not move). */
+function keptTexts(services: readonly Service[], memo: RenderMemo | undefined): Kept[] {
+  if (!memo) return services.map((service) => ({ service, texts: undefined }));
+  const last = memo.last;
+  const kept = services.map((service, i): Kept => {
+    const before = last?.[i];
+    if (before?.service === service) return before;
+    let texts = memo.texts.get(service);
+    if (!texts) {
+      texts = {};
+      memo.texts.set(service, texts);
+    }
+    return { service, texts };
+  });
+  memo.last = kept;
+  return kept;
+}
+
+/** One of a service's texts, made once while it is kept. */
+function textOf(kept: Kept, key: keyof KeptTexts, make: (service: Service) => string): string {
+  const known = kept.texts?.[key];
+  if (known !== undefined) return known;
+  const text = make(kept.service);
+  if (kept.texts) kept.texts[key] = text;
+  return text;
+}
+
+/** Lines as one text, each ending in a newline. */
+const joinLines = (lines: string[]) => (lines.length === 0 ? "" : `${lines.join("\n")}\n`);
+
 function statsSection(options: RenderOptions): string[] {
   if (options.statsPort <= 0) return [];
   return [
@@ -53,9 +113,14 @@ function vhostCriteria(fetch: string, vhosts: string[]): string[] {
   return lines;
 }
 
-// field(1,:) strips a port from the Host header.
-const hostAcl = (vhosts: string[]) => vhostCriteria("req.hdr(host),field(1,:)", vhosts);
-const sniAcl = (vhosts: string[]) => vhostCriteria("ssl_fc_sni", vhosts);
+/** How a shared frontend matches a service's vhosts: by Host header, by TLS server name, or not (one vhost's frontend). */
+type HostMatch = "host" | "sni" | "none";
+const hostCriteria: Record<HostMatch, (vhosts: string[]) => string[]> = {
+  // field(1,:) strips a port from the Host header.
+  host: (vhosts) => vhostCriteria("req.hdr(host),field(1,:)", vhosts),
+  sni: (vhosts) => vhostCriteria("ssl_fc_sni", vhosts),
+  none: () => [],
+};
 
 /** A global frontend head (`HTTP_FRONTEND_HEAD`, …), the operator's template or mhc's, as lines. */
 function frontendHead(
@@ -68,81 +133,104 @@ function frontendHead(
   return text.replace(/^\n+/, "").replace(/\n$/, "").split("\n");
 }
 
-function httpFrontends(services: Service[], options: RenderOptions): string[] {
-  const routes = routeOrder(services);
+/** The shared HTTP (and HTTPS) frontends, as texts that each end in a newline. */
+function httpFrontends(services: readonly Kept[], options: RenderOptions, memo?: RenderMemo): string[] {
+  const routes = routeOrder(services, memo);
   if (routes.length === 0) return [];
   const http = { bindAddr: bindAddress(options.httpBindAddress), port: options.httpPort };
-  const lines = routingFrontend(routes, frontendHead("HTTP_FRONTEND_HEAD", options, http), hostAcl);
-  if (options.sslCerts === undefined) return lines;
-  if (options.groupHttpsByVhost) return [...lines, ...httpsByVhost(routes, options, options.sslCerts)];
+  const texts = routingFrontend(routes, frontendHead("HTTP_FRONTEND_HEAD", options, http), "host");
+  if (options.sslCerts === undefined) return texts;
+  if (options.groupHttpsByVhost) return [...texts, ...httpsByVhost(routes, options, options.sslCerts)];
   const https = {
     bindAddr: bindAddress(options.httpsBindAddress),
     port: options.httpsPort,
     sslCerts: `crt ${options.sslCerts}`,
   };
-  return routingFrontend(routes, [...lines, ...frontendHead("HTTPS_FRONTEND_HEAD", options, https)], sniAcl);
+  return [...texts, ...routingFrontend(routes, frontendHead("HTTPS_FRONTEND_HEAD", options, https), "sni")];
 }
 
 /** marathon-lb's :9091: every http-mode app by its id in `X-Marathon-App-Id` (its first http port). */
-function appIdFrontend(services: Service[], options: RenderOptions): string[] {
+function appIdFrontend(services: readonly Kept[], options: RenderOptions): string[] {
   if (options.appIdPort <= 0) return [];
-  const lines: string[] = [];
+  const rules: string[] = [];
   let lastApp = "";
-  for (const service of services) {
+  for (const kept of services) {
+    const service = kept.service;
     if (service.mode !== "http" || service.appId === lastApp) continue;
     lastApp = service.appId;
-    lines.push(
-      `  acl app_${service.name} req.hdr(x-marathon-app-id) -i ${service.appId}`,
-      `  use_backend ${service.name} if app_${service.name}`,
-    );
+    rules.push(textOf(kept, "appId", appIdRules));
   }
-  if (lines.length === 0) return [];
+  if (rules.length === 0) return [];
   const values = { bindAddr: bindAddress(options.appIdBindAddress), port: options.appIdPort };
-  return [...frontendHead("HTTP_FRONTEND_APPID_HEAD", options, values), ...lines, ""];
+  return [joinLines(frontendHead("HTTP_FRONTEND_APPID_HEAD", options, values)), ...rules, "\n"];
 }
+
+const appIdRules = ({ name, appId }: Service) =>
+  `  acl app_${name} req.hdr(x-marathon-app-id) -i ${appId}\n  use_backend ${name} if app_${name}\n`;
 
 /** Vhost routes (with or without a path) before path-only routes: a path alone never takes a vhost's traffic. */
 const routeTier = (service: Service) => (service.vhosts.length > 0 ? 0 : 1);
 
-/** Routed services in the order their rules are tried (see README "Route order"). */
-function routeOrder(services: Service[]): Service[] {
-  return services
-    .filter((s) => s.vhosts.length > 0 || s.paths.length > 0)
-    .map((service, order) => ({ service, order }))
-    .sort(
-      (a, b) =>
-        routeTier(a.service) - routeTier(b.service) ||
-        routingWeight(b.service) - routingWeight(a.service) ||
-        a.order - b.order,
-    )
-    .map(({ service }) => service);
+/**
+ * Routed services in the order their rules are tried (see README "Route order"). The order
+ * depends only on each one's tier and weight: while those are as last time, so is the order.
+ */
+function routeOrder(services: readonly Kept[], memo?: RenderMemo): Kept[] {
+  const routed = services.filter(({ service: s }) => s.vhosts.length > 0 || s.paths.length > 0);
+  const last = memo?.routes;
+  const order =
+    last && sameRouteKeys(routed, last.routed) ? last.order : ruleOrder(routed.map((kept) => kept.service));
+  if (memo) memo.routes = { routed, order };
+  return order.map((i) => routed[i] as Kept);
+}
+
+/** The indices of `routes` in the order their rules are tried. */
+function ruleOrder(routes: readonly Service[]): number[] {
+  return routes
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const x = routes[a] as Service;
+      const y = routes[b] as Service;
+      return routeTier(x) - routeTier(y) || routingWeight(y) - routingWeight(x) || a - b;
+    });
+}
+
+/** Whether each routed service, where it is not the same one, has the tier and weight of the one before. */
+function sameRouteKeys(routed: readonly Kept[], before: readonly Kept[]): boolean {
+  if (routed.length !== before.length) return false;
+  for (let i = 0; i < routed.length; i++) {
+    const a = (routed[i] as Kept).service;
+    const b = (before[i] as Kept).service;
+    if (a !== b && (routeTier(a) !== routeTier(b) || routingWeight(a) !== routingWeight(b))) return false;
+  }
+  return true;
 }
 
 /**
  * The shared frontend routing by VHOST/PATH: on plain HTTP by `Host` header, on the HTTPS
  * frontend by the TLS server name (SNI), which also picks the certificate.
  */
-function routingFrontend(
-  routes: Service[],
-  head: string[],
-  criteria: (vhosts: string[]) => string[],
-): string[] {
-  const lines = [...head];
-  for (const service of routes) {
-    const conditions: string[] = [];
-    const hostLines = criteria(service.vhosts);
-    for (const criterion of hostLines) lines.push(`  acl host_${service.name} ${criterion}`);
-    if (hostLines.length > 0) conditions.push(`host_${service.name}`);
-    const pathMatch = service.pathsIgnoreCase ? "path_beg -i" : "path_beg";
-    for (const paths of chunks(service.paths)) lines.push(`  acl path_${service.name} ${pathMatch} ${paths}`);
-    if (service.paths.length > 0) conditions.push(`path_${service.name}`);
-    lines.push(`  use_backend ${service.name}${conditions.length > 0 ? ` if ${conditions.join(" ")}` : ""}`);
-  }
-  lines.push("");
-  return lines;
+function routingFrontend(routes: readonly Kept[], head: string[], match: HostMatch): string[] {
+  const texts = [joinLines(head)];
+  const rules = (service: Service) => routeRules(match, service);
+  for (const kept of routes) texts.push(textOf(kept, match, rules));
+  texts.push("\n");
+  return texts;
 }
 
-const noHostAcl = () => [];
+/** One service's ACLs and use_backend in a shared frontend. */
+function routeRules(match: HostMatch, service: Service): string {
+  const lines: string[] = [];
+  const conditions: string[] = [];
+  const hostLines = hostCriteria[match](service.vhosts);
+  for (const criterion of hostLines) lines.push(`  acl host_${service.name} ${criterion}`);
+  if (hostLines.length > 0) conditions.push(`host_${service.name}`);
+  const pathMatch = service.pathsIgnoreCase ? "path_beg -i" : "path_beg";
+  for (const paths of chunks(service.paths)) lines.push(`  acl path_${service.name} ${pathMatch} ${paths}`);
+  if (service.paths.length > 0) conditions.push(`path_${service.name}`);
+  lines.push(`  use_backend ${service.name}${conditions.length > 0 ? ` if ${conditions.join(" ")}` : ""}`);
+  return joinLines(lines);
+}
 
 /**
  * `--group-https-by-vhost`, as marathon-lb: the HTTPS port only reads the TLS server name and
@@ -150,10 +238,10 @@ const noHostAcl = () => [];
  * one TLS frontend per vhost, which carries that vhost's certificate (the first app's SSL_CERT,
  * else --ssl-certs) and bind options.
  */
-function httpsByVhost(routes: Service[], options: RenderOptions, sslCerts: string): string[] {
-  const byVhost = new Map<string, Service[]>();
-  for (const service of routes) {
-    for (const vhost of service.vhosts) byVhost.set(vhost, [...(byVhost.get(vhost) ?? []), service]);
+function httpsByVhost(routes: readonly Kept[], options: RenderOptions, sslCerts: string): string[] {
+  const byVhost = new Map<string, Kept[]>();
+  for (const kept of routes) {
+    for (const vhost of kept.service.vhosts) byVhost.set(vhost, [...(byVhost.get(vhost) ?? []), kept]);
   }
   if (byVhost.size === 0) return [];
   const vhosts = [...byVhost.keys()].sort();
@@ -177,28 +265,32 @@ function httpsByVhost(routes: Service[], options: RenderOptions, sslCerts: strin
     lines.push(`  use_backend ${name(vhost)} if { req_ssl_sni ${match} }`);
   }
   lines.push("");
+  const texts = [joinLines(lines)];
   for (const vhost of vhosts) {
-    const services = byVhost.get(vhost) as Service[];
+    const routed = byVhost.get(vhost) as Kept[];
+    const services = routed.map((kept) => kept.service);
     const owner = services.find((s) => s.sslCert) ?? services[0];
     const bindOptions = services.find((s) => s.bindOptions)?.bindOptions;
-    lines.push(
-      `backend ${name(vhost)}`,
-      "  mode tcp",
-      `  server loopback-for-tls ${socket(vhost)} send-proxy-v2`,
-      "",
+    texts.push(
+      joinLines([
+        `backend ${name(vhost)}`,
+        "  mode tcp",
+        `  server loopback-for-tls ${socket(vhost)} send-proxy-v2`,
+        "",
+      ]),
       ...routingFrontend(
-        services,
+        routed,
         [
           `frontend ${name(vhost)}`,
           `  bind ${socket(vhost)} accept-proxy ssl crt ${owner?.sslCert ?? sslCerts}${bindOptions ? ` ${bindOptions}` : ""}`,
           "  mode http",
           "  option httplog",
         ],
-        noHostAcl,
+        "none",
       ),
     );
   }
-  return lines;
+  return texts;
 }
 
 const servers = (n: number) => `${n} server${n === 1 ? "" : "s"}`;
@@ -413,32 +505,21 @@ function serviceSections(service: Service, options: RenderOptions, out: Pieces):
 /**
  * Each service's text is joined once from its pieces, and the texts once more into the config:
  * no string is built per line of a 10,000-app config's quarter of a million lines (the garbage
- * would all be live at once: a render runs between two collections). `serviceTexts` keeps each
- * service's text across calls (watch mode): a service object is never changed once normalised,
- * so its text is rendered once.
+ * would all be live at once: a render runs between two collections). `memo` keeps each service's
+ * texts across calls (watch mode): its sections and its rules in the shared frontends are made
+ * once for as long as the service object lives.
  */
-export function render(
-  model: Model,
-  options: RenderOptions,
-  serviceTexts?: WeakMap<Service, string>,
-): string {
+export function render(model: Model, options: RenderOptions, memo?: RenderMemo): string {
   const head = (options.head ?? defaultHead).replace(/\s*$/, "\n");
-  const sections = [
-    ...statsSection(options),
-    ...httpFrontends(model.services, options),
-    ...appIdFrontend(model.services, options),
-  ];
   const parts: string[] = [banner, head, "\n"];
-  for (const line of sections) parts.push(line, "\n");
+  const services = keptTexts(model.services, memo);
+  const stats = joinLines(statsSection(options));
+  if (stats) parts.push(stats);
+  for (const text of httpFrontends(services, options, memo)) parts.push(text);
+  for (const text of appIdFrontend(services, options)) parts.push(text);
   const scratch: Pieces = [];
-  for (const service of model.services) {
-    let text = serviceTexts?.get(service);
-    if (text === undefined) {
-      text = serviceSections(service, options, scratch);
-      serviceTexts?.set(service, text);
-    }
-    parts.push(text);
-  }
+  const sections = (service: Service) => serviceSections(service, options, scratch);
+  for (const kept of services) parts.push(textOf(kept, "sections", sections));
   const text = parts.join("");
   // Each section ends with a blank line; the one closing the file is left out.
   return parts.length > 3 ? text.slice(0, -1) : text;

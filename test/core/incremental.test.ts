@@ -16,10 +16,15 @@ const read = (cluster: SimulatedCluster): Snapshot =>
   parseSnapshot(JSON.stringify(cluster.snapshot), "simulated Marathon");
 
 /** Applies events as watch mode does: exactly, else by reading the named apps or everything again. */
-function follow(model: IncrementalModel, cluster: SimulatedCluster, events: MarathonEvent[]) {
+function follow(
+  model: IncrementalModel,
+  cluster: SimulatedCluster,
+  events: MarathonEvent[],
+  renderOptions = options,
+) {
   const outcome = model.apply(events);
   if (outcome.fetchAll !== undefined)
-    return { model: IncrementalModel.from(read(cluster), options), outcome };
+    return { model: IncrementalModel.from(read(cluster), renderOptions), outcome };
   for (const id of outcome.fetchApps.keys()) {
     const answer = cluster.appJson(id);
     model.setApp(id, answer ? (JSON.parse(JSON.stringify(answer.app)) as MarathonApp) : undefined);
@@ -54,11 +59,20 @@ describe("incremental model", () => {
         delete mapping.servicePort;
     followRandomEvents(new SimulatedCluster(snapshot, 8));
   });
+
+  it("the same with the shared HTTPS frontend, by SNI and grouped by vhost (their rules are kept per service too)", () => {
+    for (const groupHttpsByVhost of [false, true])
+      followRandomEvents(
+        new SimulatedCluster(generateSnapshot({ apps: 60, tasksPerApp: 3, seed: 9 }), 9),
+        { ...options, sslCerts: "/etc/ssl/mhc/", groupHttpsByVhost },
+        120,
+      );
+  });
 });
 
-function followRandomEvents(cluster: SimulatedCluster) {
+function followRandomEvents(cluster: SimulatedCluster, renderOptions = options, steps = 400) {
   {
-    let model = IncrementalModel.from(read(cluster), options) as IncrementalModel;
+    let model = IncrementalModel.from(read(cluster), renderOptions) as IncrementalModel;
     const random = prng(99);
     const changes = [
       (i: number) => cluster.startTask(i),
@@ -73,7 +87,7 @@ function followRandomEvents(cluster: SimulatedCluster) {
       (i: number) => cluster.removeApp(i),
     ];
     let exact = 0;
-    for (let step = 0; step < 400; step++) {
+    for (let step = 0; step < steps; step++) {
       const batch: ClusterEvent[] = [];
       const size = 1 + Math.floor(random() * 8);
       for (let i = 0; i < size; i++) {
@@ -88,14 +102,14 @@ function followRandomEvents(cluster: SimulatedCluster) {
           .sort(
             (a, b) => Number(a.type === "status_update_event") - Number(b.type === "status_update_event"),
           );
-      const followed = follow(model, cluster, wire(batch));
+      const followed = follow(model, cluster, wire(batch), renderOptions);
       model = followed.model as IncrementalModel;
       if (followed.outcome.fetchAll === undefined && followed.outcome.fetchApps.size === 0) exact++;
-      const full = render(normalise(read(cluster), options), options);
+      const full = render(normalise(read(cluster), renderOptions), renderOptions);
       expect(model.render(model.model()), `step ${step}`).toBe(full);
     }
     // Most steps are applied from the events alone, without reading Marathon.
-    expect(exact).toBeGreaterThan(100);
+    expect(exact).toBeGreaterThan(steps / 4);
   }
 }
 
@@ -143,6 +157,31 @@ describe("incremental model, single events", () => {
     const after = model.model();
     const changed = after.services.filter((s) => !before.services.includes(s)).map((s) => s.appId);
     expect(new Set(changed)).toEqual(new Set([cluster.app(4).id]));
+  });
+
+  it("keeps only the fields mhc reads, so apps with a wrong JSON type in one of them are left out with the same reasons as in a full render", () => {
+    const snapshot: Snapshot = {
+      shape: "apps",
+      apps: generateSnapshot({ apps: 12, tasksPerApp: 3, seed: 13 }).apps as MarathonApp[],
+    };
+    const [a, b, c, d, e] = snapshot.apps as [
+      MarathonApp,
+      MarathonApp,
+      MarathonApp,
+      MarathonApp,
+      MarathonApp,
+    ];
+    (a.tasks?.[0] as { ports: unknown }).ports = "8080";
+    (b as { healthChecks: unknown }).healthChecks = {};
+    (c as { tasks: unknown }).tasks = { id: "not a list" };
+    (d.tasks as unknown[])[1] = 5;
+    (e.tasks?.[2] as { healthCheckResults: unknown }).healthCheckResults = [{ alive: "yes" }];
+    const full = normalise(structuredClone(snapshot), options);
+    const model = IncrementalModel.from(structuredClone(snapshot), options) as IncrementalModel;
+    const kept = model.model();
+    expect(model.render(kept)).toBe(render(full, options));
+    expect(kept.dropped).toEqual(full.dropped);
+    expect(kept.dropped.length).toBe(5);
   });
 
   it("refuses a snapshot whose apps cannot be keyed by id (duplicates): such a cluster is read in full", () => {
@@ -201,6 +240,35 @@ describe("incremental model, passes across apps", () => {
     expect(step.keptText).toBe(step.fullText);
     expect(step.kept.dropped).toEqual([]);
     expect(step.kept.services.find((s) => s.bindPort === heldPort)?.appId).toBe(snapshot.apps[5]?.id);
+    incumbents = incumbentsOf(publishedModelOf(step.kept));
+    // App 2 asks for its old port back: app 5, unchanged since, now holds it in the published config.
+    replace(snapshot, model, 2, (app) => {
+      app.labels = { ...app.labels, HAPROXY_0_PORT: String(heldPort) };
+    });
+    step = bothRenders(snapshot, model, incumbents);
+    expect(step.keptText).toBe(step.fullText);
+    expect(step.kept.dropped).toEqual(step.full.dropped);
+    expect(step.kept.services.find((s) => s.bindPort === heldPort)?.appId).toBe(snapshot.apps[5]?.id);
+  });
+
+  it("the shared frontend's rules follow a changed route weight, as a full render orders them", () => {
+    const snapshot = generated(30, 24);
+    const model = IncrementalModel.from(structuredClone(snapshot), options) as IncrementalModel;
+    const routed = snapshot.apps.flatMap((app, i) =>
+      (app.labels as Record<string, string> | undefined)?.HAPROXY_0_VHOST ? [i] : [],
+    );
+    expect(routed.length).toBeGreaterThanOrEqual(3);
+    for (const [index, weight] of [
+      [routed[2], "5"],
+      [routed[1], "9"],
+      [routed[2], "0"],
+    ] as [number, string][]) {
+      replace(snapshot, model, index, (app) => {
+        app.labels = { ...app.labels, HAPROXY_0_BACKEND_WEIGHT: weight };
+      });
+      const step = bothRenders(snapshot, model, new Map());
+      expect(step.keptText).toBe(step.fullText);
+    }
   });
 
   it("an app that joins or leaves a blue/green group, or starts taking service ports from the range, changes the output exactly as a full render", () => {
@@ -244,5 +312,36 @@ describe("incremental model, passes across apps", () => {
       app.labels = { ...app.labels, HAPROXY_0_VHOST: "changed.example.com" };
     });
     expectSame();
+  });
+
+  it("keeps the conflicts pass while no bind moved: apps contending for the same ports stay resolved as a full render resolves them, step after step, against the binds each step published", () => {
+    const cluster = new SimulatedCluster(generateSnapshot({ apps: 40, tasksPerApp: 3, seed: 23 }), 23);
+    const contended = ["31001", "31002", "31003"];
+    cluster.snapshot.apps.slice(0, 12).forEach((app, i) => {
+      (app.labels as Record<string, string>).HAPROXY_0_PORT = contended[i % 3] as string;
+    });
+    let model = IncrementalModel.from(read(cluster), options) as IncrementalModel;
+    let incumbents = new Map<string, string>();
+    const random = prng(5);
+    for (let step = 0; step < 150; step++) {
+      const index = Math.floor(random() * 40);
+      const r = random();
+      let events: ClusterEvent[] = [];
+      if (r < 0.15 && index < 12) {
+        // A contender moves to another contended port.
+        const app = cluster.app(index);
+        (app.labels as Record<string, string>).HAPROXY_0_PORT = contended[Math.floor(random() * 3)] as string;
+        model.setApp(app.id, JSON.parse(JSON.stringify(app)) as MarathonApp);
+      } else events = r < 0.6 ? cluster.startTask(index) : cluster.killTask(index);
+      model = follow(model, cluster, wire(events)).model as IncrementalModel;
+      const withIncumbents = { ...options, incumbents };
+      const full = normalise(read(cluster), withIncumbents);
+      const kept = model.model(incumbents);
+      expect(model.render(kept), `step ${step}`).toBe(render(full, withIncumbents));
+      expect(kept.dropped, `step ${step}`).toEqual(full.dropped);
+      expect(kept.warnings, `step ${step}`).toEqual(full.warnings);
+      expect(kept.dropped.length).toBeGreaterThan(0);
+      incumbents = incumbentsOf(publishedModelOf(kept));
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { canonicalAddress, canonicalBindOf } from "../address.ts";
+import { type CanonicalBind, canonicalAddress, canonicalBindOf } from "../address.ts";
 import type { RenderOptions, Service } from "../model.ts";
 
 /**
@@ -30,6 +30,69 @@ function bindsOverlap(a: Bind, b: { address: string; port: number }): boolean {
 
 export type DropService = (service: Service, reason: string) => void;
 
+/**
+ * The last pass's input and outcome (watch mode). The outcome depends only on the listeners bound
+ * first and, service by service in order, on its app id, port index, name, bind and whether it is
+ * an incumbent; while all of those are as in the last pass (a task came or went, nothing moved),
+ * the last outcome is the outcome, and the pass is not run again.
+ */
+export interface ConflictsMemo {
+  last?: {
+    listeners: string;
+    services: readonly Service[];
+    binds: readonly CanonicalBind[];
+    incumbent: readonly boolean[] | undefined;
+    /** The incumbents' binds and owners, in the map's order. */
+    incumbents: { binds: readonly string[]; owners: readonly string[] } | undefined;
+    kept: readonly boolean[];
+    /** Each dropped service's index and reason, in the order they were dropped. */
+    drops: readonly [number, string][];
+  };
+}
+
+type Last = NonNullable<ConflictsMemo["last"]>;
+
+/** Whether a map holds these entries in this order. */
+function holdsOnly(map: ReadonlyMap<string, string>, entries: Last["incumbents"]): boolean {
+  if (!entries || map.size !== entries.binds.length) return false;
+  let i = 0;
+  let same = true;
+  map.forEach((owner, bind) => {
+    if (bind !== entries.binds[i] || owner !== entries.owners[i]) same = false;
+    i++;
+  });
+  return same;
+}
+
+function entriesOf(map: ReadonlyMap<string, string>): Last["incumbents"] {
+  return { binds: [...map.keys()], owners: [...map.values()] };
+}
+
+/** Whether the services, their binds and incumbency are what the last pass read. */
+function sameAsLast(
+  last: Last,
+  listeners: string,
+  services: readonly Service[],
+  incumbent: readonly boolean[] | undefined,
+): boolean {
+  if (last.listeners !== listeners || last.services.length !== services.length) return false;
+  for (let i = 0; i < services.length; i++) {
+    if ((incumbent?.[i] === true) !== (last.incumbent?.[i] === true)) return false;
+    const now = services[i] as Service;
+    const before = last.services[i] as Service;
+    if (now === before) continue;
+    if (
+      now.appId !== before.appId ||
+      now.portIndex !== before.portIndex ||
+      now.name !== before.name ||
+      now.bindAddress !== before.bindAddress ||
+      now.bindPort !== before.bindPort
+    )
+      return false;
+  }
+  return true;
+}
+
 export function resolveBindConflicts(
   services: Service[],
   options: Pick<
@@ -46,6 +109,7 @@ export function resolveBindConflicts(
     | "incumbents"
   >,
   drop: DropService,
+  memo?: ConflictsMemo,
 ): Service[] {
   // Binds taken so far, by port (only the same port can overlap), each list in the order taken.
   const reserved = new Map<number, Bind[]>();
@@ -67,12 +131,37 @@ export function resolveBindConflicts(
   if (options.appIdPort > 0 && services.some((s) => s.mode === "http")) {
     reserve(options.appIdBindAddress, options.appIdPort, "the app-id frontend");
   }
-  const binds = services.map(canonicalBindOf);
-  const incumbents = options.incumbents;
-  // Each service's bind looked up once; without incumbents (a first render, a watch's check) none is.
-  const incumbent = incumbents?.size
-    ? services.map((s, i) => incumbents.get((binds[i] as { key: string }).key) === s.appId)
+  const last = memo?.last;
+  const binds = services.map((s, i) =>
+    last?.services[i] === s ? (last.binds[i] as CanonicalBind) : canonicalBindOf(s),
+  );
+  const incumbents = options.incumbents?.size ? options.incumbents : undefined;
+  // Each service's bind looked up once; without incumbents (a first render, a watch's check) none
+  // is, and when they are the last pass's, only those of services that were not in it.
+  const sameIncumbents =
+    incumbents !== undefined && last !== undefined && holdsOnly(incumbents, last.incumbents);
+  const incumbent = incumbents
+    ? services.map((s, i) =>
+        sameIncumbents && last?.services[i] === s
+          ? last.incumbent?.[i] === true
+          : incumbents.get((binds[i] as CanonicalBind).key) === s.appId,
+      )
     : undefined;
+  const incumbentEntries = sameIncumbents ? last?.incumbents : incumbents && entriesOf(incumbents);
+  const listeners = [...reserved.values()]
+    .flat()
+    .map((b) => `${b.owner as string} ${b.address}:${b.port}`)
+    .join("\n");
+  if (last && sameAsLast(last, listeners, services, incumbent)) {
+    for (const [i, reason] of last.drops) drop(services[i] as Service, reason);
+    if (memo) memo.last = { ...last, services, binds, incumbent, incumbents: incumbentEntries };
+    return services.filter((_, i) => last.kept[i]);
+  }
+  const drops: [number, string][] = [];
+  const dropAt = (i: number, reason: string) => {
+    drops.push([i, reason]);
+    drop(services[i] as Service, reason);
+  };
   const order: number[] = [];
   if (incumbent) {
     for (let i = 0; i < services.length; i++) if (incumbent[i]) order.push(i);
@@ -85,16 +174,17 @@ export function resolveBindConflicts(
     const bind = { address: (binds[i] as { address: string }).address, port: service.bindPort };
     const taken = reserved.get(bind.port)?.find((r) => bindsOverlap(r, bind));
     if (taken) {
-      drop(service, `${service.bindAddress}:${bind.port} is already bound by ${ownerOf(taken)}`);
+      dropAt(i, `${service.bindAddress}:${bind.port} is already bound by ${ownerOf(taken)}`);
       continue;
     }
     if (names.has(service.name)) {
-      drop(service, `name ${service.name} is already used`);
+      dropAt(i, `name ${service.name} is already used`);
       continue;
     }
     names.add(service.name);
     reserveCanonical(bind.address, bind.port, { service, incumbent: incumbent?.[i] === true });
     kept[i] = true;
   }
+  if (memo) memo.last = { listeners, services, binds, incumbent, incumbents: incumbentEntries, kept, drops };
   return services.filter((_, i) => kept[i]);
 }

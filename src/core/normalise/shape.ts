@@ -1,5 +1,6 @@
 /**
- * Pass 0: the JSON types of every app field mhc reads. Marathon's JSON is trusted only after this:
+ * Pass 0: the JSON types of every app field mhc reads (watch mode keeps only these fields of each
+ * app and task in memory). Marathon's JSON is trusted only after this:
  * an app with a wrong type anywhere (`healthChecks: {}`, `host: 5`) is left out with the field named,
  * instead of crashing the render for every app. `null` is absent everywhere, as Marathon emits it.
  * Tasks are checked one by one as normalise reads them (`taskShapeProblem`), for speed.
@@ -53,7 +54,7 @@ export const appFieldsSchema: { fields: Record<string, Schema> } = {
  * Tasks are most of a snapshot (100,000 at 10,000 apps): they are checked one by one where the
  * servers pass reads them anyway (`taskShapeProblem`), with a hand-written fast check below.
  */
-export const taskSchema: Schema = {
+export const taskSchema: { fields: Record<string, Schema> } = {
   fields: {
     id: "string",
     host: "string",
