@@ -6,7 +6,7 @@
  * deleted). Used by `npm run bench` and by test/e2e/propagation.test.ts. Network: 127.0.0.1 only.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -149,6 +149,15 @@ function spawnMhc(options: PropagationOptions, args: string[], logFile: string):
   return child;
 }
 
+/** The end of a log, for an error. */
+function tail(file: string): string {
+  try {
+    return readFileSync(file, "utf8").split("\n").slice(-15).join("\n");
+  } catch {
+    return "";
+  }
+}
+
 async function until(
   condition: () => boolean | Promise<boolean>,
   timeoutMs: number,
@@ -243,6 +252,10 @@ export async function measurePropagation(options: PropagationOptions): Promise<P
     const answered = (name: string, since: number) => (load?.firstAnswer.get(name) ?? -1) >= since;
     if (!(await until(() => answered("task-0", 0), 30_000, 50)))
       throw new Error("HAProxy never answered from task-0");
+    // The master CLI does not answer while the master re-executes (a reload deploy --watch made before
+    // the events start): wait for it, then count reloads from there.
+    if (!(await until(async () => (await showProc(masterSocket)) !== undefined, 15_000, 100)))
+      throw new Error(`HAProxy's master CLI never answered\n${tail(join(options.dir, "deploy.log"))}`);
     const before = await showProc(masterSocket);
     const api = await openRuntimeApi(masterSocket);
     const takesConnections = async (port: number) => {

@@ -1,3 +1,5 @@
+import { flat } from "./flat.ts";
+
 /**
  * The parts layout (`sync --layout parts`): a published file F is committed as the folder
  * `F.parts`, holding the file cut into parts and an `index` naming them in order. Joined in that
@@ -70,37 +72,83 @@ function nameOf(kind: PartsKind, key: string): string {
   return `${words.slice(0, 100) || "part"}.cfg`;
 }
 
-/** Cuts `text` into parts (concatenated in order they are `text`) and writes their index. */
-export function splitIntoParts(text: string, kind: PartsKind): { index: string; parts: Part[] } {
+/** The parts of the last split of a file, by the key of the line each starts with (see splitIntoParts). */
+export type PartsMemo = ReadonlyMap<string, string>;
+
+/**
+ * Cuts `text` into parts (concatenated in order they are `text`) and writes their index. With
+ * `previous` (the memo of the last split of the same file), a part that starts like one of the last
+ * split, holds the same text and still ends at a cut is taken as it is: a watch's sync splits only
+ * what changed, with exactly the cuts a split from scratch makes. The memo it returns holds flat
+ * strings, so no part keeps an older text alive.
+ */
+export function splitIntoParts(
+  text: string,
+  kind: PartsKind,
+  previous?: PartsMemo,
+): { index: string; parts: Part[]; memo: PartsMemo } {
   const parts: Part[] = [];
+  const memo = new Map<string, string>();
   const taken = new Set<string>();
   let partStart = 0;
   let partKey = "start";
-  const close = (end: number) => {
+  const close = (end: number, known?: string) => {
     const base = nameOf(kind, partKey);
     let name = base;
     // Compared without case: a checkout on a case-insensitive file system must not merge two parts.
     for (let n = 2; taken.has(name.toLowerCase()); n++) name = base.replace(/(\.[a-z]+)$/, `~${n}$1`);
     taken.add(name.toLowerCase());
-    parts.push({ name, text: text.slice(partStart, end) });
+    // A copy: a slice would keep the whole text alive for as long as the part is kept.
+    const part = known ?? flat(` ${text.slice(partStart, end)}`).slice(1);
+    memo.set(partKey, part);
+    parts.push({ name, text: part });
   };
+  const cutsBefore = (start: number, key: string) =>
+    lineHash(key) % linesPerCut === 0 || start - partStart >= longPart;
   // A regular expression finds the boundary lines: several times faster than looking at every line.
   const lines = new RegExp(boundaryLines[kind]);
   const firstLine = lines.exec(`\n${text.slice(0, text.indexOf("\n") + 1 || text.length)}`)?.[1];
   if (firstLine !== undefined) partKey = boundaryKey(kind, text, firstLine, firstLine.length);
   lines.lastIndex = 0;
-  for (let match = lines.exec(text); match !== null; match = lines.exec(text)) {
-    const start = match.index + 1;
-    const line = match[1] as string;
-    const key = boundaryKey(kind, text, line, start + line.length);
-    if (lineHash(key) % linesPerCut === 0 || start - partStart >= longPart) {
-      close(start);
-      partStart = start;
-      partKey = key;
+  for (;;) {
+    const known = previous?.get(partKey);
+    if (known !== undefined && text.startsWith(known, partStart)) {
+      const end = partStart + known.length;
+      if (end === text.length) {
+        close(end, known);
+        break;
+      }
+      lines.lastIndex = end - 1;
+      const next = lines.exec(text);
+      const line = next?.index === end - 1 ? (next[1] as string) : undefined;
+      const key = line === undefined ? undefined : boundaryKey(kind, text, line, end + line.length);
+      if (key !== undefined && cutsBefore(end, key)) {
+        close(end, known);
+        partStart = end;
+        partKey = key;
+        continue;
+      }
+      lines.lastIndex = partStart;
+    }
+    let cut = false;
+    for (let match = lines.exec(text); match !== null; match = lines.exec(text)) {
+      const start = match.index + 1;
+      const line = match[1] as string;
+      const key = boundaryKey(kind, text, line, start + line.length);
+      if (cutsBefore(start, key)) {
+        close(start);
+        partStart = start;
+        partKey = key;
+        cut = true;
+        break;
+      }
+    }
+    if (!cut) {
+      if (text.length > 0) close(text.length);
+      break;
     }
   }
-  if (text.length > 0) close(text.length);
-  return { index: parts.map((p) => `${p.name}\n`).join(""), parts };
+  return { index: parts.map((p) => `${p.name}\n`).join(""), parts, memo };
 }
 
 /**

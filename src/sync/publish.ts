@@ -4,7 +4,14 @@ import { join } from "node:path";
 import { configSection, unifiedDiff } from "../core/diff.ts";
 import type { GateVerdict } from "../core/gates.ts";
 import type { Dropped, Model, RenderOptions } from "../core/model.ts";
-import { type Layout, type PartsKind, partsFolder, partsIndex, splitIntoParts } from "../core/parts.ts";
+import {
+  type Layout,
+  type PartsKind,
+  type PartsMemo,
+  partsFolder,
+  partsIndex,
+  splitIntoParts,
+} from "../core/parts.ts";
 import { type Decision, decidePublish } from "../core/publish-decision.ts";
 import {
   emptyModel,
@@ -133,6 +140,9 @@ async function publishedFiles(
   return { config: config?.text, modelText: model?.text, ...(config ? { layout: config.layout } : {}) };
 }
 
+/** The last split of each published file, by path: a watch splits again only what changed. */
+const lastSplits = new Map<string, PartsMemo>();
+
 /**
  * What a commit writes and what it clears: each file whole, or as a parts folder; the other layout's
  * files go, so a repo switches layout in one commit.
@@ -145,7 +155,8 @@ function publishedChanges(
   if (layout === "single") return { files, remove };
   return {
     files: files.flatMap(({ path, content, kind }) => {
-      const { index, parts } = splitIntoParts(content, kind);
+      const { index, parts, memo } = splitIntoParts(content, kind, lastSplits.get(path));
+      lastSplits.set(path, memo);
       const folder = partsFolder(path);
       return [
         ...parts.map((part) => ({ path: `${folder}/${part.name}`, content: part.text })),

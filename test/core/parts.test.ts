@@ -97,6 +97,54 @@ describe("parts layout", () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
+  it("split with the last split's memo, a text gives exactly the parts of a split from scratch, step after step", () => {
+    let random = 7;
+    const next = (n: number) => {
+      random = (random * 1103515245 + 12345) % 2 ** 31;
+      return random % n;
+    };
+    for (const kind of ["config", "model"] as const) {
+      let apps = 400;
+      let moved: number | undefined;
+      let memo = splitIntoParts(cluster(apps)[kind], kind).memo;
+      for (let step = 0; step < 12; step++) {
+        const change = next(3);
+        if (change === 0) moved = next(apps);
+        else if (change === 1) apps += 1 + next(3);
+        else apps -= 1 + next(3);
+        const text = cluster(apps, moved)[kind];
+        const fresh = splitIntoParts(text, kind);
+        const reused = splitIntoParts(text, kind, memo);
+        expect(reused.index).toBe(fresh.index);
+        expect(reused.parts).toEqual(fresh.parts);
+        memo = reused.memo;
+      }
+    }
+    // Sections taken out or put in anywhere: a kept part may now be followed by a line that cuts no more.
+    let names = Array.from({ length: 300 }, (_, i) => i);
+    const sections = (list: number[]) =>
+      `global\n${list.map((n) => `backend s${n}\n  server a 10.0.0.${n % 250}:80\n`).join("")}`;
+    let last = splitIntoParts(sections(names), "config").memo;
+    for (let step = 0; step < 200; step++) {
+      const at = next(names.length);
+      names =
+        next(2) === 0
+          ? names.filter((_, i) => i !== at)
+          : [...names.slice(0, at), 1000 + step, ...names.slice(at)];
+      const text = sections(names);
+      const reused = splitIntoParts(text, "config", last);
+      expect(reused.parts).toEqual(splitIntoParts(text, "config").parts);
+      last = reused.memo;
+    }
+    // A long part (a huge shared frontend) whose end moves: the cut after it is worked out again.
+    const huge = (acls: number, tail: string) =>
+      `global\nfrontend shared\n${"  acl a hdr(host) -i a.example\n".repeat(acls)}${tail}`;
+    const tail = Array.from({ length: 40 }, (_, i) => `backend b${i}\n  server s 1.2.3.4:5\n`).join("");
+    const before = splitIntoParts(huge(3000, tail), "config");
+    for (const text of [huge(2990, tail), huge(3000, `backend x\n${tail}`), huge(3000, ""), ""])
+      expect(splitIntoParts(text, "config", before.memo).parts).toEqual(splitIntoParts(text, "config").parts);
+  });
+
   it("a broken index is refused: a missing part, a bad or repeated name, no final newline", () => {
     const parts = new Map([
       ["a.cfg", "A"],
