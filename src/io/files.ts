@@ -52,10 +52,11 @@ export async function removeStaleSiblings(path: string, tag = "tmp"): Promise<vo
   if (sweptSiblings.has(join(folder, prefix))) return;
   sweptSiblings.add(join(folder, prefix));
   for (const name of await readdir(folder).catch(() => [] as string[])) {
+    // A folder such as /tmp holds thousands of names: most are passed over by their prefix alone.
+    if (!name.startsWith(prefix)) continue;
     const pid = Number(/^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length))?.[1]);
     const file = join(folder, name);
-    if (name.startsWith(prefix) && Number.isInteger(pid) && (await ownerGone(pid, file)))
-      await unlink(file).catch(() => {});
+    if (Number.isInteger(pid) && (await ownerGone(pid, file))) await unlink(file).catch(() => {});
   }
 }
 
