@@ -177,6 +177,7 @@ export async function watchBench(
     const commitLatencies: number[] = [];
     // The work dir's branch ref is written by the commit (the push leaves it alone).
     const written = command === "sync" ? join(dir, "workdir", ".git", "refs", "heads", "main") : output;
+    const remoteRef = join(remote, "refs", "heads", "main");
     let syncs = 0;
     for (let i = 0; i < options.bursts; i++) {
       const before = status() as NonNullable<ReturnType<typeof status>>;
@@ -197,7 +198,11 @@ export async function watchBench(
       gitCpu.push(cpuAfter.children - cpuBefore.children);
       const served = await standIn.counters();
       bytes.push(served.bytes + served.eventBytes - counters.bytes - counters.eventBytes);
-      latencies.push(Date.parse(after.lastSuccessAt as string) - lastEventAt - options.waitMinMs);
+      // Pushed: when the remote's branch moved (receive-pack renames the ref into place), not when
+      // the sync wrote its status after the push; render --watch has no remote.
+      const pushedAt =
+        command === "sync" ? statSync(remoteRef).mtimeMs : Date.parse(after.lastSuccessAt as string);
+      latencies.push(pushedAt - lastEventAt - options.waitMinMs);
       commitLatencies.push(statSync(written).mtimeMs - lastEventAt - options.waitMinMs);
     }
     const counters = await standIn.counters();
