@@ -111,7 +111,10 @@ async function deployLocked(target: Target, repo: string, ref: string, run: RunR
     path: options.path,
     workdir: options.workdir ? resolve(options.workdir) : defaultDeployCache(repo, config),
     gitTimeoutMs: options.gitTimeoutMs,
-    ...(installedByMhc ? { known: { rev: previous.commit, bytes: installedBytes } } : {}),
+    // The installed file is `path` at the recorded commit only if the record is for this path.
+    ...(installedByMhc && previous.path === options.path
+      ? { installed: { rev: previous.commit, bytes: installedBytes } }
+      : {}),
   });
   run.remoteCommit = commit;
   const short = commit.slice(0, 12);

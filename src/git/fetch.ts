@@ -20,8 +20,11 @@ export interface FetchRequest {
   workdir: string;
   /** Deadline of each git call. */
   gitTimeoutMs?: number;
-  /** The installed config and the commit it is: parts the new commit shares are taken from it. */
-  known?: KnownFile;
+  /**
+   * The installed config, exactly `path` at commit `rev` (deploy's record says so and its sha256
+   * proves it): parts the new commit shares are taken from it.
+   */
+  installed?: { rev: string; bytes: Buffer };
 }
 
 export interface FetchedConfig {
@@ -130,7 +133,7 @@ async function fetchAndRead(git: Git, request: FetchRequest): Promise<FetchedCon
   if (!resolved.ok)
     throw new MhcError(`${ref} of ${repo} is not a commit: ${gitReason(resolved.stderr)}`, ExitCode.git);
   const commit = resolved.stdout.trim();
-  const published = await readPublished(git, commit, path, await withPartList(git, request.known));
+  const published = await readPublished(git, commit, path, await withPartList(git, path, request.installed));
   const at = `at ${ref} (commit ${commit.slice(0, 12)}) of ${repo}`;
   if (!published) throw new MhcError(`${path} does not exist ${at}`, ExitCode.git);
   if (published.text === undefined)
@@ -138,19 +141,27 @@ async function fetchAndRead(git: Git, request: FetchRequest): Promise<FetchedCon
       `${partsFolder(path)} is broken ${at}: its index is missing or names a part that is not there`,
       ExitCode.git,
     );
-  await writePartList(git, commit, published.parts);
+  await writePartList(git, commit, path, published.parts);
   const pruned = await git.run(["prune", "--expire=now"]);
   if (!pruned.ok) log.debug(`the deploy cache keeps older commits: ${gitReason(pruned.stderr)}`);
   return { commit, content: published.text };
 }
 
-/** Beside the cache's commit: its parts and their sizes, so the next deploy need not ask git. */
+/**
+ * Beside the cache's commit: the parts `path` had there and their sizes, so the next deploy knows
+ * where each lies in the installed file. Without a list for exactly that commit and path, nothing
+ * is taken from the installed file.
+ */
 const partListFile = "mhc-parts.json";
 
-async function withPartList(git: Git, known: KnownFile | undefined): Promise<KnownFile | undefined> {
-  if (!known) return undefined;
+async function withPartList(
+  git: Git,
+  path: string,
+  installed: FetchRequest["installed"],
+): Promise<KnownFile | undefined> {
+  if (!installed) return undefined;
   const saved = await readFile(join(git.dir, partListFile), "utf8").then(
-    (text) => JSON.parse(text) as { commit?: unknown; parts?: unknown },
+    (text) => JSON.parse(text) as { commit?: unknown; path?: unknown; parts?: unknown },
     () => undefined,
   );
   const sound = (p: unknown) =>
@@ -158,14 +169,20 @@ async function withPartList(git: Git, known: KnownFile | undefined): Promise<Kno
     p !== null &&
     /^[0-9a-f]{40}$/.test(String((p as { id?: unknown }).id)) &&
     Number.isSafeInteger((p as { size?: unknown }).size);
-  if (saved?.commit !== known.rev || !Array.isArray(saved.parts) || !saved.parts.every(sound)) return known;
-  return { ...known, parts: saved.parts as PartList };
+  if (saved?.commit !== installed.rev || saved.path !== path) return undefined;
+  if (!Array.isArray(saved.parts) || !saved.parts.every(sound)) return undefined;
+  return { ...installed, parts: saved.parts as PartList };
 }
 
-async function writePartList(git: Git, commit: string, parts: PartList | undefined): Promise<void> {
+async function writePartList(
+  git: Git,
+  commit: string,
+  path: string,
+  parts: PartList | undefined,
+): Promise<void> {
   const file = join(git.dir, partListFile);
-  // Only a hint: a missing or stale list makes the next deploy ask git.
-  await (parts ? writeFile(file, JSON.stringify({ commit, parts })) : rm(file, { force: true })).catch(
+  // Only a hint: a missing or stale list makes the next deploy read every part out of git.
+  await (parts ? writeFile(file, JSON.stringify({ commit, path, parts })) : rm(file, { force: true })).catch(
     () => {},
   );
 }

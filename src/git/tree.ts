@@ -82,37 +82,21 @@ async function partsAt(
 export type PartList = { id: string; size: number }[];
 
 /**
- * A file this host already has, as committed at `rev` (deploy's installed config, checked against
- * its record): parts it shares with the new commit are taken from it instead of from git. `parts`
- * (what readPublished said of `rev`) saves asking git where each part lies.
+ * A file this host already has, exactly as committed at `rev` (deploy's installed config, checked
+ * against its record of commit, path and sha256), and its parts as readPublished listed them for
+ * that commit and path: parts it shares with the new commit are taken from it, not from git.
  */
 export interface KnownFile {
   rev: string;
   bytes: Buffer;
-  parts?: PartList;
-}
-
-/** The parts of `rev` in index order, with sizes, asked of git. */
-async function partListAt(git: Git, rev: string, folder: string): Promise<PartList | undefined> {
-  const parts = await partsAt(git, rev, folder, true).catch(() => undefined);
-  const index = parts?.get(partsIndex);
-  if (!parts || !index) return undefined;
-  const text = (await readBlobs(git, [index.id])).get(index.id);
-  const ordered = text === undefined ? undefined : orderedParts(text, (name) => parts.get(name));
-  return ordered && [...ordered, index];
+  parts: PartList;
 }
 
 /** Where each part of `known` lies in its bytes, by blob id; undefined when the sizes do not add up. */
-async function knownParts(
-  git: Git,
-  folder: string,
-  known: KnownFile,
-): Promise<Map<string, Buffer> | undefined> {
-  const list = known.parts ?? (await partListAt(git, known.rev, folder));
-  if (!list) return undefined;
+function knownParts(known: KnownFile): Map<string, Buffer> | undefined {
   const slices = new Map<string, Buffer>();
   let at = 0;
-  for (const part of list.slice(0, -1)) {
+  for (const part of known.parts.slice(0, -1)) {
     slices.set(part.id, known.bytes.subarray(at, at + part.size));
     at += part.size;
   }
@@ -140,7 +124,7 @@ export async function readPublished(
   }
   if (!top.some((e) => e.path === folder && e.type === "tree")) return undefined;
   const parts = await partsAt(git, rev, folder);
-  const reused = known ? await knownParts(git, folder, known) : undefined;
+  const reused = known ? knownParts(known) : undefined;
   const wanted = [...new Set([...parts.values()].map((p) => p.id))].filter((id) => !reused?.has(id));
   const blobs = await readBlobBytes(git, wanted);
   const part = (name: string) => {

@@ -1,5 +1,7 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { splitIntoParts } from "../../src/core/parts.ts";
 import { showProc } from "../../src/haproxy/master-cli.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { freePort, httpGet, waitForPort } from "../helpers/net.ts";
@@ -75,6 +77,35 @@ describe.skipIf(!haproxyAvailable())("deploy of a config committed in parts (syn
     fixture.commit(config(() => alpha().port));
     expect((await fixture.deploy(mode)).stderr).toContain("already matches");
     expect(await workers(fixture)).toEqual(before);
+  });
+
+  it("an installed file of another --path, even of the same length, is never taken for the new commit's parts", async () => {
+    const fixture = newFixture();
+    const ports = await Promise.all(Array.from({ length: 60 }, freePort));
+    const config = (host: string, moved = -1) =>
+      haproxyConfig(
+        ports.map((port, i) => ({ port, host, servers: [i === moved ? beta().port : alpha().port] })),
+      );
+    const commitBoth = (dc2: string) => {
+      rmSync(join(fixture.clone, "dc2.cfg.parts"), { recursive: true, force: true });
+      mkdirSync(join(fixture.clone, "dc2.cfg.parts"));
+      writeFileSync(join(fixture.clone, "dc1.cfg"), config("127.0.0.1"));
+      const { index, parts } = splitIntoParts(dc2, "config");
+      for (const part of parts) writeFileSync(join(fixture.clone, "dc2.cfg.parts", part.name), part.text);
+      writeFileSync(join(fixture.clone, "dc2.cfg.parts", "index"), index);
+      git(fixture.clone, "add", "-A");
+      git(fixture.clone, "commit", "--quiet", "-m", "two data centres");
+      git(fixture.clone, "push", "--quiet", "origin", "HEAD:refs/heads/main");
+    };
+    expect(config("127.0.0.1").length).toBe(config("127.0.0.2").length);
+    commitBoth(config("127.0.0.2"));
+    const mode = ["--reload-cmd", "true"];
+    expect((await fixture.deploy(mode, ["--path", "dc1.cfg"])).code).toBe(0);
+    expect(fixture.installed()).toBe(config("127.0.0.1"));
+    commitBoth(config("127.0.0.2", 7));
+    const dc2 = await fixture.deploy(mode, ["--path", "dc2.cfg"]);
+    expect(dc2.code, dc2.stderr).toBe(0);
+    expect(fixture.installed()).toBe(config("127.0.0.2", 7));
   });
 
   it("a broken parts folder (its index names a part that is not there) is exit 9, names the folder, and keeps the installed config", async () => {

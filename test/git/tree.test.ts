@@ -40,7 +40,12 @@ describe("reading a config committed in parts", () => {
       "server s0 10.0.0.1:80\n\nbackend be_3\n",
       "server s0 10.0.0.9:80\n\nbackend be_3\n",
     );
-    const read = await readPublished(git, second, "haproxy.cfg", { rev: first, bytes: Buffer.from(marked) });
+    const parts = (await readPublished(git, first, "haproxy.cfg"))?.parts ?? [];
+    const read = await readPublished(git, second, "haproxy.cfg", {
+      rev: first,
+      bytes: Buffer.from(marked),
+      parts,
+    });
     expect(read?.text).toBe(
       b.replace("server s0 10.0.0.1:80\n\nbackend be_3\n", "server s0 10.0.0.9:80\n\nbackend be_3\n"),
     );
@@ -51,9 +56,11 @@ describe("reading a config committed in parts", () => {
 
   it("a known file whose size does not match its commit's parts is not used: everything is read out of git", async () => {
     const { git, a, b, first, second } = repoWithTwoCommits();
+    const parts = (await readPublished(git, first, "haproxy.cfg"))?.parts ?? [];
     const read = await readPublished(git, second, "haproxy.cfg", {
       rev: first,
       bytes: Buffer.from(`${a}#\n`),
+      parts,
     });
     expect(read?.text).toBe(b);
     const wrongList = await readPublished(git, second, "haproxy.cfg", {
