@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { lstat, mkdir, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { ExitCode, MhcError } from "../errors.ts";
 import { acquireLock } from "../io/lock.ts";
@@ -405,8 +405,16 @@ function cleanMessage(message: string): string {
 
 const zeroId = "0".repeat(40);
 
-/** The index this process built its last commit's tree in, and that tree. */
-let keptIndex: { file: string; tree: string } | undefined;
+/**
+ * The index this process built its last commit's tree in, that tree, and the index file's identity
+ * then: another process sharing the work dir (they take turns) may have written it since.
+ */
+let keptIndex: { file: string; tree: string; stamp: string } | undefined;
+
+async function stampOf(file: string): Promise<string> {
+  const info = await stat(file, { bigint: true }).catch(() => undefined);
+  return info ? `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}` : "";
+}
 
 /** The folders a commit of `paths` and `remove` can change, to list what HEAD has there. */
 function foldersOf(paths: string[], remove: string[]): string[] {
@@ -477,12 +485,16 @@ export async function commitFiles(
   try {
     // Left by a sync that was killed (this one holds the repo's sync lock).
     await rm(`${index}.lock`, { force: true });
-    if (!(keptIndex?.file === index && keptIndex.tree === headTree))
-      await git.git(parent ? ["read-tree", parent] : ["read-tree", "--empty"], undefined, own);
+    const kept =
+      keptIndex?.file === index &&
+      keptIndex.tree === headTree &&
+      keptIndex.stamp !== "" &&
+      keptIndex.stamp === (await stampOf(index));
+    if (!kept) await git.git(parent ? ["read-tree", parent] : ["read-tree", "--empty"], undefined, own);
     keptIndex = undefined;
     await git.git(["update-index", "-z", "--index-info"], indexInfo, own);
     tree = (await git.git(["write-tree"], undefined, own)).trim();
-    keptIndex = { file: index, tree };
+    keptIndex = { file: index, tree, stamp: await stampOf(index) };
   } catch (error) {
     await rm(index, { force: true });
     throw error;

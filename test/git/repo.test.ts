@@ -422,3 +422,25 @@ describe("a long watch keeps its work dir packed", () => {
     expect(loose()).toBeLessThan(100);
   });
 });
+
+describe("the commit index a watch keeps between syncs", () => {
+  it("is read again from HEAD when another process wrote it since (a sync of another --path in the same work dir)", async () => {
+    const repo = tempDir("mhc-kept-index-");
+    git(repo, "init", "-q", "-b", "main");
+    writeFileSync(join(repo, "other.txt"), "kept\n");
+    git(repo, "add", "-A");
+    git(repo, "commit", "-qm", "start");
+    const watch = gitIn(repo);
+    await commitFiles(watch, [{ path: "a.cfg", content: "one\n" }], "one", { worktree: false });
+    // Another sync, taking its turn in the same work dir, builds its own tree in the same index file.
+    const index = join(repo, ".git", "mhc-commit.index");
+    const env = { ...process.env, GIT_INDEX_FILE: index };
+    execFileSync("git", ["read-tree", "--empty"], { cwd: repo, env });
+    writeFileSync(join(repo, "held.cfg"), "held for review\n");
+    execFileSync("git", ["update-index", "--add", "held.cfg"], { cwd: repo, env });
+    const commit = await commitFiles(watch, [{ path: "a.cfg", content: "two\n" }], "two", {
+      worktree: false,
+    });
+    expect(git(repo, "ls-tree", "--name-only", commit).trim().split("\n")).toEqual(["a.cfg", "other.txt"]);
+  });
+});
