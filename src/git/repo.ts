@@ -438,7 +438,7 @@ export async function commitFiles(
   git: Git,
   files: { path: string; content: string }[],
   message: string,
-  options: { worktree: boolean; remove?: string[] },
+  options: { worktree: boolean; remove?: string[]; fileOnly?: string[] },
 ): Promise<string> {
   const paths = files.map((f) => f.path);
   const remove = options.remove ?? [];
@@ -453,6 +453,15 @@ export async function commitFiles(
   // Folders and whole files: a part's own path needs no look (it is written as a blob, never through).
   if (parent) await refuseCommittedSymlinks(git, parent, [...new Set([...folders, ...remove])]);
   const existing = parent ? await treeEntries(git, parent, folders, true) : [];
+  // A path that is a file in either layout never replaces a folder of the repo (its files would go).
+  const folder = [...paths, ...(options.fileOnly ?? [])].find((p) =>
+    existing.some((e) => e.path.startsWith(`${p}/`)),
+  );
+  if (folder !== undefined)
+    throw new MhcError(
+      `${folder} is a folder in the repo; mhc never replaces a folder with a file: choose another --path`,
+      ExitCode.git,
+    );
   const had = new Map(existing.map((e) => [e.path, e.id]));
   const hashed = files.map((file) => ({ ...file, id: idOf(file) }));
   const written = new Set(paths);

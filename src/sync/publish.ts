@@ -419,6 +419,7 @@ async function carryOut(
   const commit = await commitFiles(checkout.git, changes.files, decision.message, {
     worktree: !checkout.pushUrl,
     remove: changes.remove,
+    fileOnly: files.map((f) => f.path),
   });
   if (!checkout.pushUrl)
     return { ...described, commit, message: `committed ${commit.slice(0, 12)} to ${decision.branch}` };

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hostApp, snapshotOf, task } from "../helpers/apps.ts";
@@ -123,6 +123,23 @@ describe("sync --layout parts", () => {
       encoding: "utf8",
     });
     expect(printed).toBe((await runMhc(["render", "--from", snapshotFile(120)])).stdout);
+  });
+
+  it("--path naming a folder of the repo is refused with exit 9 in either layout; the folder and its files stay", async () => {
+    for (const layout of ["single", "parts"]) {
+      const repo = join(tempDir("mhc-local-"), "config");
+      expect((await sync(snapshotFile(3), repo, "--init")).code).toBe(0);
+      mkdirSync(join(repo, "docs"));
+      writeFileSync(join(repo, "docs", "README.md"), "notes\n");
+      git(repo, "add", "docs");
+      git(repo, "commit", "--quiet", "-m", "docs");
+      const before = commits(repo);
+      const result = await sync(snapshotFile(3), repo, "--path", "docs", "--layout", layout);
+      expect(result.code, result.stderr).toBe(9);
+      expect(result.stderr).toContain("docs is a folder in the repo");
+      expect(readFileSync(join(repo, "docs", "README.md"), "utf8")).toBe("notes\n");
+      expect(commits(repo)).toEqual(before);
+    }
   });
 
   it("a broken parts folder in the repo (an index naming a missing part) is written again by the next sync", async () => {
