@@ -468,7 +468,8 @@ export async function commitFiles(
   const gone = existing.filter((e) => !written.has(e.path) && remove.some((r) => under(e.path, r)));
   const unknown = hashed.filter((f) => f.id === undefined || had.get(f.path) !== f.id);
   if (options.worktree) {
-    for (const path of paths) await checkWritablePath(git.dir, path);
+    // Files removed are checked like files written: never through a symlink out of the repo.
+    for (const path of [...paths, ...gone.map((e) => e.path)]) await checkWritablePath(git.dir, path);
     for (const { path, content } of files) {
       const file = join(git.dir, path);
       try {

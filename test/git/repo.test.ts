@@ -225,6 +225,22 @@ describe("sync never writes through a symlink out of the repo", () => {
     expect(readFileSync(target, "utf8")).toBe("untouched\n");
   });
 
+  it("switching a local working repo from parts to one file never removes files through a symlinked parts folder", async () => {
+    const repo = join(tempDir(), "cfg");
+    expect((await sync(snapshotFile(["10.0.0.1"]), repo, "--init", "--layout", "parts")).code).toBe(0);
+    const victim = tempDir("mhc-victim-");
+    const folder = join(repo, `${path}.parts`);
+    for (const name of readdirSync(folder)) writeFileSync(join(victim, name), "precious\n");
+    rmSync(folder, { recursive: true });
+    symlinkSync(victim, folder);
+    const result = await sync(snapshotFile(["10.0.0.1"]), repo, "--layout", "single");
+    expect(result.code, result.stderr).toBe(9);
+    expect(result.stderr).toContain("is a symlink in the repo");
+    for (const name of readdirSync(victim))
+      expect(readFileSync(join(victim, name), "utf8")).toBe("precious\n");
+    expect(readdirSync(victim).length).toBeGreaterThan(1);
+  });
+
   it("--path may not point into .git/", async () => {
     const result = await sync(snapshotFile(["10.0.0.1"]), bareRepo(), "--path", ".git/config");
     expect(result.code).toBe(2);
