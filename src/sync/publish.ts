@@ -129,15 +129,14 @@ async function publishedFiles(
     readPublished(git, "HEAD", request.path),
     readPublished(git, "HEAD", modelPath(request.path)),
   ]);
-  for (const [file, path] of [
-    [config, request.path],
-    [model, modelPath(request.path)],
-  ] as const)
-    if (file && file.text === undefined)
-      log.warn(
-        `${partsFolder(path)} is broken at HEAD (its index is missing or names a missing part); this sync writes it again`,
-      );
-  return { config: config?.text, modelText: model?.text, ...(config ? { layout: config.layout } : {}) };
+  // A broken config folder counts as no config, so this sync writes it again; a broken model folder
+  // is an unreadable model file: the published config is read back until the next commit.
+  if (config && config.text === undefined)
+    log.warn(
+      `${partsFolder(request.path)} is broken at HEAD (its index is missing or names a missing part); this sync writes it again`,
+    );
+  const modelText = model && model.text === undefined ? "" : model?.text;
+  return { config: config?.text, modelText, ...(config ? { layout: config.layout } : {}) };
 }
 
 /** The last split of each published file, by path: a watch splits again only what changed. */

@@ -125,6 +125,25 @@ describe("sync --layout parts", () => {
     expect(printed).toBe((await runMhc(["render", "--from", snapshotFile(120)])).stdout);
   });
 
+  it("a broken model folder is read as an unreadable model file (the config is read back) and written again with the next change", async () => {
+    const remote = bareRepo();
+    expect((await sync(snapshotFile(60), remote, "--layout", "parts")).code).toBe(0);
+    const clone = tempDir("mhc-clone-");
+    git(clone, "clone", "--quiet", remote, ".");
+    writeFileSync(join(clone, modelFolder, "index"), "missing.part\n");
+    git(clone, "commit", "--quiet", "-am", "break the model");
+    git(clone, "push", "--quiet", "origin", "HEAD:main");
+    const same = await sync(snapshotFile(60), remote, "--layout", "parts");
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stderr).toContain(
+      `an unreadable ${path}.mhc.json in the repo; reading the published config itself`,
+    );
+    expect(same.stderr).toContain("no change");
+    const changed = await sync(snapshotFile(60, 30), remote, "--layout", "parts");
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(JSON.parse(joined(remote, "main", modelFolder) ?? "").schema).toBe(1);
+  });
+
   it("--path naming a folder of the repo is refused with exit 9 in either layout; the folder and its files stay", async () => {
     for (const layout of ["single", "parts"]) {
       const repo = join(tempDir("mhc-local-"), "config");
