@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { lstat, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { ExitCode, MhcError } from "../errors.ts";
 import { acquireLock } from "../io/lock.ts";
@@ -480,6 +480,11 @@ export async function commitFiles(
       }
     }
     for (const { path } of gone) await rm(join(git.dir, path), { force: true });
+    // A folder of the other layout, emptied, goes too (rmdir leaves a folder that still holds anything).
+    for (const target of remove) {
+      const folder = join(git.dir, target);
+      if ((await lstat(folder).catch(() => undefined))?.isDirectory()) await rmdir(folder).catch(() => {});
+    }
   }
   const stored = await writeBlobs(git, gitDir, unknown);
   const storedIds = new Map(unknown.map((f, i) => [f.path, stored[i] as string]));

@@ -123,6 +123,11 @@ describe("sync --layout parts", () => {
       encoding: "utf8",
     });
     expect(printed).toBe((await runMhc(["render", "--from", snapshotFile(120)])).stdout);
+    // Back to one file: the parts folders go from disk too, not only from git.
+    expect((await sync(snapshotFile(120), repo, "--layout", "single")).code).toBe(0);
+    expect(existsSync(join(repo, folder))).toBe(false);
+    expect(existsSync(join(repo, modelFolder))).toBe(false);
+    expect(git(repo, "status", "--porcelain")).toBe("");
   });
 
   it("a broken model folder is read as an unreadable model file (the config is read back) and written again with the next change", async () => {
