@@ -28,6 +28,16 @@ export interface HostFigures {
   servers: number;
 }
 
+/** Writes `content` as the parts folder of `file`, as `mhc sync --layout parts` commits it (replacing one there). */
+export function writeParts(file: string, content: string): void {
+  const folder = partsFolder(file);
+  rmSync(folder, { recursive: true, force: true });
+  mkdirSync(folder, { recursive: true });
+  const { index, parts } = splitIntoParts(content, "config");
+  for (const part of parts) writeFileSync(join(folder, part.name), part.text);
+  writeFileSync(join(folder, partsIndex), index);
+}
+
 /** The rendered config made safe for this machine (see above). */
 export function forThisMachine(config: string, stateFile: string): string {
   return config
@@ -71,14 +81,7 @@ export async function measureHostChange(options: {
     rmSync(join(clone, "haproxy"), { recursive: true, force: true });
     mkdirSync(join(clone, "haproxy"));
     if (layout === "single") writeFileSync(join(clone, "haproxy", "haproxy.cfg"), content);
-    else {
-      // As `mhc sync --layout parts` commits it.
-      const folder = join(clone, "haproxy", partsFolder("haproxy.cfg"));
-      const { index, parts } = splitIntoParts(content, "config");
-      mkdirSync(folder);
-      for (const part of parts) writeFileSync(join(folder, part.name), part.text);
-      writeFileSync(join(folder, partsIndex), index);
-    }
+    else writeParts(join(clone, "haproxy", "haproxy.cfg"), content);
     git(clone, "add", "-A");
     git(
       clone,

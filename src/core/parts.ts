@@ -169,8 +169,3 @@ export function orderedParts<T>(index: string, part: (name: string) => T | undef
   }
   return parts;
 }
-
-/** The file a parts folder holds, from its index and a reader of its parts (see orderedParts). */
-export function joinParts(index: string, partText: (name: string) => string | undefined): string | undefined {
-  return orderedParts(index, partText)?.join("");
-}

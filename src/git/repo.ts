@@ -334,7 +334,7 @@ async function refuseCommittedSymlinks(git: Git, commit: string, paths: string[]
 }
 
 /** The id git gives a blob of `content`, worked out here (git is asked to store only new blobs). */
-export function blobId(content: string): string {
+function blobId(content: string): string {
   return createHash("sha1")
     .update(`blob ${Buffer.byteLength(content)}\0`)
     .update(content, "utf8")

@@ -59,22 +59,12 @@ export async function readBlobs(git: Git, ids: string[]): Promise<Map<string, st
   return texts;
 }
 
-/** The blobs of a parts folder at `rev`, by part name (with their sizes in bytes, if asked). */
-async function partsAt(
-  git: Git,
-  rev: string,
-  folder: string,
-  sizes = false,
-): Promise<Map<string, { id: string; size: number }>> {
-  const listed = await git.git(["ls-tree", "-z", "-r", ...(sizes ? ["-l"] : []), rev, "--", `${folder}/`]);
-  const parts = new Map<string, { id: string; size: number }>();
-  for (const entry of listed.split("\0")) {
-    const tab = entry.indexOf("\t");
-    const path = entry.slice(tab + 1);
-    if (tab < 0 || path.lastIndexOf("/") !== folder.length) continue;
-    const [, type, id = "", size = "-1"] = entry.slice(0, tab).split(/ +/);
-    if (type === "blob") parts.set(path.slice(folder.length + 1), { id, size: Number(size) });
-  }
+/** The blob ids of a parts folder at `rev`, by part name (files directly in the folder only). */
+async function partsAt(git: Git, rev: string, folder: string): Promise<Map<string, string>> {
+  const parts = new Map<string, string>();
+  for (const entry of await treeEntries(git, rev, [`${folder}/`], true))
+    if (entry.type === "blob" && entry.path.lastIndexOf("/") === folder.length)
+      parts.set(entry.path.slice(folder.length + 1), entry.id);
   return parts;
 }
 
@@ -125,10 +115,10 @@ export async function readPublished(
   if (!top.some((e) => e.path === folder && e.type === "tree")) return undefined;
   const parts = await partsAt(git, rev, folder);
   const reused = known ? knownParts(known) : undefined;
-  const wanted = [...new Set([...parts.values()].map((p) => p.id))].filter((id) => !reused?.has(id));
+  const wanted = [...new Set(parts.values())].filter((id) => !reused?.has(id));
   const blobs = await readBlobBytes(git, wanted);
   const part = (name: string) => {
-    const id = parts.get(name)?.id;
+    const id = parts.get(name);
     const bytes = id === undefined ? undefined : (blobs.get(id) ?? reused?.get(id));
     return id === undefined || bytes === undefined ? undefined : { id, bytes };
   };

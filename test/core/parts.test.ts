@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { defaultRenderOptions } from "../../src/core/model.ts";
 import { normalise } from "../../src/core/normalise.ts";
-import { joinParts, orderedParts, splitIntoParts } from "../../src/core/parts.ts";
+import { orderedParts, splitIntoParts } from "../../src/core/parts.ts";
 import { publishedModelOf, serialiseModel } from "../../src/core/published.ts";
 import { render } from "../../src/core/render.ts";
 import { snapshotFromJson } from "../../src/core/snapshot.ts";
@@ -25,6 +25,10 @@ function cluster(apps: number, moved?: number) {
   const model = normalise(snapshotFromJson(snapshotOf(...list), "test"), defaultRenderOptions);
   return { config: render(model, defaultRenderOptions), model: serialiseModel(publishedModelOf(model)) };
 }
+
+/** The file a parts folder holds: its parts joined in index order (undefined when the index is broken). */
+const joinParts = (index: string, part: (name: string) => string | undefined) =>
+  orderedParts(index, part)?.join("");
 
 const asMap = (parts: { name: string; text: string }[]) => new Map(parts.map((p) => [p.name, p.text]));
 

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { afterAll, afterEach, beforeAll } from "vitest";
+import { writeParts } from "../../scripts/bench/host.ts";
 import { defaultHead } from "../../src/core/head.ts";
-import { splitIntoParts } from "../../src/core/parts.ts";
 import { showProc } from "../../src/haproxy/master-cli.ts";
 import { isAlive } from "../../src/io/processes.ts";
 import { type MhcResult, type RunningMhc, runMhc, startMhc } from "../helpers/cli.ts";
@@ -44,13 +44,7 @@ export class DeployFixture {
     rmSync(join(this.clone, "haproxy"), { recursive: true, force: true });
     mkdirSync(join(this.clone, "haproxy"), { recursive: true });
     if (this.layout === "single") writeFileSync(join(this.clone, "haproxy", "haproxy.cfg"), content);
-    else {
-      const folder = join(this.clone, "haproxy", "haproxy.cfg.parts");
-      const { index, parts } = splitIntoParts(content, "config");
-      mkdirSync(folder);
-      for (const part of parts) writeFileSync(join(folder, part.name), part.text);
-      writeFileSync(join(folder, "index"), index);
-    }
+    else writeParts(join(this.clone, "haproxy", "haproxy.cfg"), content);
     git(this.clone, "add", "-A");
     git(this.clone, "commit", "--quiet", "--allow-empty", "-m", `config on ${branch}`);
     git(this.clone, "push", "--quiet", "--force", "origin", `HEAD:refs/heads/${branch}`);

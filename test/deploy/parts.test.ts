@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { splitIntoParts } from "../../src/core/parts.ts";
+import { writeParts } from "../../scripts/bench/host.ts";
 import { showProc } from "../../src/haproxy/master-cli.ts";
 import { haproxyAvailable } from "../helpers/haproxy.ts";
 import { freePort, httpGet, waitForPort } from "../helpers/net.ts";
@@ -87,12 +87,8 @@ describe.skipIf(!haproxyAvailable())("deploy of a config committed in parts (syn
         ports.map((port, i) => ({ port, host, servers: [i === moved ? beta().port : alpha().port] })),
       );
     const commitBoth = (dc2: string) => {
-      rmSync(join(fixture.clone, "dc2.cfg.parts"), { recursive: true, force: true });
-      mkdirSync(join(fixture.clone, "dc2.cfg.parts"));
       writeFileSync(join(fixture.clone, "dc1.cfg"), config("127.0.0.1"));
-      const { index, parts } = splitIntoParts(dc2, "config");
-      for (const part of parts) writeFileSync(join(fixture.clone, "dc2.cfg.parts", part.name), part.text);
-      writeFileSync(join(fixture.clone, "dc2.cfg.parts", "index"), index);
+      writeParts(join(fixture.clone, "dc2.cfg"), dc2);
       git(fixture.clone, "add", "-A");
       git(fixture.clone, "commit", "--quiet", "-m", "two data centres");
       git(fixture.clone, "push", "--quiet", "origin", "HEAD:refs/heads/main");

@@ -1,7 +1,7 @@
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { splitIntoParts } from "../../src/core/parts.ts";
+import { writeParts } from "../../scripts/bench/host.ts";
 import { gitIn } from "../../src/git/git.ts";
 import { readPublished } from "../../src/git/tree.ts";
 import { git, tempDir } from "../helpers/git.ts";
@@ -17,11 +17,7 @@ function repoWithTwoCommits() {
   const repo = tempDir("mhc-tree-");
   git(repo, "init", "--quiet", "-b", "main");
   const commit = (text: string) => {
-    rmSync(join(repo, "haproxy.cfg.parts"), { recursive: true, force: true });
-    mkdirSync(join(repo, "haproxy.cfg.parts"));
-    const { index, parts } = splitIntoParts(text, "config");
-    for (const part of parts) writeFileSync(join(repo, "haproxy.cfg.parts", part.name), part.text);
-    writeFileSync(join(repo, "haproxy.cfg.parts", "index"), index);
+    writeParts(join(repo, "haproxy.cfg"), text);
     git(repo, "add", "-A");
     git(repo, "commit", "--quiet", "-m", "config");
     return git(repo, "rev-parse", "HEAD").trim();
