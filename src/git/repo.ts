@@ -423,6 +423,14 @@ function foldersOf(paths: string[], remove: string[]): string[] {
   return [...folders].filter((f) => ![...folders].some((o) => f.startsWith(`${o}/`)));
 }
 
+/** Every folder a path lies in: "a/b/c" → "a", "a/b". */
+function foldersHolding(path: string): string[] {
+  const folders: string[] = [];
+  for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1))
+    folders.push(path.slice(0, slash));
+  return folders;
+}
+
 const under = (path: string, target: string) => path === target || path.startsWith(`${target}/`);
 
 /**
@@ -454,9 +462,8 @@ export async function commitFiles(
   if (parent) await refuseCommittedSymlinks(git, parent, [...new Set([...folders, ...remove])]);
   const existing = parent ? await treeEntries(git, parent, folders, true) : [];
   // A path that is a file in either layout never replaces a folder of the repo (its files would go).
-  const folder = [...paths, ...(options.fileOnly ?? [])].find((p) =>
-    existing.some((e) => e.path.startsWith(`${p}/`)),
-  );
+  const existingFolders = new Set(existing.flatMap((e) => foldersHolding(e.path)));
+  const folder = [...paths, ...(options.fileOnly ?? [])].find((p) => existingFolders.has(p));
   if (folder !== undefined)
     throw new MhcError(
       `${folder} is a folder in the repo; mhc never replaces a folder with a file: choose another --path`,
