@@ -1,7 +1,8 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { lstat, mkdir, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { deflateSync } from "node:zlib";
 import { ExitCode, MhcError } from "../errors.ts";
 import { acquireLock } from "../io/lock.ts";
 import { log, redact } from "../log.ts";
@@ -347,51 +348,54 @@ function blobId(content: string): string {
  */
 let lastIds = new Map<string, { content: string; id: string }>();
 
-/** Files larger than this are hashed by git as it stores them, not by mhc first (mhc's CPU is the watch's budget). */
-const hashInGit = 1024 * 1024;
-
-function idOf(file: { path: string; content: string }): string | undefined {
+function idOf(file: { path: string; content: string }): string {
   const last = lastIds.get(file.path);
-  if (last?.content === file.content) return last.id;
-  return file.content.length > hashInGit ? undefined : blobId(file.content);
+  return last?.content === file.content ? last.id : blobId(file.content);
 }
 
 /**
- * Stores each content as a blob (as is: no filters), checked with git's own record of each: the
- * id worked out here, of exactly as many bytes as the content has. The content goes through a file
- * in the git dir: writing one costs mhc a fraction of what piping 10+ MB to git does.
+ * Stores each content as a loose blob the way git does: `blob <size>\0<content>` deflated, written
+ * to a temp file beside its place under the objects folder and renamed into it, read-only. mhc has
+ * each id already, and one git process hashing and compressing a watch's hundred parts again cost
+ * more than the rest of the commit. git then reads back what each blob holds (its type and size).
  */
-async function writeBlobs(
-  git: Git,
-  gitDir: string,
-  files: { path: string; content: string; id?: string }[],
-): Promise<string[]> {
-  if (files.length === 0) return [];
-  const blobFiles = files.map((_, i) => join(gitDir, `mhc-blob-${i}`));
-  let ids: string[];
-  try {
-    await Promise.all(files.map(({ content }, i) => writeFile(blobFiles[i] as string, content)));
-    // One git process stores them all (a process costs mhc more than the hashing it waits for).
-    ids = (await git.git(["hash-object", "-w", "--no-filters", "--stdin-paths"], `${blobFiles.join("\n")}\n`))
-      .trim()
-      .split("\n");
-  } finally {
-    await Promise.all(blobFiles.map((file) => rm(file, { force: true })));
-  }
-  // An id worked out here that git agrees with proves the content; git's record is asked for the rest.
-  const unproven = files.some((file, i) => file.id !== ids[i]);
-  const stored = unproven
-    ? (await git.git(["cat-file", "--batch-check"], `${ids.join("\n")}\n`)).trim().split("\n")
-    : ids.map((id, i) => `${id} blob ${Buffer.byteLength((files[i] as { content: string }).content)}`);
+async function writeBlobs(objects: string, git: Git, files: { path: string; content: string; id: string }[]) {
+  if (files.length === 0) return;
+  await Promise.all(
+    files.map(async ({ content, id }) => {
+      const folder = join(objects, id.slice(0, 2));
+      const file = join(folder, id.slice(2));
+      if (
+        await stat(file).then(
+          () => true,
+          () => false,
+        )
+      )
+        return;
+      const body = Buffer.from(content, "utf8");
+      const stored = deflateSync(Buffer.concat([Buffer.from(`blob ${body.length}\0`), body]), { level: 1 });
+      const temp = join(folder, `tmp_obj_mhc_${process.pid}_${randomBytes(6).toString("hex")}`);
+      try {
+        await mkdir(folder, { recursive: true });
+        await writeFile(temp, stored, { mode: 0o444 });
+        await rename(temp, file);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw folderError(`cannot store a blob in ${objects}`, "--repo", error);
+      }
+    }),
+  );
+  const expected = files.map(({ content, id }) => `${id} blob ${Buffer.byteLength(content)}`);
+  const stored = (await git.git(["cat-file", "--batch-check"], `${files.map((f) => f.id).join("\n")}\n`))
+    .trim()
+    .split("\n");
   files.forEach((file, i) => {
-    const id = ids[i];
-    if ((file.id ?? id) !== id || stored[i] !== `${id} blob ${Buffer.byteLength(file.content)}`)
+    if (stored[i] !== expected[i])
       throw new MhcError(
         `git stored something other than the rendered ${file.path}; nothing committed`,
         ExitCode.git,
       );
   });
-  return ids;
 }
 
 /** What `git commit` does to a message it is not asked to edit: trailing blanks and extra empty lines go. */
@@ -450,13 +454,14 @@ export async function commitFiles(
 ): Promise<string> {
   const paths = files.map((f) => f.path);
   const remove = options.remove ?? [];
-  // The git dir, HEAD and its tree in one process (there are a dozen per sync); no HEAD yet: the dir.
-  const both = await git.run(["rev-parse", "--absolute-git-dir", "HEAD", "HEAD^{tree}"]);
-  const [gitDir = "", parent, headTree] = (
-    both.ok ? both.stdout : await git.git(["rev-parse", "--absolute-git-dir"])
-  )
+  // The git dir, its objects folder, HEAD and its tree in one process (there are a dozen per sync);
+  // no HEAD yet: the folders.
+  const whereAll = ["rev-parse", "--absolute-git-dir", "--git-path", "objects"];
+  const all = await git.run([...whereAll, "HEAD", "HEAD^{tree}"]);
+  const [gitDir = "", objectsPath = "", parent, headTree] = (all.ok ? all.stdout : await git.git(whereAll))
     .trim()
     .split("\n");
+  const objects = resolve(git.dir, objectsPath);
   const folders = foldersOf(paths, remove);
   // Folders and whole files: a part's own path needs no look (it is written as a blob, never through).
   if (parent) await refuseCommittedSymlinks(git, parent, [...new Set([...folders, ...remove])]);
@@ -473,7 +478,7 @@ export async function commitFiles(
   const hashed = files.map((file) => ({ ...file, id: idOf(file) }));
   const written = new Set(paths);
   const gone = existing.filter((e) => !written.has(e.path) && remove.some((r) => under(e.path, r)));
-  const unknown = hashed.filter((f) => f.id === undefined || had.get(f.path) !== f.id);
+  const changed = hashed.filter((f) => had.get(f.path) !== f.id);
   if (options.worktree) {
     // Files removed are checked like files written: never through a symlink out of the repo.
     for (const path of [...paths, ...gone.map((e) => e.path)]) await checkWritablePath(git.dir, path);
@@ -493,10 +498,7 @@ export async function commitFiles(
       if ((await lstat(folder).catch(() => undefined))?.isDirectory()) await rmdir(folder).catch(() => {});
     }
   }
-  const stored = await writeBlobs(git, gitDir, unknown);
-  const storedIds = new Map(unknown.map((f, i) => [f.path, stored[i] as string]));
-  const withIds = hashed.map((f) => ({ ...f, id: f.id ?? (storedIds.get(f.path) as string) }));
-  const changed = withIds.filter((f) => had.get(f.path) !== f.id);
+  await writeBlobs(objects, git, changed);
   const removals = gone.map((e) => `0 ${zeroId}\t${e.path}\0`);
   const indexInfo = [...changed.map((f) => `100644 ${f.id}\t${f.path}\0`), ...removals].join("");
   // The tree is built in an index of mhc's own, so a person's staged changes are not committed. It
@@ -539,18 +541,18 @@ export async function commitFiles(
   if (options.worktree)
     await git.git(
       ["update-index", "-z", "--index-info"],
-      [...withIds.map((f) => `100644 ${f.id}\t${f.path}\0`), ...removals].join(""),
+      [...hashed.map((f) => `100644 ${f.id}\t${f.path}\0`), ...removals].join(""),
     );
   const committed = new Map((await treeEntries(git, commit, folders, true)).map((e) => [e.path, e.id]));
   const exact =
-    withIds.every((f) => committed.get(f.path) === f.id) &&
+    hashed.every((f) => committed.get(f.path) === f.id) &&
     [...committed.keys()].every((path) => written.has(path) || !remove.some((r) => under(path, r)));
   if (!exact)
     throw new MhcError(
       `git commit did not record the rendered files ${describe(paths)}; nothing pushed`,
       ExitCode.git,
     );
-  lastIds = new Map(withIds.map((f) => [f.path, { content: f.content, id: f.id }]));
+  lastIds = new Map(hashed.map((f) => [f.path, { content: f.content, id: f.id }]));
   return commit;
 }
 

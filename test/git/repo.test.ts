@@ -116,6 +116,37 @@ describe("the sync work dir", () => {
   });
 });
 
+describe("the blobs mhc stores itself", () => {
+  it("are the blobs git would store: same ids, same bytes read back, fsck --strict clean, in a linked worktree too", async () => {
+    const repo = tempDir("mhc-blobs-");
+    git(repo, "init", "-q", "-b", "main");
+    git(repo, "commit", "-q", "--allow-empty", "-m", "seed");
+    const linked = join(tempDir("mhc-linked-"), "wt");
+    git(repo, "worktree", "add", "-q", "-b", "side", linked);
+    const files = [
+      { path: "big.cfg", content: `${"backend b\n  server s 10.0.0.1:1\n".repeat(60_000)}` },
+      { path: "parts/ünïcode", content: "# ✓ — ünïcode\n" },
+      { path: "parts/empty", content: "" },
+      { path: "parts/no-newline", content: "x" },
+    ];
+    for (const dir of [repo, linked]) {
+      const commit = await commitFiles(gitIn(dir), files, "blobs", { worktree: false });
+      for (const { path: file, content } of files) {
+        const id = git(dir, "rev-parse", `${commit}:${file}`).trim();
+        expect(id).toBe(
+          execFileSync("git", ["hash-object", "--stdin"], { input: content }).toString().trim(),
+        );
+        expect(
+          execFileSync("git", ["cat-file", "blob", id], { cwd: dir, maxBuffer: 1 << 26 }).toString(),
+        ).toBe(content);
+      }
+    }
+    expect(git(repo, "fsck", "--no-progress", "--strict")).toBe("");
+    // A linked worktree has no objects of its own: they are the repo's.
+    expect(existsSync(join(repo, ".git", "worktrees", "wt", "objects"))).toBe(false);
+  });
+});
+
 describe("a remote outage keeps the sync cache", () => {
   it("an unreachable remote exits 9 and leaves the clone; the next run fetches into it", async () => {
     const bare = bareRepo();
