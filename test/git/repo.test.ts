@@ -145,6 +145,19 @@ describe("the blobs mhc stores itself", () => {
     // A linked worktree has no objects of its own: they are the repo's.
     expect(existsSync(join(repo, ".git", "worktrees", "wt", "objects"))).toBe(false);
   });
+  it("a corrupt object already at a new blob's place stops the commit, and the branch stays", async () => {
+    const repo = tempDir("mhc-blobs-");
+    git(repo, "init", "-q", "-b", "main");
+    git(repo, "commit", "-q", "--allow-empty", "-m", "seed");
+    const head = git(repo, "rev-parse", "HEAD");
+    const id = execFileSync("git", ["hash-object", "--stdin"], { input: "x\n" }).toString().trim();
+    mkdirSync(join(repo, ".git", "objects", id.slice(0, 2)), { recursive: true });
+    writeFileSync(join(repo, ".git", "objects", id.slice(0, 2), id.slice(2)), "not a zlib stream");
+    await expect(
+      commitFiles(gitIn(repo), [{ path: "a.cfg", content: "x\n" }], "x", { worktree: false }),
+    ).rejects.toThrow(/git/);
+    expect(git(repo, "rev-parse", "HEAD")).toBe(head);
+  });
 });
 
 describe("a remote outage keeps the sync cache", () => {
