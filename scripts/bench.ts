@@ -296,6 +296,7 @@ const watchWaitMinMs = 200;
 let watchResults:
   | {
       incrementalParts: WatchFigures;
+      fullParts: WatchFigures;
       incremental: WatchFigures;
       full: WatchFigures;
       renderWatch: WatchFigures;
@@ -318,18 +319,22 @@ async function watchFigures(size: Scale): Promise<void> {
   };
   log(`sync --watch --layout parts, ${label}: ${watchBursts} bursts of 100 task events, incremental`);
   const incrementalParts = await watchBench(options, "incremental", "sync", "parts");
+  log(`sync --watch --layout parts, ${label}: the same, --no-incremental`);
+  const fullParts = await watchBench(options, "full", "sync", "parts");
   log(`sync --watch, ${label}: the same, config and model committed as one file each`);
   const incremental = await watchBench(options, "incremental");
   log(`sync --watch, ${label}: the same, --no-incremental`);
   const full = await watchBench(options, "full");
   log(`render --watch -o, ${label}: the same bursts, incremental`);
   const renderWatch = await watchBench(options, "incremental", "render");
-  watchResults = { incrementalParts, incremental, full, renderWatch };
+  watchResults = { incrementalParts, fullParts, incremental, full, renderWatch };
   const kb = (bytes: number) => `${(bytes / 1024).toLocaleString("en", { maximumFractionDigits: 0 })} KiB`;
+  // Wall: from the burst's last event to the commit, as the issue's target reads (the push after it,
+  // git's own work on both ends, is in the description).
   const asSeries = (f: WatchFigures) =>
     summarise([
       {
-        wallMs: f.latencyBeyondWaitMs,
+        wallMs: f.commitLatencyBeyondWaitMs,
         cpuMs: f.cpuMsPerSync,
         peakRssBytes: f.peakRssBytes,
         code: 0,
@@ -338,11 +343,15 @@ async function watchFigures(size: Scale): Promise<void> {
       },
     ]);
   const describe = (f: WatchFigures) =>
-    `${kb(f.bytesPerSync)} read from Marathon per sync (events included), ${f.syncsPerBurst} sync(s) per burst; last event → local commit ${Math.round(f.commitLatencyBeyondWaitMs)} ms beyond --wait ${watchWaitMinMs} ms; git's CPU ${Math.round(f.gitCpuMsPerSync)} ms per sync. Wall = last event → pushed commit beyond --wait, CPU = mhc's own per sync`;
+    `${kb(f.bytesPerSync)} read from Marathon per sync (events included), ${f.syncsPerBurst} sync(s) per burst; last event → pushed commit (remote branch moved) ${Math.round(f.latencyBeyondWaitMs)} ms beyond --wait ${watchWaitMinMs} ms; git's CPU ${Math.round(f.gitCpuMsPerSync)} ms per sync. Wall = last event → commit beyond --wait, CPU = mhc's own per sync`;
   rows.push({
     figure: `sync --watch --layout parts (incremental), 100 task events over 50 apps, ${label}: ${describe(incrementalParts)}`,
     series: asSeries(incrementalParts),
-    target: { text: "< 300 ms after --wait", pass: incrementalParts.latencyBeyondWaitMs < 300 },
+    target: { text: "< 300 ms after --wait", pass: incrementalParts.commitLatencyBeyondWaitMs < 300 },
+  });
+  rows.push({
+    figure: `sync --watch --layout parts --no-incremental, the same: ${describe(fullParts)}`,
+    series: asSeries(fullParts),
   });
   rows.push({
     figure: `sync --watch (incremental, --layout single), the same: ${describe(incremental)}`,
@@ -365,10 +374,14 @@ async function watchFigures(size: Scale): Promise<void> {
       },
     ]),
   });
-  const fewerBytes = full.bytesPerSync / Math.max(1, incremental.bytesPerSync);
-  const lessCpu = full.cpuMsPerSync / Math.max(1, incremental.cpuMsPerSync);
+  // Like with like: both modes commit the same changes in the same layout. The target is read in
+  // parts, the layout the README recommends at this size; with one file, storing 24 MB of blobs
+  // per commit costs both modes alike.
+  const fewerBytes = fullParts.bytesPerSync / Math.max(1, incrementalParts.bytesPerSync);
+  const lessCpu = fullParts.cpuMsPerSync / Math.max(1, incrementalParts.cpuMsPerSync);
+  const lessCpuSingle = full.cpuMsPerSync / Math.max(1, incremental.cpuMsPerSync);
   rows.push({
-    figure: `  incremental against full, per sync: ${fewerBytes.toFixed(0)}× fewer bytes, ${lessCpu.toFixed(1)}× less CPU`,
+    figure: `  incremental against full, per sync, --layout parts: ${fewerBytes.toFixed(0)}× fewer bytes, ${lessCpu.toFixed(1)}× less CPU (--layout single: ${lessCpuSingle.toFixed(1)}× less CPU)`,
     series: summarise([]),
     measures: "rss",
     target: { text: "≥ 50× fewer bytes, ≥ 10× less CPU", pass: fewerBytes >= 50 && lessCpu >= 10 },
