@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { lstat, mkdir, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { lstat, mkdir, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { deflateSync } from "node:zlib";
 import { ExitCode, MhcError } from "../errors.ts";
@@ -361,30 +361,23 @@ function idOf(file: { path: string; content: string }): string {
  */
 async function writeBlobs(objects: string, git: Git, files: { path: string; content: string; id: string }[]) {
   if (files.length === 0) return;
-  await Promise.all(
-    files.map(async ({ content, id }) => {
-      const folder = join(objects, id.slice(0, 2));
-      const file = join(folder, id.slice(2));
-      if (
-        await stat(file).then(
-          () => true,
-          () => false,
-        )
-      )
-        return;
-      const body = Buffer.from(content, "utf8");
-      const stored = deflateSync(Buffer.concat([Buffer.from(`blob ${body.length}\0`), body]), { level: 1 });
-      const temp = join(folder, `tmp_obj_mhc_${process.pid}_${randomBytes(6).toString("hex")}`);
-      try {
-        await mkdir(folder, { recursive: true });
-        await writeFile(temp, stored, { mode: 0o444 });
-        await rename(temp, file);
-      } catch (error) {
-        await rm(temp, { force: true });
-        throw folderError(`cannot store a blob in ${objects}`, "--repo", error);
-      }
-    }),
-  );
+  // Synchronous calls: a hundred small files cost less CPU this way than as promises.
+  for (const { content, id } of files) {
+    const folder = join(objects, id.slice(0, 2));
+    const file = join(folder, id.slice(2));
+    if (existsSync(file)) continue;
+    const body = Buffer.from(content, "utf8");
+    const stored = deflateSync(Buffer.concat([Buffer.from(`blob ${body.length}\0`), body]), { level: 1 });
+    const temp = join(folder, `tmp_obj_mhc_${process.pid}_${randomBytes(6).toString("hex")}`);
+    try {
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(temp, stored, { mode: 0o444 });
+      renameSync(temp, file);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw folderError(`cannot store a blob in ${objects}`, "--repo", error);
+    }
+  }
   const expected = files.map(({ content, id }) => `${id} blob ${Buffer.byteLength(content)}`);
   const stored = (await git.git(["cat-file", "--batch-check"], `${files.map((f) => f.id).join("\n")}\n`))
     .trim()
