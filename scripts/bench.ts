@@ -26,7 +26,16 @@ import process from "node:process";
 import { buildHistory } from "./bench/history.ts";
 import { measureHostChange } from "./bench/host.ts";
 import { startSnapshotServer } from "./bench/marathon.ts";
-import { gnuTime, median, type Run, type Series, series, summarise, timedRun } from "./bench/measure.ts";
+import {
+  gnuTime,
+  interleaved,
+  median,
+  type Run,
+  type Series,
+  series,
+  summarise,
+  timedRun,
+} from "./bench/measure.ts";
 import { measurePropagation } from "./bench/propagation.ts";
 import { type WatchFigures, watchBench } from "./bench/watch.ts";
 import { compile } from "./compile.ts";
@@ -114,18 +123,20 @@ async function renderFigures(size: Scale): Promise<void> {
     pass: (s.maxRssBytes ?? Number.POSITIVE_INFINITY) < rssLimit,
   });
 
-  log(`${label}: floor and render from a file`);
-  const fileFloor = await series(`floor ${size.apps}`, runs, () => floorRun(size.file));
+  log(`${label}: floor and render from a file${size.apps >= 10_000 ? ", and bun -e" : ""}, in turns`);
+  // The same Bun, uncompiled, reading and parsing the file and nothing else: `bun -e`.
+  const script = `JSON.parse(require("node:fs").readFileSync(${JSON.stringify(size.file)}, "utf8"))`;
+  const [fileFloor, fromFile, bunFloor] = (await interleaved(`render ${size.apps}`, runs, [
+    { run: () => floorRun(size.file) },
+    { run: () => mhcRun(["render", "--from", size.file, "-o", out]), before: removeOutput },
+    ...(size.apps >= 10_000
+      ? [{ run: () => timedRun(bun, ["-e", script], { cwd: work, scratchDir: work }) }]
+      : []),
+  ])) as [Series, Series, Series | undefined];
   rows.push({
     figure: `floor: read + JSON.parse, ${label} (${(size.bytes / MB).toFixed(1)} MB)`,
     series: fileFloor,
   });
-  const fromFile = await series(
-    `render ${size.apps}`,
-    runs,
-    () => mhcRun(["render", "--from", size.file, "-o", out]),
-    { before: removeOutput },
-  );
   const endToEnd: Row = { figure: `mhc render --from file -o, ${label}`, series: fromFile, floor: fileFloor };
   if (size.apps >= 10_000) {
     const ratio = fromFile.medianMs / fileFloor.medianMs;
@@ -141,12 +152,7 @@ async function renderFigures(size: Scale): Promise<void> {
     series: fromFile,
     target: rssTarget(fromFile),
   });
-  if (size.apps >= 10_000) {
-    // The same Bun, uncompiled, reading and parsing the file and nothing else: `bun -e`.
-    const script = `JSON.parse(require("node:fs").readFileSync(${JSON.stringify(size.file)}, "utf8"))`;
-    const bunFloor = await series(`bun -e ${size.apps}`, runs, () =>
-      timedRun(bun, ["-e", script], { cwd: work, scratchDir: work }),
-    );
+  if (bunFloor) {
     rows.push({ figure: `floor: bun -e read + JSON.parse, ${label}`, series: bunFloor });
     rows.push({
       figure: `mhc render --from file -o against bun -e, ${label}`,
@@ -161,18 +167,15 @@ async function renderFigures(size: Scale): Promise<void> {
     });
   }
 
-  log(`${label}: floor and render from a local Marathon (HTTP on 127.0.0.1)`);
+  log(`${label}: floor and render from a local Marathon (HTTP on 127.0.0.1), in turns`);
   const server = await startSnapshotServer(readFileSync(size.file));
   try {
     const url = `${server.url}/v2/apps?embed=apps.tasks`;
-    const httpFloor = await series(`http floor ${size.apps}`, runs, () => floorRun(url));
+    const [httpFloor, fromHttp] = (await interleaved(`render http ${size.apps}`, runs, [
+      { run: () => floorRun(url) },
+      { run: () => mhcRun(["render", "--marathon", server.url, "-o", out]), before: removeOutput },
+    ])) as [Series, Series];
     rows.push({ figure: `floor: fetch + JSON.parse, ${label}`, series: httpFloor });
-    const fromHttp = await series(
-      `render http ${size.apps}`,
-      runs,
-      () => mhcRun(["render", "--marathon", server.url, "-o", out]),
-      { before: removeOutput },
-    );
     rows.push({
       figure: `mhc render --marathon (fetch included), ${label}`,
       series: fromHttp,

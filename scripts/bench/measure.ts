@@ -110,6 +110,30 @@ export function summarise(runs: Run[]): Series {
  * Runs `count` measured times after `warmups` unmeasured ones (page cache, binary mapped), with
  * `before` run ahead of each (e.g. to delete the previous output). Fails on an unexpected exit code.
  */
+/**
+ * Several commands measured in turns (A B C A B C …), each with its warm-ups first: a figure and
+ * the floor it is divided by then see the same moments of a shared machine, whose speed drifts by
+ * a third within minutes. One series per command, in the order given.
+ */
+export async function interleaved(
+  label: string,
+  count: number,
+  contestants: { run: () => Promise<Run>; before?: () => void }[],
+  warmups = 1,
+): Promise<Series[]> {
+  const results: Run[][] = contestants.map(() => []);
+  for (let i = 0; i < warmups + count; i++) {
+    for (const [n, contestant] of contestants.entries()) {
+      contestant.before?.();
+      const result = await contestant.run();
+      if (result.code !== 0)
+        throw new Error(`${label} (${n + 1}): exit ${result.code}\n${result.stderr.slice(0, 2000)}`);
+      if (i >= warmups) results[n]?.push(result);
+    }
+  }
+  return results.map(summarise);
+}
+
 export async function series(
   label: string,
   count: number,
