@@ -1,5 +1,14 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { lstat, mkdir, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { deflateSync } from "node:zlib";
@@ -359,13 +368,27 @@ function idOf(file: { path: string; content: string }): string {
  * each id already, and one git process hashing and compressing a watch's hundred parts again cost
  * more than the rest of the commit. git then reads back what each blob holds (its type and size).
  */
+/**
+ * Whether a stored object exists, given the time of now as git does before it would store it
+ * again: a gc prunes unreferenced objects by their age, and this one is about to be referenced.
+ */
+function freshened(file: string): boolean {
+  try {
+    const now = new Date();
+    utimesSync(file, now, now);
+    return true;
+  } catch {
+    return false; // missing, or not ours to touch: stored anew
+  }
+}
+
 async function writeBlobs(objects: string, git: Git, files: { path: string; content: string; id: string }[]) {
   if (files.length === 0) return;
   // Synchronous calls: a hundred small files cost less CPU this way than as promises.
   for (const { content, id } of files) {
     const folder = join(objects, id.slice(0, 2));
     const file = join(folder, id.slice(2));
-    if (existsSync(file)) continue;
+    if (freshened(file)) continue;
     const body = Buffer.from(content, "utf8");
     const stored = deflateSync(Buffer.concat([Buffer.from(`blob ${body.length}\0`), body]), { level: 1 });
     const temp = join(folder, `tmp_obj_mhc_${process.pid}_${randomBytes(6).toString("hex")}`);
@@ -449,11 +472,19 @@ export async function commitFiles(
   const remove = options.remove ?? [];
   // The git dir, its objects folder, HEAD and its tree in one process (there are a dozen per sync);
   // no HEAD yet: the folders.
-  const whereAll = ["rev-parse", "--absolute-git-dir", "--git-path", "objects"];
+  const whereAll = ["rev-parse", "--absolute-git-dir", "--git-path", "objects", "--show-object-format"];
   const all = await git.run([...whereAll, "HEAD", "HEAD^{tree}"]);
-  const [gitDir = "", objectsPath = "", parent, headTree] = (all.ok ? all.stdout : await git.git(whereAll))
+  const [gitDir = "", objectsPath = "", format, parent, headTree] = (
+    all.ok ? all.stdout : await git.git(whereAll)
+  )
     .trim()
     .split("\n");
+  // mhc names blobs by their SHA-1 itself.
+  if (format !== "sha1")
+    throw new MhcError(
+      `the repo stores its objects by ${format}; mhc commits to SHA-1 repos only (git's default): use another --repo`,
+      ExitCode.git,
+    );
   const objects = resolve(git.dir, objectsPath);
   const folders = foldersOf(paths, remove);
   // Folders and whole files: a part's own path needs no look (it is written as a blob, never through).

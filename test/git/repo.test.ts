@@ -6,7 +6,9 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:http";
@@ -145,6 +147,34 @@ describe("the blobs mhc stores itself", () => {
     // A linked worktree has no objects of its own: they are the repo's.
     expect(existsSync(join(repo, ".git", "worktrees", "wt", "objects"))).toBe(false);
   });
+  it("an unreferenced object already stored gets a fresh time, as git gives it, so a gc does not prune it under the commit", async () => {
+    const repo = tempDir("mhc-blobs-");
+    git(repo, "init", "-q", "-b", "main");
+    git(repo, "commit", "-q", "--allow-empty", "-m", "seed");
+    const id = execFileSync("git", ["hash-object", "-w", "--stdin"], { cwd: repo, input: "x\n" })
+      .toString()
+      .trim();
+    const object = join(repo, ".git", "objects", id.slice(0, 2), id.slice(2));
+    utimesSync(object, new Date("2020-01-01"), new Date("2020-01-01"));
+    await commitFiles(gitIn(repo), [{ path: "a.cfg", content: "x\n" }], "x", { worktree: false });
+    expect(Date.now() - statSync(object).mtimeMs).toBeLessThan(60_000);
+    git(repo, "gc", "-q", "--prune=2.weeks.ago");
+    expect(execFileSync("git", ["cat-file", "blob", "HEAD:a.cfg"], { cwd: repo }).toString()).toBe("x\n");
+  });
+
+  it("a repo whose objects are named by SHA-256 is refused with exit 9 and one line, nothing committed", async () => {
+    const repo = tempDir("mhc-sha256-");
+    git(repo, "init", "-q", "-b", "main", "--object-format=sha256");
+    git(repo, "commit", "-q", "--allow-empty", "-m", "seed");
+    const head = git(repo, "rev-parse", "HEAD");
+    const result = await sync(snapshotFile(["10.0.0.1"]), repo);
+    expect(result.code).toBe(9);
+    expect(result.stderr.trim().split("\n").at(-1)).toMatch(
+      /objects by sha256; mhc commits to SHA-1 repos only/,
+    );
+    expect(git(repo, "rev-parse", "HEAD")).toBe(head);
+  });
+
   it("a corrupt object already at a new blob's place stops the commit, and the branch stays", async () => {
     const repo = tempDir("mhc-blobs-");
     git(repo, "init", "-q", "-b", "main");
