@@ -1,21 +1,12 @@
-import { createHash, randomBytes } from "node:crypto";
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { lstat, mkdir, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { deflateSync } from "node:zlib";
 import { ExitCode, MhcError } from "../errors.ts";
 import { acquireLock } from "../io/lock.ts";
 import { log, redact } from "../log.ts";
 import { type Git, type GitOptions, gitFailure, gitIn } from "./git.ts";
+import { storeBlobs } from "./objects.ts";
 import { treeEntries } from "./tree.ts";
 import {
   cacheDir,
@@ -368,52 +359,6 @@ function idOf(file: { path: string; content: string }): string {
  * each id already, and one git process hashing and compressing a watch's hundred parts again cost
  * more than the rest of the commit. git then reads back what each blob holds (its type and size).
  */
-/**
- * Whether a stored object exists, given the time of now as git does before it would store it
- * again: a gc prunes unreferenced objects by their age, and this one is about to be referenced.
- */
-function freshened(file: string): boolean {
-  try {
-    const now = new Date();
-    utimesSync(file, now, now);
-    return true;
-  } catch {
-    return false; // missing, or not ours to touch: stored anew
-  }
-}
-
-async function writeBlobs(objects: string, git: Git, files: { path: string; content: string; id: string }[]) {
-  if (files.length === 0) return;
-  // Synchronous calls: a hundred small files cost less CPU this way than as promises.
-  for (const { content, id } of files) {
-    const folder = join(objects, id.slice(0, 2));
-    const file = join(folder, id.slice(2));
-    if (freshened(file)) continue;
-    const body = Buffer.from(content, "utf8");
-    const stored = deflateSync(Buffer.concat([Buffer.from(`blob ${body.length}\0`), body]), { level: 1 });
-    const temp = join(folder, `tmp_obj_mhc_${process.pid}_${randomBytes(6).toString("hex")}`);
-    try {
-      mkdirSync(folder, { recursive: true });
-      writeFileSync(temp, stored, { mode: 0o444 });
-      renameSync(temp, file);
-    } catch (error) {
-      rmSync(temp, { force: true });
-      throw folderError(`cannot store a blob in ${objects}`, "--repo", error);
-    }
-  }
-  const expected = files.map(({ content, id }) => `${id} blob ${Buffer.byteLength(content)}`);
-  const stored = (await git.git(["cat-file", "--batch-check"], `${files.map((f) => f.id).join("\n")}\n`))
-    .trim()
-    .split("\n");
-  files.forEach((file, i) => {
-    if (stored[i] !== expected[i])
-      throw new MhcError(
-        `git stored something other than the rendered ${file.path}; nothing committed`,
-        ExitCode.git,
-      );
-  });
-}
-
 /** What `git commit` does to a message it is not asked to edit: trailing blanks and extra empty lines go. */
 function cleanMessage(message: string): string {
   const lines = message.split("\n").map((line) => line.trimEnd());
@@ -522,7 +467,7 @@ export async function commitFiles(
       if ((await lstat(folder).catch(() => undefined))?.isDirectory()) await rmdir(folder).catch(() => {});
     }
   }
-  await writeBlobs(objects, git, changed);
+  await storeBlobs(git, objects, changed);
   const removals = gone.map((e) => `0 ${zeroId}\t${e.path}\0`);
   const indexInfo = [...changed.map((f) => `100644 ${f.id}\t${f.path}\0`), ...removals].join("");
   // The tree is built in an index of mhc's own, so a person's staged changes are not committed. It
