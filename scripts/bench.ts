@@ -333,7 +333,7 @@ async function watchFigures(size: Scale): Promise<void> {
   const renderWatch = await watchBench(options, "incremental", "render");
   watchResults = { incrementalParts, fullParts, incremental, full, renderWatch };
   const kb = (bytes: number) => `${(bytes / 1024).toLocaleString("en", { maximumFractionDigits: 0 })} KiB`;
-  // Wall: from the burst's last event to the commit, as the issue's target reads (the push after it,
+  // Wall: from the burst's last event to the commit, which the target is about (the push after it,
   // git's own work on both ends, is in the description).
   const asSeries = (f: WatchFigures) =>
     summarise([

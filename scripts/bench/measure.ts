@@ -107,10 +107,6 @@ export function summarise(runs: Run[]): Series {
 }
 
 /**
- * Runs `count` measured times after `warmups` unmeasured ones (page cache, binary mapped), with
- * `before` run ahead of each (e.g. to delete the previous output). Fails on an unexpected exit code.
- */
-/**
  * Several commands measured in turns (A B C A B C …), each with its warm-ups first: a figure and
  * the floor it is divided by then see the same moments of a shared machine, whose speed drifts by
  * a third within minutes. One series per command, in the order given.
@@ -134,6 +130,10 @@ export async function interleaved(
   return results.map(summarise);
 }
 
+/**
+ * Runs `count` measured times after `warmups` unmeasured ones (page cache, binary mapped), with
+ * `before` run ahead of each (e.g. to delete the previous output). Fails on an unexpected exit code.
+ */
 export async function series(
   label: string,
   count: number,

@@ -353,12 +353,6 @@ function idOf(file: { path: string; content: string }): string {
   return last?.content === file.content ? last.id : blobId(file.content);
 }
 
-/**
- * Stores each content as a loose blob the way git does: `blob <size>\0<content>` deflated, written
- * to a temp file beside its place under the objects folder and renamed into it, read-only. mhc has
- * each id already, and one git process hashing and compressing a watch's hundred parts again cost
- * more than the rest of the commit. git then reads back what each blob holds (its type and size).
- */
 /** What `git commit` does to a message it is not asked to edit: trailing blanks and extra empty lines go. */
 function cleanMessage(message: string): string {
   const lines = message.split("\n").map((line) => line.trimEnd());
@@ -444,10 +438,10 @@ export async function commitFiles(
       ExitCode.git,
     );
   const had = new Map(existing.map((e) => [e.path, e.id]));
-  const hashed = files.map((file) => ({ ...file, id: idOf(file) }));
+  const withIds = files.map((file) => ({ ...file, id: idOf(file) }));
   const written = new Set(paths);
   const gone = existing.filter((e) => !written.has(e.path) && remove.some((r) => under(e.path, r)));
-  const changed = hashed.filter((f) => had.get(f.path) !== f.id);
+  const changed = withIds.filter((f) => had.get(f.path) !== f.id);
   if (options.worktree) {
     // Files removed are checked like files written: never through a symlink out of the repo.
     for (const path of [...paths, ...gone.map((e) => e.path)]) await checkWritablePath(git.dir, path);
@@ -510,18 +504,18 @@ export async function commitFiles(
   if (options.worktree)
     await git.git(
       ["update-index", "-z", "--index-info"],
-      [...hashed.map((f) => `100644 ${f.id}\t${f.path}\0`), ...removals].join(""),
+      [...withIds.map((f) => `100644 ${f.id}\t${f.path}\0`), ...removals].join(""),
     );
   const committed = new Map((await treeEntries(git, commit, folders, true)).map((e) => [e.path, e.id]));
   const exact =
-    hashed.every((f) => committed.get(f.path) === f.id) &&
+    withIds.every((f) => committed.get(f.path) === f.id) &&
     [...committed.keys()].every((path) => written.has(path) || !remove.some((r) => under(path, r)));
   if (!exact)
     throw new MhcError(
       `git commit did not record the rendered files ${describe(paths)}; nothing pushed`,
       ExitCode.git,
     );
-  lastIds = new Map(hashed.map((f) => [f.path, { content: f.content, id: f.id }]));
+  lastIds = new Map(withIds.map((f) => [f.path, { content: f.content, id: f.id }]));
   return commit;
 }
 
