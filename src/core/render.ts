@@ -550,12 +550,12 @@ export function hidePatchPasswords(patch: string): string {
   let auth = patch.indexOf("auth");
   while (password !== -1 || auth !== -1) {
     const at = password === -1 ? auth : auth === -1 ? password : Math.min(password, auth);
-    // The line around it, ended as `^` and `$` end lines in a multiline expression.
-    const start = lineTerminators.reduce((s, t) => Math.max(s, patch.lastIndexOf(t, at) + 1), 0);
-    const end = lineTerminators.reduce((e, t) => {
-      const found = patch.indexOf(t, at);
-      return found === -1 ? e : Math.min(e, found);
-    }, patch.length);
+    // The line around it, ended as `^` and `$` end lines in a multiline expression; looked for
+    // only as far as that line (a search to either end of the patch per match would be quadratic).
+    let start = at;
+    while (start > done && !isLineTerminator(patch.charCodeAt(start - 1))) start--;
+    lineEnd.lastIndex = at;
+    const end = lineEnd.exec(patch)?.index ?? patch.length;
     const line = patch.slice(start, end);
     parts.push(patch.slice(done, start), /^[-+ ]/.test(line) ? line[0] + hidePasswords(line.slice(1)) : line);
     done = end;
@@ -567,4 +567,5 @@ export function hidePatchPasswords(patch: string): string {
   return parts.join("");
 }
 
-const lineTerminators = ["\n", "\r", "\u2028", "\u2029"];
+const lineEnd = /[\n\r\u2028\u2029]/g;
+const isLineTerminator = (code: number) => code === 10 || code === 13 || code === 0x2028 || code === 0x2029;

@@ -21,17 +21,6 @@ const missesAtMost = 16;
 /** `"apps"`, as a key of the top-level object is written when nothing in it is escaped. */
 const appsKey = [quote, 0x61, 0x70, 0x70, 0x73, quote];
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const whole = new Uint8Array(parts.reduce((size, part) => size + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    whole.set(part, at);
-    at += part.length;
-  }
-  return whole;
-}
-
 function isAppsKey(token: Uint8Array): boolean {
   if (token.length === appsKey.length && appsKey.every((byte, i) => token[i] === byte)) return true;
   if (!token.includes(backslash)) return false;
@@ -188,7 +177,12 @@ export class SnapshotStreamParser {
     const parts = this.entry as Uint8Array[];
     parts.push(last);
     this.entry = undefined;
-    this.entries.push(parseJson(this.entryDecoder.decode(concat(parts)), this.origin));
+    this.entries.push(
+      parseJson(
+        this.entryDecoder.decode(parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts)),
+        this.origin,
+      ),
+    );
   }
 
   /**
@@ -239,7 +233,7 @@ export class SnapshotStreamParser {
         if (this.inString || this.depth > floor) break;
         if (this.key) {
           this.key.push(chunk.subarray(keyFrom, i));
-          this.afterAppsKey = isAppsKey(concat(this.key)) ? 1 : 0;
+          this.afterAppsKey = isAppsKey(Buffer.concat(this.key)) ? 1 : 0;
           this.key = undefined;
         } else if (this.entry && !this.scalarEntry && this.depth === 2) {
           this.endEntry(chunk.subarray(from, i));

@@ -147,11 +147,18 @@ export function resolveBindConflicts(
           : incumbents.get((binds[i] as CanonicalBind).key) === s.appId,
       )
     : undefined;
-  const incumbentEntries = sameIncumbents ? last?.incumbents : incumbents && entriesOf(incumbents);
-  const listeners = [...reserved.values()]
-    .flat()
-    .map((b) => `${b.owner as string} ${b.address}:${b.port}`)
-    .join("\n");
+  // Kept for the next pass only (watch mode): a one-shot render neither copies nor joins them.
+  const incumbentEntries = !memo
+    ? undefined
+    : sameIncumbents
+      ? last?.incumbents
+      : incumbents && entriesOf(incumbents);
+  const listeners = !memo
+    ? ""
+    : [...reserved.values()]
+        .flat()
+        .map((b) => `${b.owner as string} ${b.address}:${b.port}`)
+        .join("\n");
   if (last && sameAsLast(last, listeners, services, incumbent)) {
     for (const [i, reason] of last.drops) drop(services[i] as Service, reason);
     if (memo) memo.last = { ...last, services, binds, incumbent, incumbents: incumbentEntries };
