@@ -430,10 +430,61 @@ function backendRules(
 }
 
 /**
+ * Whether a service's sections are exactly mhc's default templates with no optional block: most
+ * services at 10,000 apps, which `plainSections` writes without filling templates.
+ */
+const isPlain = (service: Service, options: RenderOptions) =>
+  !options.templates &&
+  !service.templates &&
+  !service.auth &&
+  !service.allowedSources &&
+  !service.redirectToHttps &&
+  !service.rootRedirect &&
+  !service.proxyPassPath &&
+  !service.revProxyPath &&
+  !service.hsts &&
+  !service.sticky &&
+  !service.blueGreen;
+
+/**
+ * `serviceSections` for a plain service, written directly: filling the default templates name by
+ * name costs a quarter of a 10,000-app render. Tests render every fixture both ways and compare.
+ */
+function plainSections(service: Service): string {
+  const { name, mode } = service;
+  const sslCert = service.sslCert ? ` ssl crt ${service.sslCert}` : "";
+  const bindOptions = service.bindOptions ? ` ${service.bindOptions}` : "";
+  let text =
+    `frontend ${name}\n  bind ${bindAddress(service.bindAddress)}:${service.bindPort}${sslCert}${bindOptions}\n` +
+    `  mode ${mode}\n  option ${mode}log\n  default_backend ${name}\n\n` +
+    `backend ${name}\n  description app ${service.appId} service port ${service.servicePort || service.bindPort}\n` +
+    `  mode ${mode}\n  balance ${service.balance}\n`;
+  if (mode === "http") text += "  option forwardfor\n";
+  const check = service.healthCheck;
+  let checkHead = "check";
+  let checkTail = "";
+  if (check) {
+    if (check.kind === "http") text += `  option httpchk GET ${check.path}\n`;
+    text += `  timeout check ${check.timeoutSeconds}s\n`;
+    checkHead = `check inter ${check.intervalSeconds}s fall ${check.fall}`;
+    checkTail = check.tls ? " check-ssl verify none" : "";
+  }
+  const sharedCheck = `${checkHead}${check?.port === undefined ? "" : ` port ${check.port}`}${checkTail}`;
+  for (const server of service.servers) {
+    const host = server.host.includes(":") ? `[${server.host}]` : server.host;
+    const checkOptions =
+      server.checkPort === undefined ? sharedCheck : `${checkHead} port ${server.checkPort}${checkTail}`;
+    text += `  server ${server.name} ${host}:${server.port} ${checkOptions}${server.draining ? " disabled" : ""}\n`;
+  }
+  return `${text}\n`;
+}
+
+/**
  * The frontend and backend of one service (and its userlist), each line ending in a newline.
  * `out` is scratch space the caller reuses for every service, so its storage is allocated once.
  */
 function serviceSections(service: Service, options: RenderOptions, out: Pieces): string {
+  if (isPlain(service, options)) return plainSections(service);
   const pick = templatePicker(service, options);
   const values = serviceValues(service);
   const value = (name: string) => values[name] ?? "";

@@ -101,6 +101,57 @@ describe("golden configs", () => {
   });
 });
 
+describe("plain services, written without filling templates", () => {
+  // Services with every optional block set are rendered through the templates in either case.
+  const variations = snapshotOf(
+    hostApp("/plain/none", [10700], [task({ host: "10.0.1.1", ports: [31700] })]),
+    hostApp("/plain/tcp-check", [10701], [task({ host: "10.0.1.2", ports: [31701] })], {
+      healthChecks: [
+        { protocol: "TCP", portIndex: 0, intervalSeconds: 7, timeoutSeconds: 3, maxConsecutiveFailures: 4 },
+      ],
+    }),
+    hostApp("/plain/https-check-port", [10702], [task({ host: "10.0.1.3", ports: [31702] })], {
+      healthChecks: [{ protocol: "HTTPS", path: "/ready", port: 8443, intervalSeconds: 5 }],
+    }),
+    hostApp(
+      "/plain/check-port-index",
+      [10703, 10704],
+      [task({ host: "10.0.1.4", ports: [31703, 31704] }), task({ host: "fd00::4", ports: [31705, 31706] })],
+      {
+        labels: { HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: "1", HAPROXY_0_MODE: "http" },
+        healthChecks: [httpHealthCheck({ portIndex: 1 })],
+      },
+    ),
+    hostApp("/plain/unchecked-port-index", [10705, 10706], [task({ host: "10.0.1.5", ports: [31707, 31708] })], {
+      labels: { HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: "1" },
+    }),
+    hostApp("/plain/tls-bind", [10707], [task({ host: "agent-7.internal", ports: [31709] })], {
+      labels: {
+        HAPROXY_0_VHOST: "tls.example.com",
+        HAPROXY_0_SSL_CERT: "/etc/ssl/tls.pem",
+        HAPROXY_0_BIND_OPTIONS: "ciphers ECDHE-RSA-AES128-GCM-SHA256",
+        HAPROXY_0_BIND_ADDR: "::1",
+        HAPROXY_0_PORT: "10708",
+        HAPROXY_0_BALANCE: "leastconn",
+      },
+    }),
+  );
+  const cases: [string, unknown][] = [
+    ["kitchen sink", kitchenSink],
+    ["variations", variations],
+    ...["marathon15-bridge-app.json", "app.json", "group.json", "tasks.json", "real-100-apps.json"].map(
+      (name): [string, unknown] => [name, JSON.parse(readFileSync(`fixtures/${name}`, "utf8"))],
+    ),
+  ];
+
+  it.each(cases)("%s: the same bytes as mhc's default templates give", (_name, json) => {
+    const direct = renderJson(json);
+    // Operator templates that are all mhc's defaults send every service through the templates.
+    expect(direct).toBe(renderJson(json, { templates: {} }));
+    expect(direct).toContain("\nbackend ");
+  });
+});
+
 describe("render", () => {
   it("is byte-identical for the same snapshot and has no timestamps", () => {
     const a = renderJson(kitchenSink);
