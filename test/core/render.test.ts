@@ -122,9 +122,14 @@ describe("plain services, written without filling templates", () => {
         healthChecks: [httpHealthCheck({ portIndex: 1 })],
       },
     ),
-    hostApp("/plain/unchecked-port-index", [10705, 10706], [task({ host: "10.0.1.5", ports: [31707, 31708] })], {
-      labels: { HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: "1" },
-    }),
+    hostApp(
+      "/plain/unchecked-port-index",
+      [10705, 10706],
+      [task({ host: "10.0.1.5", ports: [31707, 31708] })],
+      {
+        labels: { HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: "1" },
+      },
+    ),
     hostApp("/plain/tls-bind", [10707], [task({ host: "agent-7.internal", ports: [31709] })], {
       labels: {
         HAPROXY_0_VHOST: "tls.example.com",
