@@ -46,25 +46,38 @@ const shown = (value: unknown) => {
 export const labelProblem = (name: string, value: unknown, reason: string) =>
   `${name} ${shown(value)} ${reason}`;
 
+// Shared by every app without such labels (most of 10,000): never written to, only replaced.
+const noGroups: LabelResult<string[] | undefined> = { ok: true, value: undefined };
+const noPorts: Map<number, Map<PortLabelName, unknown>> = new Map();
+const noTemplates: Map<number, Map<TemplateName, unknown>> = new Map();
+const noNames: string[] = [];
+
 export function readLabels(app: MarathonApp): AppLabels {
   const labels = app.labels ?? {};
   const result: AppLabels = {
-    groups: { ok: true, value: undefined },
-    ports: new Map(),
-    templates: new Map(),
-    refused: [],
-    ignored: [],
-    unknown: [],
+    groups: noGroups,
+    ports: noPorts,
+    templates: noTemplates,
+    refused: noNames,
+    ignored: noNames,
+    unknown: noNames,
   };
   for (const key in labels) {
     const label = classifyLabel(key);
     if (!label) continue;
     const value = labels[key];
     const entry = label.entry;
-    if (!entry) result.unknown.push(label.level === "app" ? key : `HAPROXY_{n}_${label.name}`);
-    else if (entry.support === "refused") result.refused.push(key);
-    else if (entry.support === "ignored") result.ignored.push(entry.title);
-    else if (entry === templateEntry && label.level === "port") {
+    if (!entry) {
+      if (result.unknown === noNames) result.unknown = [];
+      result.unknown.push(label.level === "app" ? key : `HAPROXY_{n}_${label.name}`);
+    } else if (entry.support === "refused") {
+      if (result.refused === noNames) result.refused = [];
+      result.refused.push(key);
+    } else if (entry.support === "ignored") {
+      if (result.ignored === noNames) result.ignored = [];
+      result.ignored.push(entry.title);
+    } else if (entry === templateEntry && label.level === "port") {
+      if (result.templates === noTemplates) result.templates = new Map();
       const ofPort = result.templates.get(label.index) ?? new Map<TemplateName, unknown>();
       ofPort.set(label.name as TemplateName, value);
       result.templates.set(label.index, ofPort);
@@ -74,12 +87,13 @@ export function readLabels(app: MarathonApp): AppLabels {
       const groups = parseGroups(value);
       result.groups = groups.ok ? groups : { ok: false, reason: labelProblem(key, value, groups.reason) };
     } else {
+      if (result.ports === noPorts) result.ports = new Map();
       const ofPort = result.ports.get(label.index) ?? new Map<PortLabelName, unknown>();
       ofPort.set(label.name as PortLabelName, value);
       result.ports.set(label.index, ofPort);
     }
   }
-  result.refused.sort();
+  if (result.refused.length > 1) result.refused.sort();
   return result;
 }
 
