@@ -430,21 +430,36 @@ function backendRules(
 }
 
 /**
- * Whether a service's sections are exactly mhc's default templates with no optional block: most
- * services at 10,000 apps, which `plainSections` writes without filling templates.
+ * The fields `plainSections` writes. A service with any other (auth, rules, templates, blue/green,
+ * and whatever field a later label adds) goes through the templates, so a new field can never be
+ * left out of the config by the direct path.
  */
-const isPlain = (service: Service, options: RenderOptions) =>
-  !options.templates &&
-  !service.templates &&
-  !service.auth &&
-  !service.allowedSources &&
-  !service.redirectToHttps &&
-  !service.rootRedirect &&
-  !service.proxyPassPath &&
-  !service.revProxyPath &&
-  !service.hsts &&
-  !service.sticky &&
-  !service.blueGreen;
+const plainFields = new Set<string>([
+  "appId",
+  "portIndex",
+  "servicePort",
+  "name",
+  "bindAddress",
+  "bindPort",
+  "mode",
+  "balance",
+  "vhosts",
+  "paths",
+  "pathsIgnoreCase",
+  "backendWeight",
+  "healthCheck",
+  "healthCheckPortIndex",
+  "sslCert",
+  "bindOptions",
+  "servers",
+]);
+
+/** Whether a service is written by mhc's default templates with no optional block (most services at 10,000 apps). */
+function isPlain(service: Service, options: RenderOptions): boolean {
+  if (options.templates) return false;
+  for (const field in service) if (!plainFields.has(field)) return false;
+  return true;
+}
 
 /**
  * `serviceSections` for a plain service, written directly: filling the default templates name by
