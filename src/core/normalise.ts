@@ -106,6 +106,8 @@ function specsOf(apps: MarathonApp[], options: RenderOptions) {
   return { specs, exhausted };
 }
 
+const byId = (a: MarathonApp, b: MarathonApp) => compare(a.id, b.id);
+
 const byExcludedTask = (a: ExcludedTask, b: ExcludedTask) =>
   compare(a.appId, b.appId) || compare(a.taskId, b.taskId) || compare(a.reason, b.reason);
 
@@ -162,7 +164,8 @@ export function prepare(
       drop(shownId, null, `wrong JSON type: ${problem}`);
     }
   }
-  apps.sort((a, b) => compare(a.id, b.id));
+  // Marathon lists apps sorted by id already: then they are only checked, not sorted again.
+  if (!isSorted(apps, byId)) apps.sort(byId);
   const seenIds = new Set<string>();
   const readable: MarathonApp[] = [];
   for (const app of apps) {
@@ -213,6 +216,33 @@ export interface AppPart {
 /** Shared by every part with nothing in a list: 10,000 apps need not allocate 70,000 empty arrays. */
 const none: readonly never[] = Object.freeze([]);
 
+/** Adds a warning to a part, which gets a list of its own with the first. */
+function warnIn(part: AppPart, warning: string): void {
+  if (part.warnings === none) part.warnings = [];
+  (part.warnings as string[]).push(warning);
+}
+
+/** Leaves out an app (`portIndex` null) or one of its ports, with the warning that says why. */
+function dropIn(part: AppPart, appId: string, portIndex: number | null, reason: string): void {
+  if (part.dropped === none) part.dropped = [];
+  (part.dropped as Dropped[]).push({ appId, portIndex, reason });
+  warnIn(part, `app ${appId}${portIndex === null ? "" : ` port index ${portIndex}`} skipped: ${reason}`);
+}
+
+/** Labels of a port index the app does not have are ignored, with a warning naming them. */
+function warnBeyondPorts(part: AppPart, app: MarathonApp, ports: number, labels: AppLabels): void {
+  for (const byIndex of [labels.ports, labels.templates] as ReadonlyMap<
+    number,
+    ReadonlyMap<string, unknown>
+  >[]) {
+    for (const [index, ofPort] of byIndex) {
+      if (index < ports) continue;
+      const names = [...ofPort.keys()].map((name) => `HAPROXY_${index}_${name}`).join(", ");
+      warnIn(part, `app ${app.id}: ${names} ignored: the app has no port index ${index}`);
+    }
+  }
+}
+
 /** The part of one prepared app; `checkHost` may be shared by many calls (it only caches). */
 export function normaliseApp(
   app: MarathonApp,
@@ -221,27 +251,21 @@ export function normaliseApp(
   options: RenderOptions,
   checkHost: HostChecks,
 ): AppPart {
-  const dropped: Dropped[] = [];
-  const warnings: string[] = [];
   const part: AppPart = {
     services: none,
-    dropped,
-    warnings,
+    dropped: none,
+    warnings: none,
     excluded: none,
     ignoredLabels: none,
     unknownLabels: none,
     groupsSeen: none,
     groupMatched: false,
   };
-  const drop = (portIndex: number | null, reason: string) => {
-    dropped.push({ appId: app.id, portIndex, reason });
-    warnings.push(`app ${app.id}${portIndex === null ? "" : ` port index ${portIndex}`} skipped: ${reason}`);
-  };
   const labels = readLabels(app);
   if (labels.ignored.length > 0) part.ignoredLabels = [...new Set(labels.ignored)];
   if (labels.unknown.length > 0) part.unknownLabels = [...new Set(labels.unknown)];
   if (!labels.groups.ok) {
-    drop(null, labels.groups.reason);
+    dropIn(part, app.id, null, labels.groups.reason);
     return part;
   }
   const appGroups = labels.groups.value ?? [];
@@ -250,16 +274,13 @@ export function normaliseApp(
     noteGroups(seen, appGroups, labels);
     part.groupsSeen = [...seen];
   }
-  const markGroupMatched = () => {
-    part.groupMatched = true;
-  };
   const services: Service[] = [];
   const portDrops: [number, string][] = [];
   for (const spec of specs) {
-    const outcome = serviceFor(app, spec, labels, appGroups, options, markGroupMatched);
+    const outcome = serviceFor(app, spec, labels, appGroups, options, part);
     if (outcome.kind === "dropped") portDrops.push([spec.index, outcome.reason]);
     if (outcome.kind !== "service") continue;
-    if (outcome.warnings) for (const warning of outcome.warnings) warnings.push(warning);
+    if (outcome.warnings) for (const warning of outcome.warnings) warnIn(part, warning);
     services.push(outcome.service);
   }
   if (services.length === 0 && portDrops.length === 0) return part;
@@ -268,7 +289,9 @@ export function normaliseApp(
   const refused = labels.refused[0];
   if (refused !== undefined) {
     const more = labels.refused.length > 1 ? ` (and ${labels.refused.slice(1).join(", ")})` : "";
-    drop(
+    dropIn(
+      part,
+      app.id,
       null,
       `${refused}${more} is not implemented by mhc; the app is left out rather than served without it`,
     );
@@ -276,7 +299,7 @@ export function normaliseApp(
   }
   const tasks = readTasks(app, options);
   if (typeof tasks === "string") {
-    drop(null, `wrong JSON type: ${tasks}`);
+    dropIn(part, app.id, null, `wrong JSON type: ${tasks}`);
     return part;
   }
   const excluded = new Map<string, ExcludedTask>();
@@ -285,7 +308,8 @@ export function normaliseApp(
     const checkIndex = service.healthCheckPortIndex;
     const checkSpec = checkIndex === undefined ? undefined : specs[checkIndex];
     if (checkIndex !== undefined && !checkSpec) {
-      warnings.push(
+      warnIn(
+        part,
         `app ${app.id}: HAPROXY_${service.portIndex}_BACKEND_HEALTHCHECK_PORT_INDEX ignored: the app has no port index ${checkIndex}`,
       );
       delete service.healthCheckPortIndex;
@@ -304,14 +328,8 @@ export function normaliseApp(
       };
     }
   }
-  for (const [index, reason] of portDrops) drop(index, reason);
-  const warnBeyondPorts = (ofPort: ReadonlyMap<string, unknown>, index: number) => {
-    if (index < specs.length) return;
-    const names = [...ofPort.keys()].map((name) => `HAPROXY_${index}_${name}`).join(", ");
-    warnings.push(`app ${app.id}: ${names} ignored: the app has no port index ${index}`);
-  };
-  labels.ports.forEach(warnBeyondPorts);
-  labels.templates.forEach(warnBeyondPorts);
+  for (const [index, reason] of portDrops) dropIn(part, app.id, index, reason);
+  warnBeyondPorts(part, app, specs.length, labels);
   part.services = services;
   // Tasks left out whatever the port are reported once, for apps that are rendered at all.
   if (services.length > 0) {

@@ -214,14 +214,14 @@ const hidden: ServiceOutcome = { kind: "hidden" };
 const noLabels: PortLabelValues = {};
 const selectionLabels: readonly PortLabelName[] = ["GROUP", "ENABLED"];
 
-/** One service (app × service port) from its labels and health check. `groupMatched` learns whether --group selected it. */
+/** One service (app × service port) from its labels and health check. `selection.groupMatched` is set when --group selects it. */
 export function serviceFor(
   app: MarathonApp,
   spec: PortSpec,
   labels: AppLabels,
   appGroups: string[],
   options: RenderOptions,
-  groupMatched: () => void,
+  selection: { groupMatched: boolean },
 ): ServiceOutcome {
   const n = spec.index;
   const raw = labels.ports.get(n);
@@ -231,14 +231,14 @@ export function serviceFor(
     const group = parsePortLabels(raw, n, selectionLabels);
     if (!group.ok) return { kind: "dropped", reason: group.reason };
     if (!matchesGroups(options.groups, group.value.GROUP ?? appGroups)) return hidden;
-    groupMatched();
+    selection.groupMatched = true;
     if (group.value.ENABLED === false || (options.strictMode && group.value.ENABLED !== true)) return hidden;
     const parsed = parsePortLabels(raw, n);
     if (!parsed.ok) return { kind: "dropped", reason: parsed.reason };
     values = parsed.value;
   } else {
     if (!matchesGroups(options.groups, appGroups)) return hidden;
-    groupMatched();
+    selection.groupMatched = true;
     if (options.strictMode) return hidden;
   }
 
