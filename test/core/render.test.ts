@@ -155,6 +155,68 @@ describe("plain services, written without filling templates", () => {
     expect(direct).toBe(renderJson(json, { templates: {} }));
     expect(direct).toContain("\nbackend ");
   });
+
+  it.each([1, 2, 3])(
+    "random mixes of labels, checks and tasks (seed %i): the same bytes both ways",
+    (seed) => {
+      let state = seed;
+      const random = () => {
+        state = (state * 1103515245 + 12345) & 0x7fffffff;
+        return state / 0x7fffffff;
+      };
+      const oneOf = <T>(choices: T[]) => choices[Math.floor(random() * choices.length)] as T;
+      const labelChoices: Record<string, string[]> = {
+        HAPROXY_0_VHOST: ["a.example.com", "*.example.com,b.example.com"],
+        HAPROXY_0_MODE: ["http", "tcp"],
+        HAPROXY_0_BALANCE: ["leastconn", "source"],
+        HAPROXY_0_BIND_ADDR: ["127.0.0.1", "::1"],
+        HAPROXY_0_SSL_CERT: ["/etc/ssl/site.pem"],
+        HAPROXY_0_BIND_OPTIONS: ["ciphers ECDHE-RSA-AES128-GCM-SHA256"],
+        HAPROXY_0_PATH: ["/api", "-i /x /y"],
+        HAPROXY_0_STICKY: ["true"],
+        HAPROXY_0_REDIRECT_TO_HTTPS: ["true"],
+        HAPROXY_0_USE_HSTS: ["true"],
+        HAPROXY_0_BACKEND_HEALTHCHECK_PORT_INDEX: ["1"],
+        HAPROXY_0_HTTP_BACKEND_PROXYPASS_PATH: ["/p"],
+        HAPROXY_0_HTTP_BACKEND_REVPROXY_PATH: ["/r"],
+        HAPROXY_0_HTTP_BACKEND_REDIR: ["/home"],
+        HAPROXY_0_BACKEND_NETWORK_ALLOWED_ACL: ["10.0.0.0/8"],
+        HAPROXY_0_PORT: ["20001"],
+      };
+      const apps = Array.from({ length: 200 }, (_, i) => {
+        const labels: Record<string, string> = {};
+        for (const [name, values] of Object.entries(labelChoices))
+          if (random() < 0.15) labels[name] = oneOf(values);
+        const tasks = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, t) =>
+          task({
+            host: oneOf(["10.0.0.1", "agent-2.internal", "fd00::3"]),
+            ports: [31000 + i * 10 + t, 32000 + i * 10 + t],
+            state: oneOf(["TASK_RUNNING", "TASK_RUNNING", "TASK_KILLING"]),
+          }),
+        );
+        const checks =
+          random() < 0.5
+            ? [
+                {
+                  protocol: oneOf(["HTTP", "HTTPS", "TCP", "MESOS_HTTP", "COMMAND"]),
+                  path: "/health",
+                  portIndex: oneOf([0, 1]),
+                  ...(random() < 0.2 ? { port: 8080 } : {}),
+                  intervalSeconds: oneOf([5, 30]),
+                  timeoutSeconds: 3,
+                  maxConsecutiveFailures: oneOf([0, 3]),
+                },
+              ]
+            : [];
+        return hostApp(`/mix/app-${i}`, [12000 + i * 2, 12001 + i * 2], tasks, {
+          labels,
+          healthChecks: checks,
+        });
+      });
+      const json = snapshotOf(...apps);
+      expect(renderJson(json)).toBe(renderJson(json, { templates: {} }));
+    },
+  );
 });
 
 describe("render", () => {
