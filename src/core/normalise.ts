@@ -116,6 +116,10 @@ function isSorted<T>(list: readonly T[], order: (a: T, b: T) => number): boolean
   return true;
 }
 
+/** The warning for an app (`portIndex` null) or one of its ports left out. */
+const skipped = (appId: string, portIndex: number | null, reason: string) =>
+  `app ${appId}${portIndex === null ? "" : ` port index ${portIndex}`} skipped: ${reason}`;
+
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
 /** What the passes across apps leave for the pass of each app. */
@@ -149,9 +153,7 @@ export function prepare(
   };
   const drop = (appId: string, portIndex: number | null, reason: string) => {
     prepared.dropped.push({ appId, portIndex, reason });
-    prepared.warnings.push(
-      `app ${appId}${portIndex === null ? "" : ` port index ${portIndex}`} skipped: ${reason}`,
-    );
+    prepared.warnings.push(skipped(appId, portIndex, reason));
   };
   const apps: MarathonApp[] = [];
   for (const app of entries) {
@@ -226,20 +228,20 @@ function warnIn(part: AppPart, warning: string): void {
 function dropIn(part: AppPart, appId: string, portIndex: number | null, reason: string): void {
   if (part.dropped === none) part.dropped = [];
   (part.dropped as Dropped[]).push({ appId, portIndex, reason });
-  warnIn(part, `app ${appId}${portIndex === null ? "" : ` port index ${portIndex}`} skipped: ${reason}`);
+  warnIn(part, skipped(appId, portIndex, reason));
 }
 
 /** Labels of a port index the app does not have are ignored, with a warning naming them. */
-function warnBeyondPorts(part: AppPart, app: MarathonApp, ports: number, labels: AppLabels): void {
-  for (const byIndex of [labels.ports, labels.templates] as ReadonlyMap<
-    number,
-    ReadonlyMap<string, unknown>
-  >[]) {
-    for (const [index, ofPort] of byIndex) {
-      if (index < ports) continue;
-      const names = [...ofPort.keys()].map((name) => `HAPROXY_${index}_${name}`).join(", ");
-      warnIn(part, `app ${app.id}: ${names} ignored: the app has no port index ${index}`);
-    }
+function warnBeyondPorts(
+  part: AppPart,
+  appId: string,
+  ports: number,
+  byIndex: ReadonlyMap<number, ReadonlyMap<string, unknown>>,
+): void {
+  for (const [index, ofPort] of byIndex) {
+    if (index < ports) continue;
+    const names = [...ofPort.keys()].map((name) => `HAPROXY_${index}_${name}`).join(", ");
+    warnIn(part, `app ${appId}: ${names} ignored: the app has no port index ${index}`);
   }
 }
 
@@ -329,7 +331,8 @@ export function normaliseApp(
     }
   }
   for (const [index, reason] of portDrops) dropIn(part, app.id, index, reason);
-  warnBeyondPorts(part, app, specs.length, labels);
+  warnBeyondPorts(part, app.id, specs.length, labels.ports);
+  warnBeyondPorts(part, app.id, specs.length, labels.templates);
   part.services = services;
   // Tasks left out whatever the port are reported once, for apps that are rendered at all.
   if (services.length > 0) {
@@ -396,7 +399,7 @@ export function assemble(
     options,
     (service, reason) => {
       dropped.push({ appId: service.appId, portIndex: service.portIndex, reason });
-      warnings.push(`app ${service.appId} port index ${service.portIndex} skipped: ${reason}`);
+      warnings.push(skipped(service.appId, service.portIndex, reason));
     },
     conflicts,
   );

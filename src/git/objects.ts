@@ -7,6 +7,7 @@ import {
   renameSync,
   rmSync,
   utimesSync,
+  writeFileSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -146,12 +147,7 @@ async function storeThroughGit(git: Git, objects: string, files: { content: stri
   const paths = files.map(() => join(dir, `mhc-blob-${process.pid}-${randomBytes(6).toString("hex")}`));
   try {
     files.forEach(({ content }, i) => {
-      const fd = openSync(paths[i] as string, "wx", 0o600);
-      try {
-        writeSync(fd, content);
-      } finally {
-        closeSync(fd);
-      }
+      writeFileSync(paths[i] as string, content, { flag: "wx", mode: 0o600 });
     });
     await git.git(["hash-object", "-w", "--no-filters", "--stdin-paths"], `${paths.join("\n")}\n`);
   } catch (error) {
