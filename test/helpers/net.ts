@@ -1,8 +1,62 @@
+import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { type AddressInfo, connect, createServer } from "node:net";
 
-/** A currently free TCP port on 127.0.0.1 (bind :0, read, close). */
-export function freePort(): Promise<number> {
+/** Whether nothing listens on 127.0.0.1:port right now (bind, close). */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The lowest port the kernel hands out by itself, for outgoing connections and `bind :0` alike
+ * (Linux's ip_local_port_range; elsewhere its default, below the BSDs' and Windows' 49152).
+ */
+function lowestEphemeralPort(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 0) return low;
+  } catch {
+    // not Linux
+  }
+  return 32768;
+}
+
+const handedOut = new Set<number>();
+const slices = 8;
+
+/**
+ * This test worker's ports: a slice of 10,000 up to the kernel's own range. Workers run in
+ * parallel, each its own slice (by vitest's pool id), so two never hand out the same port.
+ */
+function portSlice(): { from: number; size: number } {
+  const size = Math.floor((lowestEphemeralPort() - 10_000) / slices);
+  const worker = Number(process.env.VITEST_POOL_ID ?? 1);
+  return { from: 10_000 + ((Number.isInteger(worker) ? worker - 1 : 0) % slices) * size, size };
+}
+
+/**
+ * A currently free TCP port on 127.0.0.1, below the kernel's own range: a port from `bind :0`,
+ * closed again until HAProxy binds it, could meanwhile become the local end of any outgoing
+ * connection of the parallel tests (a deploy once failed on "cannot bind … in use").
+ */
+export async function freePort(): Promise<number> {
+  const { from, size } = portSlice();
+  for (let attempt = 0; size > 0 && attempt < 100; attempt++) {
+    const port = from + Math.floor(Math.random() * size);
+    if (handedOut.has(port) || !(await canBind(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  return kernelPort();
+}
+
+/** A port the kernel picks (bind :0, read, close): the fallback when no port below its range is free. */
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
