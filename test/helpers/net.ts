@@ -48,9 +48,10 @@ export async function freePort(): Promise<number> {
   const { from, size } = portSlice();
   for (let attempt = 0; size > 0 && attempt < 100; attempt++) {
     const port = from + Math.floor(Math.random() * size);
-    if (handedOut.has(port) || !(await canBind(port))) continue;
+    if (handedOut.has(port)) continue;
+    // Taken before the check: calls made at once (Promise.all) must not pick the same port.
     handedOut.add(port);
-    return port;
+    if (await canBind(port)) return port;
   }
   return kernelPort();
 }
